@@ -1,0 +1,19 @@
+"""Errors caused by what the user asked for, as opposed to bugs.
+
+Every script catches :class:`UserError`, prints its message as one paragraph on stderr and
+exits with code 2, without a traceback.
+"""
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment that the user can fix."""
+
+    exit_code = 2
+
+
+class ParamError(UserError):
+    """A parameter file or command-line option is missing, malformed or out of range."""
+
+
+class DataError(UserError):
+    """A dataset cannot be found, downloaded or read."""

@@ -1,0 +1,47 @@
+"""The common entry point of the experiment scripts.
+
+Each ``run-*.py`` ends with ``main_wrapper(main)``: a :class:`~evolearn.errors.UserError`
+becomes one paragraph on stderr and its exit code (2), Ctrl-C exits with 130, and a bug still
+shows its traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from evolearn.errors import UserError
+
+
+def format_error(err: BaseException, width: int | None = None) -> str:
+    """``error: <message>`` as one paragraph wrapped to the terminal width (at most 100)."""
+    if width is None:
+        width = min(shutil.get_terminal_size((100, 24)).columns, 100)
+    message = " ".join(str(err).split()) or type(err).__name__
+    return textwrap.fill(
+        f"error: {message}",
+        width=max(width, 40),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def main_wrapper(
+    main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None
+) -> NoReturn:
+    """Run ``main(argv)`` (default: ``sys.argv[1:]``) and exit with its return value."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = main(args)
+    except UserError as err:
+        sys.stdout.flush()
+        print(format_error(err), file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(0 if code is None else code)

@@ -1,0 +1,790 @@
+"""Parameters of the experiment scripts: one typed, validated, documented layer for all four.
+
+Every option the toolkit knows is an :class:`Option` in :data:`OPTIONS` (its help text is its
+documentation). A script describes which options it uses with a :class:`ScriptSpec` and
+calls :func:`parse_params`, which merges, in this order:
+
+1. the script's defaults (``Option.default``, overridden per script by ``ScriptSpec.defaults``),
+2. the YAML parameter file given as the first positional argument,
+3. the command line (``--name value``; flags take no value).
+
+Every value is coerced to its option's type and checked against its bounds and choices; then
+the script's cross-option checks run (for example :func:`check_tournament_fits`). Anything
+wrong raises :class:`~evolearn.errors.ParamError` with a one-paragraph message that names the
+parameter, the bad value, where it came from and what is allowed.
+
+A key of the YAML file that the toolkit does not know is an error (it is most likely a typo);
+a known key that this script does not use is accepted and reported in ``Params.ignored``,
+because the thesis's parameter files share keys between scripts.
+
+To add an option, append an :class:`Option` to ``_OPTION_LIST`` below and list its name in
+the specs of the scripts that use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from evolearn.errors import ParamError
+
+#: The option groups of the thesis's scripts, in the order ``--help`` shows them.
+GROUPS: tuple[str, ...] = (
+    "evolution options",
+    "evaluation options",
+    "training options",
+    "architecture options",
+    "task and dataset options",
+    "computational options",
+    "miscellaneous options",
+)
+
+#: Spellings accepted for boolean values (compared case-insensitively).
+TRUE_WORDS = ("yes", "true", "t", "y", "1")
+FALSE_WORDS = ("no", "false", "f", "n", "0")
+
+#: The value of an option of type "flag" is a bool; on the command line it takes no value.
+FLAG = "flag"
+
+Choices = tuple[str, ...] | Callable[[], Iterable[str]]
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter: its type, default, help text and the values it allows.
+
+    ``type`` is ``int``, ``float``, ``bool``, ``str`` or ``"flag"`` (a bool that is given on
+    the command line without a value). ``minimum``/``maximum`` bound numbers (inclusive unless
+    ``min_exclusive``/``max_exclusive``). ``choices`` is a tuple of names or a zero-argument
+    callable returning them, called only when needed, so that registries of other modules
+    are read lazily. With ``nullable`` the value may be None; ``default_factory`` then
+    computes the value at parse time when it is None (``default_help`` describes it).
+    """
+
+    name: str
+    group: str
+    type: type | str
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    choices: Choices | None = None
+    nullable: bool = False
+    default_factory: Callable[[], Any] | None = None
+    default_help: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.group not in GROUPS:
+            raise ValueError(f"option {self.name}: unknown group {self.group!r}")
+        if self.type not in (int, float, bool, str, FLAG):
+            raise ValueError(f"option {self.name}: unsupported type {self.type!r}")
+
+    def choice_names(self) -> tuple[str, ...] | None:
+        """The allowed names, reading a lazy registry now; None when any value is allowed."""
+        if self.choices is None:
+            return None
+        names = self.choices if isinstance(self.choices, tuple) else self.choices()
+        return tuple(names)
+
+    def allowed(self) -> str:
+        """What values are allowed, as words: "a number in [0, 1]", "one of: a, b"."""
+        names = self.choice_names()
+        if names is not None:
+            text = "one of: " + ", ".join(names)
+        elif self.type in (bool, FLAG):
+            text = f"a boolean ({'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)})"
+        elif self.type is str:
+            text = "a string"
+        else:
+            text = ("an integer" if self.type is int else "a number") + self._bounds_text()
+        if self.nullable:
+            text += " or null"
+        return text
+
+    def _bounds_text(self) -> str:
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            left = "(" if self.min_exclusive else "["
+            right = ")" if self.max_exclusive else "]"
+            return f" in {left}{_num(low)}, {_num(high)}{right}"
+        if low is not None:
+            return f" {'>' if self.min_exclusive else '>='} {_num(low)}"
+        if high is not None:
+            return f" {'<' if self.max_exclusive else '<='} {_num(high)}"
+        return ""
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _probability(name: str, group: str, default: float, help: str) -> Option:
+    return Option(name, group, float, default, help, minimum=0.0, maximum=1.0)
+
+
+def _positive_int(name: str, group: str, default: int, help: str) -> Option:
+    return Option(name, group, int, default, help, minimum=1)
+
+
+def _evaluation_periods() -> Iterable[str]:
+    from evolearn.learning import EVALUATION_PERIODS
+
+    return EVALUATION_PERIODS.keys()
+
+
+def _learning_rules() -> Iterable[str]:
+    from evolearn.learning import LEARNING_RULES
+
+    return LEARNING_RULES.keys()
+
+
+def _optimizers() -> Iterable[str]:
+    from evolearn.learning import OPTIMIZERS
+
+    return OPTIMIZERS.keys()
+
+
+def _datasets() -> Iterable[str]:
+    from evolearn.data import DATASETS
+
+    return DATASETS.keys()
+
+
+def default_out_dir() -> str:
+    """``out/<YYYY-mm-dd_HH-MM-SS>`` for the current local time."""
+    return str(Path("out") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+
+
+def default_data_dir() -> str:
+    """$EVOLEARN_DATA_DIR if set, else ``~/.cache/evolearn/mnist`` (expanded)."""
+    env = os.environ.get("EVOLEARN_DATA_DIR")
+    return str(Path(env or "~/.cache/evolearn/mnist").expanduser())
+
+
+_EVO, _EVAL, _TRAIN, _ARCH, _TASK, _COMP, _MISC = GROUPS
+
+_OPTION_LIST: list[Option] = [
+    # evolution options
+    _probability(
+        "cull_ratio", _EVO, 0.2, "Fraction of worst networks to leave out of the breeding pool"
+    ),
+    _probability(
+        "elite_ratio",
+        _EVO,
+        0.2,
+        "Fraction of best networks to pass on to the new population directly",
+    ),
+    _positive_int("num_generations", _EVO, 100, "Number of generations for evolution"),
+    _positive_int("population_size", _EVO, 64, "Number of networks in the population"),
+    _probability(
+        "p_add_connection", _EVO, 0.25, "Probability of adding a connection during mutation"
+    ),
+    _probability("p_add_node", _EVO, 0.25, "Probability of adding a node during mutation"),
+    _probability(
+        "p_change_activation",
+        _EVO,
+        0.5,
+        "Probability of changing the activation of a node during mutation",
+    ),
+    _positive_int(
+        "tournament_size",
+        _EVO,
+        8,
+        "Number of networks that compete during tournament selection",
+    ),
+    Option("inherit_weights", _EVO, bool, False, "Keep weights after mutating a network"),
+    _positive_int(
+        "num_mutations_per_generation",
+        _EVO,
+        1,
+        "The number of mutations to carry out at each generation",
+    ),
+    _probability(
+        "p_complexity_objective",
+        _EVO,
+        0.8,
+        "The fraction of generations to rank according to complexity and reward "
+        "(otherwise only reward)",
+    ),
+    # evaluation options
+    _positive_int(
+        "batch_size",
+        _EVAL,
+        256,
+        "Batch size for evaluation (in run-wann-classification.py) or learning (in "
+        "run-wlnn-mnist-no-evolution.py and run-wlnn-mnist.py)",
+    ),
+    _positive_int(
+        "batch_size_eval", _EVAL, 1000, "Batch size for test set evaluation of learned networks"
+    ),
+    Option(
+        "evaluation_period",
+        _EVAL,
+        str,
+        "integral",
+        "Which training period should be used to evaluate networks. The options are: "
+        '"integral" the mean across the whole training duration, "last_batch" the values in '
+        'the final batch, "last_ten_batches" the values in the last ten batches, '
+        '"first_ten_batches" the values in the first ten batches and "last_epoch" the values '
+        "averaged in the last epoch only.",
+        choices=_evaluation_periods,
+    ),
+    _positive_int("num_trials", _EVAL, 1, "How often to run the gym environment during evaluation"),
+    _positive_int(
+        "test_every",
+        _EVAL,
+        10,
+        "Evaluate the champion on the test set every this many generations",
+    ),
+    # training options
+    Option(
+        "learning_rule",
+        _TRAIN,
+        str,
+        "backprop",
+        "Learning rule to train network",
+        choices=_learning_rules,
+    ),
+    Option("lr", _TRAIN, float, 0.01, "Learning rate", minimum=0.0, min_exclusive=True),
+    _positive_int("num_epochs", _TRAIN, 1, "Number of epochs for learning"),
+    Option(
+        "optimizer",
+        _TRAIN,
+        str,
+        "adam",
+        "Optimizer to train network (sgd, adam or adadelta)",
+        choices=_optimizers,
+    ),
+    Option(
+        "train_only_outputs",
+        _TRAIN,
+        FLAG,
+        False,
+        "If this option is selected, only the weights to the output units will be learned. "
+        "Else, all weights will be learned.",
+    ),
+    # architecture options
+    _positive_int("num_inputs", _ARCH, 256, "Number of input neurons"),
+    _positive_int("num_outputs", _ARCH, 10, "Number of output neurons"),
+    _probability(
+        "p_initial_connection_enabled",
+        _ARCH,
+        0.05,
+        "Probability of enabling a connection between input and output layer at the start "
+        "of evolution",
+    ),
+    # task and dataset options
+    Option(
+        "dataset",
+        _TASK,
+        str,
+        "mnist",
+        "Dataset for classification (digits or mnist)",
+        choices=_datasets,
+    ),
+    Option("env_name", _TASK, str, "CartPole-v1", "Name of the gym environment"),
+    Option(
+        "data_dir",
+        _TASK,
+        str,
+        None,
+        "Folder where MNIST's IDX files are looked for, and downloaded to if missing",
+        nullable=True,
+        default_factory=default_data_dir,
+        default_help="$EVOLEARN_DATA_DIR, else ~/.cache/evolearn/mnist",
+    ),
+    # computational options
+    _positive_int("num_workers", _COMP, 1, "Number of workers to run on"),
+    Option(
+        "take_argmax_action",
+        _COMP,
+        bool,
+        False,
+        "Use argmax of the network output as the action in the environment",
+    ),
+    Option("use_cuda", _COMP, bool, False, "Use cuda devices if available"),
+    Option("use_torch", _COMP, bool, False, "Use torch instead of numpy"),
+    # miscellaneous options
+    Option(
+        "out_dir",
+        _MISC,
+        str,
+        None,
+        "The path to the output directory",
+        nullable=True,
+        default_factory=default_out_dir,
+        default_help="out/<YYYY-mm-dd_HH-MM-SS>",
+    ),
+    Option(
+        "overwrite_output",
+        _MISC,
+        FLAG,
+        False,
+        "Overwrite data in the output folder if it already exists.",
+    ),
+    Option(
+        "seed",
+        _MISC,
+        int,
+        0,
+        "Seed of all random number generators; the same seed gives the same run whatever "
+        "the number of workers",
+        minimum=0,
+    ),
+]
+
+#: Every option the toolkit knows, by name, in the order of the groups.
+OPTIONS: dict[str, Option] = {}
+
+
+def register_option(option: Option) -> Option:
+    """Add ``option`` to :data:`OPTIONS` (a name may be registered once)."""
+    if option.name in OPTIONS:
+        raise ValueError(f"option {option.name!r} is registered twice")
+    OPTIONS[option.name] = option
+    return option
+
+
+for _option in _OPTION_LIST:
+    register_option(_option)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsed parameters
+
+
+class Params(Mapping[str, Any]):
+    """The merged, validated parameters of one run; immutable.
+
+    Values are read as attributes (``params.lr``) or items (``params["lr"]``). Only the
+    options of the script are present, in :data:`OPTIONS` order. ``params_file`` is the YAML
+    file they came from, ``ignored`` the known keys of that file that the script does not
+    use, ``script`` the script's name.
+    """
+
+    __slots__ = ("_values", "params_file", "ignored", "script")
+
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        params_file: str | None = None,
+        ignored: Sequence[str] = (),
+        script: str = "",
+    ) -> None:
+        ordered = {name: values[name] for name in OPTIONS if name in values}
+        unknown = set(values) - set(ordered)
+        if unknown:
+            raise ValueError(f"unknown parameters: {sorted(unknown)}")
+        object.__setattr__(self, "_values", ordered)
+        object.__setattr__(self, "params_file", params_file)
+        object.__setattr__(self, "ignored", list(ignored))
+        object.__setattr__(self, "script", script)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(
+                f"{self.script or 'this script'} has no parameter {name!r}"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError("Params are immutable")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("Params are immutable")
+
+    def __reduce__(self):
+        return (Params, (self._values, self.params_file, self.ignored, self.script))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r}, script={self.script!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict in :data:`OPTIONS` order, ready for ``yaml.safe_dump``."""
+        return dict(self._values)
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-option checks (listed in ScriptSpec.checks)
+
+
+def check_mutation_probabilities_sum(params: Params, names: Sequence[str] | None = None) -> None:
+    """The mutation probabilities ``names`` must sum to 1 (within 1e-6).
+
+    Without ``names``: those of p_add_connection, p_add_node, p_change_activation that the
+    script uses.
+    """
+    if names is None:
+        names = [
+            n for n in ("p_add_connection", "p_add_node", "p_change_activation") if n in params
+        ]
+    values = [params[n] for n in names]
+    total = math.fsum(values)
+    if abs(total - 1.0) > 1e-6:
+        terms = ", ".join(f"{n} = {v:g}" for n, v in zip(names, values, strict=True))
+        raise ParamError(
+            f"The mutation probabilities must sum to 1, but {terms} sum to {total:g}. "
+            f"Change them so that {' + '.join(names)} = 1."
+        )
+
+
+def breeding_pool_size(population_size: int, cull_ratio: float) -> int:
+    """Networks left after culling the worst ``int(population_size * cull_ratio)``."""
+    return population_size - int(population_size * cull_ratio)
+
+
+def check_tournament_fits(params: Params) -> None:
+    """``tournament_size`` must not exceed the breeding pool (the population after culling)."""
+    n, cull, size = params.population_size, params.cull_ratio, params.tournament_size
+    pool = breeding_pool_size(n, cull)
+    if size > pool:
+        raise ParamError(
+            f"tournament_size must be at most the size of the breeding pool, got "
+            f"tournament_size = {size} but the breeding pool has only {pool} networks "
+            f"(population_size {n} minus the int({n} * cull_ratio {cull:g}) = {n - pool} "
+            f"culled). Lower tournament_size or cull_ratio, or raise population_size."
+        )
+
+
+def check_elite_and_cull(params: Params) -> None:
+    """The elite (``int(N * elite_ratio)``) must fit into the population left after culling."""
+    n, elite_ratio, cull = params.population_size, params.elite_ratio, params.cull_ratio
+    elite = int(n * elite_ratio)
+    pool = breeding_pool_size(n, cull)
+    if elite > pool:
+        raise ParamError(
+            f"elite_ratio and cull_ratio do not fit together: the elite has int({n} * "
+            f"elite_ratio {elite_ratio:g}) = {elite} networks, but only {pool} are left after "
+            f"culling int({n} * cull_ratio {cull:g}) = {n - pool} of population_size {n}. "
+            f"Lower elite_ratio or cull_ratio."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Script specs and parsing
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """What a script takes: its name, description, the options it uses (names in
+    :data:`OPTIONS`), its own defaults for some of them, and cross-option checks, each a
+    function ``check(params) -> None`` that raises ParamError."""
+
+    name: str
+    description: str
+    options: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    checks: tuple[Callable[[Params], None], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", tuple(self.options))
+        object.__setattr__(self, "checks", tuple(self.checks))
+        unknown = [n for n in self.options if n not in OPTIONS]
+        unknown += [n for n in self.defaults if n not in self.options]
+        if unknown:
+            raise ValueError(f"script {self.name}: unknown or unused options {unknown}")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises ParamError instead of printing usage and exiting with code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ParamError(f"{message} (run '{self.prog} --help' to see the options).")
+
+
+def _help_text(option: Option, default: Any) -> str:
+    if option.type is FLAG:
+        suffix = " (on by default in this script)" if default else ""
+    elif option.type is bool:
+        suffix = f" (yes or no; default: {'yes' if default else 'no'})"
+    elif option.default_help is not None:
+        suffix = f" (default: {option.default_help})"
+    else:
+        suffix = f" (default: {default})"
+    return (option.help + suffix).replace("%", "%%")
+
+
+def _metavar(option: Option) -> str:
+    if option.choices is not None:
+        try:
+            return "{" + ",".join(option.choice_names() or ()) + "}"
+        except ImportError:  # the registry's module is missing; still show the help
+            pass
+    return option.name.upper()
+
+
+def build_parser(spec: ScriptSpec) -> argparse.ArgumentParser:
+    """The argparse parser of ``spec``: positional params_file, the spec's options in the
+    seven groups. Every option defaults to "not given" (argparse.SUPPRESS)."""
+    parser = _ArgumentParser(prog=spec.name, description=spec.description, allow_abbrev=False)
+    groups = {name: parser.add_argument_group(name) for name in GROUPS}
+    groups[_TASK].add_argument(
+        "params_file", help="A yaml file with parameters (see folder params for examples)"
+    )
+    for name in OPTIONS:
+        if name not in spec.options:
+            continue
+        option = OPTIONS[name]
+        default = spec.defaults.get(name, option.default)
+        kwargs: dict[str, Any] = {"default": argparse.SUPPRESS, "help": _help_text(option, default)}
+        if option.type == FLAG:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["metavar"] = _metavar(option)
+        groups[option.group].add_argument(f"--{name}", **kwargs)
+    return parser
+
+
+def _source_text(source: str) -> str:
+    return f" (from {source})"
+
+
+def _fail(option: Option, value: Any, source: str, why: str | None = None) -> NoReturn:
+    allowed = why or option.allowed()
+    raise ParamError(f"{option.name} must be {allowed}, got {value!r}{_source_text(source)}.")
+
+
+def _parse_bool(option: Option, value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    _fail(option, value, source)
+
+
+def _parse_int(option: Option, value: Any, source: str) -> int:
+    if isinstance(value, bool):
+        _fail(option, value, source)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:  # "1e3" (PyYAML reads exponents without a dot as strings)
+            number = float(text)
+        except ValueError:
+            _fail(option, value, source)
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    _fail(option, value, source)
+
+
+def _parse_float(option: Option, value: Any, source: str) -> float:
+    if isinstance(value, bool):
+        _fail(option, value, source)
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:  # PyYAML reads 1e-2 as the string "1e-2"
+            number = float(value.strip())
+        except ValueError:
+            _fail(option, value, source)
+    else:
+        _fail(option, value, source)
+    if not math.isfinite(number):
+        _fail(option, value, source, "a finite number" + option._bounds_text())
+    return number
+
+
+def _check_bounds(option: Option, number: float, raw: Any, source: str) -> None:
+    low, high = option.minimum, option.maximum
+    too_low = low is not None and (number <= low if option.min_exclusive else number < low)
+    too_high = high is not None and (number >= high if option.max_exclusive else number > high)
+    if too_low or too_high:
+        _fail(option, raw, source)
+
+
+def coerce_value(option: Option, value: Any, source: str) -> Any:
+    """``value`` as ``option``'s type, checked against its bounds and choices.
+
+    ``source`` says where the value came from ("params/x.yaml", "the command line") for the
+    error message.
+    """
+    if value is None:
+        if option.nullable:
+            return None
+        _fail(option, value, source)
+    if option.type in (bool, FLAG):
+        return _parse_bool(option, value, source)
+    if option.type is int:
+        result = _parse_int(option, value, source)
+    elif option.type is float:
+        result = _parse_float(option, value, source)
+    else:
+        if not isinstance(value, str):
+            _fail(option, value, source)
+        result = value
+        names = option.choice_names()
+        if names is not None and result not in names:
+            suggestion = difflib.get_close_matches(result, names, n=1)
+            hint = f" Did you mean {suggestion[0]!r}?" if suggestion else ""
+            raise ParamError(
+                f"{option.name} must be {option.allowed()}, got {result!r}"
+                f"{_source_text(source)}.{hint}"
+            )
+        return result
+    _check_bounds(option, result, value, source)
+    return result
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping stored in the YAML file ``path``; an empty file is an empty mapping."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ParamError(f"The parameter file {str(path)!r} {what}; give the path of a YAML file.")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.load(f, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as err:
+        detail = " ".join(str(err).split())
+        raise ParamError(f"The parameter file {str(path)!r} is not valid YAML: {detail}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParamError(f"The parameter file {str(path)!r} cannot be read: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParamError(
+            f"The parameter file {str(path)!r} must be a YAML mapping of 'name: value' lines, "
+            f"but it holds a {type(data).__name__}."
+        )
+    return data
+
+
+def _unknown_key_error(key: Any, spec: ScriptSpec, source: str, cli: bool = False) -> NoReturn:
+    name = str(key)
+    prefix = "--" if cli else ""
+    close = difflib.get_close_matches(name, list(OPTIONS), n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close else ""
+    valid = ", ".join(prefix + n for n in OPTIONS if n in spec.options)
+    what = "option" if cli else "parameter"
+    raise ParamError(
+        f"Unknown {what} {prefix + name!r}{_source_text(source)}.{hint} "
+        f"The {what}s of {spec.name} are: {valid}."
+    )
+
+
+def _parse_command_line(spec: ScriptSpec, argv: Sequence[str]) -> argparse.Namespace:
+    parser = build_parser(spec)
+    namespace, extra = parser.parse_known_args(list(argv))
+    if extra:
+        first = extra[0]
+        name = first[2:].split("=", 1)[0] if first.startswith("--") else None
+        if name is None:
+            raise ParamError(
+                f"Unexpected argument {first!r} on the command line; {spec.name} takes one "
+                f"parameter file followed by '--name value' options (see --help)."
+            )
+        if name in OPTIONS:
+            raise ParamError(
+                f"Option --{name} (from the command line) is not used by {spec.name}. "
+                f"The options of {spec.name} are: "
+                f"{', '.join('--' + n for n in OPTIONS if n in spec.options)}."
+            )
+        _unknown_key_error(name, spec, "the command line", cli=True)
+    return namespace
+
+
+def parse_params(spec: ScriptSpec, argv: Sequence[str]) -> Params:
+    """Parse ``argv`` (without the program name) for the script ``spec``.
+
+    Defaults, then the YAML file (``argv``'s positional argument), then the command-line
+    options; every value is validated and the spec's checks are run. Raises ParamError.
+    ``--help`` prints the help and raises SystemExit(0).
+    """
+    namespace = _parse_command_line(spec, argv)
+    params_file = namespace.params_file
+    file_values = read_params_file(params_file)
+
+    # value and where it came from, per option of this script
+    merged: dict[str, tuple[Any, str]] = {}
+    for name in spec.options:
+        default = spec.defaults.get(name, OPTIONS[name].default)
+        merged[name] = (default, f"the defaults of {spec.name}")
+
+    ignored = []
+    for key, value in file_values.items():
+        if key not in OPTIONS:
+            _unknown_key_error(key, spec, params_file)
+        if key in spec.options:
+            merged[key] = (value, params_file)
+        else:
+            ignored.append(key)
+
+    for name, value in vars(namespace).items():
+        if name != "params_file":
+            merged[name] = (value, "the command line")
+
+    values = {}
+    for name, (value, source) in merged.items():
+        option = OPTIONS[name]
+        values[name] = coerce_value(option, value, source)
+        if values[name] is None and option.default_factory is not None:
+            values[name] = option.default_factory()
+
+    params = Params(values, params_file=params_file, ignored=ignored, script=spec.name)
+    for check in spec.checks:
+        check(params)
+    return params
+
+
+def describe_params(params: Params) -> list[str]:
+    """``name: value`` lines, one per parameter, for logs."""
+    return [f"{name}: {value}" for name, value in params.items()]

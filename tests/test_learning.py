@@ -59,8 +59,9 @@ def test_every_rule_changes_only_existing_connections(rule):
     g = deep_genome(1)
     x, y = toy_data()
     model = WLNNModel(g)
-    trainer = Trainer(model, TrainConfig(learning_rule=rule, batch_size=32),
-                      np.random.default_rng(0))
+    trainer = Trainer(
+        model, TrainConfig(learning_rule=rule, batch_size=32), np.random.default_rng(0)
+    )
     trainer.train_epoch(x, y)
     # Every dense matrix the forward pass uses is non-zero only where a connection exists.
     for values, layers in ((model.w_hidden, model.layers[:-1]), (model.w_out, model.layers[-1:])):
@@ -98,8 +99,13 @@ def test_feedback_alignment_equals_backprop_without_hidden_layer():
     g = initial_genome(6, 4, 0.7, np.random.default_rng(0), with_weights=True)
     x, y = toy_data()
     runs = [
-        train_genome(g, x, y, TrainConfig(learning_rule=rule, batch_size=32, num_epochs=2),
-                     np.random.default_rng(7))
+        train_genome(
+            g,
+            x,
+            y,
+            TrainConfig(learning_rule=rule, batch_size=32, num_epochs=2),
+            np.random.default_rng(7),
+        )
         for rule in ("backprop", "feedback_alignment")
     ]
     np.testing.assert_array_equal(runs[0].learned_weights, runs[1].learned_weights)
@@ -110,8 +116,13 @@ def test_feedback_alignment_differs_from_backprop_with_a_hidden_layer():
     g = deep_genome(3)
     x, y = toy_data()
     runs = [
-        train_genome(g, x, y, TrainConfig(learning_rule=rule, batch_size=32, num_epochs=1),
-                     np.random.default_rng(7))
+        train_genome(
+            g,
+            x,
+            y,
+            TrainConfig(learning_rule=rule, batch_size=32, num_epochs=1),
+            np.random.default_rng(7),
+        )
         for rule in ("backprop", "feedback_alignment")
     ]
     hidden = hidden_mask(g)
@@ -121,8 +132,13 @@ def test_feedback_alignment_differs_from_backprop_with_a_hidden_layer():
 def test_feedback_alignment_sends_errors_through_the_feedback_matrix():
     # Input 0 -> hidden 2 -> output 1. With FA the hidden weight's gradient is
     # delta_out * b * relu'(z) * x, with b the feedback weight instead of the output weight.
-    g = Genome(1, 1, np.array([0, 2, 1]), np.array([[0, 2], [2, 1]]),
-               np.array([0.5, 0.3], dtype=np.float32))
+    g = Genome(
+        1,
+        1,
+        np.array([0, 2, 1]),
+        np.array([[0, 2], [2, 1]]),
+        np.array([0.5, 0.3], dtype=np.float32),
+    )
     model = WLNNModel(g)
     model.feedback_hidden = torch.tensor([7.0])  # sends errors to the inputs: no effect here
     model.feedback_out = torch.tensor([-2.0])
@@ -138,8 +154,13 @@ def test_feedback_alignment_sends_errors_through_the_feedback_matrix():
 
 def test_oja_rule_on_a_hand_computed_example():
     # Inputs 0, 1 -> hidden 3 (weights 0.5, 0.25) -> output 2 (weight 1.0).
-    g = Genome(2, 1, np.array([0, 0, 2, 1]), np.array([[0, 3], [1, 3], [3, 2]]),
-               np.array([0.5, 0.25, 1.0], dtype=np.float32))
+    g = Genome(
+        2,
+        1,
+        np.array([0, 0, 2, 1]),
+        np.array([[0, 3], [1, 3], [3, 2]]),
+        np.array([0.5, 0.25, 1.0], dtype=np.float32),
+    )
     model = WLNNModel(g)
     x = torch.tensor([[1.0, 2.0], [2.0, 0.0]])
     _, activities = model.forward(x)
@@ -151,8 +172,13 @@ def test_oja_rule_on_a_hand_computed_example():
 
 
 def test_hebbian_training_applies_oja_after_the_optimizer_step_on_the_batch_activities():
-    g = Genome(2, 1, np.array([0, 0, 2, 1]), np.array([[0, 3], [1, 3], [3, 2]]),
-               np.array([0.5, 0.25, 1.0], dtype=np.float32))
+    g = Genome(
+        2,
+        1,
+        np.array([0, 0, 2, 1]),
+        np.array([[0, 3], [1, 3], [3, 2]]),
+        np.array([0.5, 0.25, 1.0], dtype=np.float32),
+    )
     x = torch.tensor([[1.0, 2.0], [2.0, 0.0]])
     y = torch.tensor([0, 0])
     config = TrainConfig(learning_rule="hebbian", optimizer="sgd", lr=0.1, batch_size=2)
@@ -193,15 +219,17 @@ def test_training_is_reproducible_under_the_same_random_stream():
 def test_an_epoch_uses_floor_n_over_batch_size_full_batches():
     g = deep_genome(5)
     x, y = toy_data(100)
-    result = train_genome(g, x, y, TrainConfig(batch_size=30, num_epochs=3),
-                          np.random.default_rng(0))
+    result = train_genome(
+        g, x, y, TrainConfig(batch_size=30, num_epochs=3), np.random.default_rng(0)
+    )
     assert result.record.losses.shape == (3, 3)
 
 
 def test_backprop_learns_the_toy_task():
     g = deep_genome(6)
     x, y = toy_data(512)
-    result = train_genome(g, x, y, TrainConfig(batch_size=32, num_epochs=15, lr=0.03),
-                          np.random.default_rng(0))
+    result = train_genome(
+        g, x, y, TrainConfig(batch_size=32, num_epochs=15, lr=0.03), np.random.default_rng(0)
+    )
     first_epoch_loss = result.record.losses[0].mean()
     assert -result.reward < 0.85 * first_epoch_loss  # last_epoch loss

@@ -62,9 +62,18 @@ def test_a_damaged_network_file_gives_a_user_error(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UserError, match="bad.json"):
         load_genome(tmp_path / "bad.json")
-    (tmp_path / "cyclic.json").write_text(json.dumps({
-        "in_size": 1, "out_size": 1, "num_neurons": 2, "neurons_in_layer": [[0], [1]],
-        "connections": [[1, 0]], "weights": [0.1]}))
+    (tmp_path / "cyclic.json").write_text(
+        json.dumps(
+            {
+                "in_size": 1,
+                "out_size": 1,
+                "num_neurons": 2,
+                "neurons_in_layer": [[0], [1]],
+                "connections": [[1, 0]],
+                "weights": [0.1],
+            }
+        )
+    )
     with pytest.raises(UserError, match="lower to a higher"):
         load_genome(tmp_path / "cyclic.json")
     with pytest.raises(UserError, match="cannot read"):

@@ -202,7 +202,9 @@ def add_node(
         if num_activations is None:
             raise ValueError("a genome with activations needs num_activations")
         activations = np.append(g.activations, rng.integers(num_activations))
-    return replace(g, layer=layer, connections=connections, weights=weights, activations=activations)
+    return replace(
+        g, layer=layer, connections=connections, weights=weights, activations=activations
+    )
 
 
 def add_connection(
@@ -241,9 +243,7 @@ def add_connection(
     return replace(g, connections=connections, weights=weights)
 
 
-def change_activation(
-    genome: Genome, rng: np.random.Generator, *, num_activations: int
-) -> Genome:
+def change_activation(genome: Genome, rng: np.random.Generator, *, num_activations: int) -> Genome:
     """Give a random hidden neuron a different random activation (WANN only)."""
     g = genome
     first_hidden = g.num_inputs + g.num_outputs

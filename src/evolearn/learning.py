@@ -142,7 +142,6 @@ class WLNNModel:
         order = np.argsort(g.layer, kind="stable")  # neuron at each sorted position
         position = np.empty_like(order)
         position[order] = np.arange(len(order))
-        self.output_positions = torch.as_tensor(position[g.num_inputs : g.num_inputs + g.num_outputs])
         starts = np.searchsorted(g.layer[order], np.arange(g.num_layers + 1))
         src, dst = g.connections[:, 0], g.connections[:, 1]
         target_layer = g.layer[dst]
@@ -248,8 +247,13 @@ class TrainConfig:
 
     @classmethod
     def from_params(cls, params) -> TrainConfig:
+        """The training options of a script's parameters; those it lacks keep their default."""
+        defaults = cls()
         return cls(
-            **{name: getattr(params, name) for name in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+            **{
+                name: params.get(name, getattr(defaults, name))
+                for name in cls.__dataclass_fields__  # type: ignore[attr-defined]
+            }
         )
 
 

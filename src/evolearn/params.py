@@ -288,6 +288,16 @@ _OPTION_LIST: list[Option] = [
         "Probability of enabling a connection between input and output layer at the start "
         "of evolution",
     ),
+    Option(
+        "num_hidden",
+        _ARCH,
+        int,
+        0,
+        "Number of relu neurons in one fully connected hidden layer of the trained network "
+        "(run-wlnn-mnist-no-evolution.py; 0 gives the thesis's network without hidden layer, "
+        "where p_initial_connection_enabled applies)",
+        minimum=0,
+    ),
     # task and dataset options
     Option(
         "dataset",

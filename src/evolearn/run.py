@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from evolearn.devices import cuda_device_count
 from evolearn.errors import ParamError, UserError
 from evolearn.params import Params
 
@@ -74,16 +75,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
-
-
-def cuda_device_count() -> int:
-    """Number of CUDA devices torch sees; 0 without torch or without a working driver."""
-    try:
-        import torch
-
-        return int(torch.cuda.device_count())
-    except Exception:  # a broken driver must not stop a CPU run
-        return 0
 
 
 def stdout_is_terminal() -> bool:

@@ -173,17 +173,27 @@ def check_genome(genome: Genome) -> None:
 def add_node(
     genome: Genome, rng: np.random.Generator, *, num_activations: int | None = None
 ) -> Genome:
-    """Split a random connection a->b into a->n and n->b with a new neuron n.
+    """Split a random connection with a new neuron (see :func:`split_connection`).
+
+    A genome without connections is returned unchanged.
+    """
+    if genome.num_connections == 0:
+        return genome
+    index = int(rng.integers(genome.num_connections))
+    return split_connection(genome, index, rng, num_activations=num_activations)
+
+
+def split_connection(
+    genome: Genome, index: int, rng: np.random.Generator, *, num_activations: int | None = None
+) -> Genome:
+    """Split connection ``index`` (a->b) into a->n and n->b with a new neuron n.
 
     n goes into the layer just above a's layer if b lies more than one layer above a; otherwise
-    a new layer is inserted just above a's layer. a->n keeps the old weight and n->b gets a fresh
-    one (WLNN); n gets a random activation out of ``num_activations`` (WANN). A genome without
-    connections is returned unchanged.
+    a new layer is inserted just above a's layer. a->n keeps the connection's index and weight,
+    n->b is appended with a fresh weight (WLNN); n gets a random activation out of
+    ``num_activations`` (WANN).
     """
     g = genome
-    if g.num_connections == 0:
-        return g
-    index = int(rng.integers(g.num_connections))
     a, b = (int(v) for v in g.connections[index])
     new = g.num_neurons
     layer = g.layer.copy()

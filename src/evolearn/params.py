@@ -36,6 +36,7 @@ from typing import Any, NoReturn
 import yaml
 
 from evolearn.errors import ParamError
+from evolearn.evolution import breeding_pool_size
 
 #: The option groups of the thesis's scripts, in the order ``--help`` shows them.
 GROUPS: tuple[str, ...] = (
@@ -236,7 +237,7 @@ _OPTION_LIST: list[Option] = [
         "evaluation_period",
         _EVAL,
         str,
-        "integral",
+        "last_epoch",
         "Which training period should be used to evaluate networks. The options are: "
         '"integral" the mean across the whole training duration, "last_batch" the values in '
         'the final batch, "last_ten_batches" the values in the last ten batches, '
@@ -463,11 +464,6 @@ def check_mutation_probabilities_sum(params: Params, names: Sequence[str] | None
             f"The mutation probabilities must sum to 1, but {terms} sum to {total:g}. "
             f"Change them so that {' + '.join(names)} = 1."
         )
-
-
-def breeding_pool_size(population_size: int, cull_ratio: float) -> int:
-    """Networks left after culling the worst ``int(population_size * cull_ratio)``."""
-    return population_size - int(population_size * cull_ratio)
 
 
 def check_tournament_fits(params: Params) -> None:

@@ -52,6 +52,8 @@ TOOLKIT_OUTPUTS: tuple[str, ...] = (
     "log.txt",
     "tensorboard_summary",
     "*.json",
+    "champions",
+    "networks",
     "results_summary.csv",
     "checkpoint*",
 )

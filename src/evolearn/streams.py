@@ -1,0 +1,28 @@
+"""Random streams: every random decision of a run derives from (seed, generation, purpose, index).
+
+A network's stream depends only on the run seed, the generation and the network's index, never
+on which worker process evaluates it or in which order, so the same seed gives the same run
+whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Purposes of the streams; fixed numbers, part of what makes a seed reproduce a run.
+INIT = 1  # building network `index` of the initial population
+TRAIN = 2  # training network `index` (batch order, feedback matrices)
+MUTATE = 3  # mutating child `index` of the next population
+REPRODUCE = 4  # ranking objectives and tournaments of a generation
+CHAMPION = 5  # the champion's long training
+EVALUATE = 6  # the shared batch / trial seeds of a generation (WANN)
+
+
+def stream_entropy(seed: int, generation: int, purpose: int, index: int = 0) -> tuple[int, ...]:
+    """The entropy of one stream; picklable, so it can travel to a worker."""
+    return (int(seed), int(generation), int(purpose), int(index))
+
+
+def stream(seed: int, generation: int, purpose: int, index: int = 0) -> np.random.Generator:
+    """The generator of one stream."""
+    return np.random.default_rng(stream_entropy(seed, generation, purpose, index))

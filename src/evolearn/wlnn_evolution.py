@@ -1,0 +1,480 @@
+"""run-wlnn-mnist.py: evolve architectures while their weights learn (Rieke 2020, chapter 4.2).
+
+Evolution develops the architecture of weight learning networks (outer loop) while every
+network's weights are trained with a learning rule (inner loop); a network's fitness is the
+reward (minus the training loss) over its ``evaluation_period``.
+
+- ``inherit_weights: False`` (Baldwinian): a genome keeps the weights it started training from;
+  a child gets fresh weights after its mutations, so only the architecture is inherited, and an
+  elite starts again from its own initial weights.
+- ``inherit_weights: True`` (Lamarckian): after training, a genome takes the weights it learned
+  (they come back from the worker processes); a child keeps them, and a new connection gets a
+  fresh weight.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import torch
+
+from evolearn import streams
+from evolearn.data import load_dataset
+from evolearn.devices import select_device
+from evolearn.evolution import rank_by_dominance, reproduce, select_objectives
+from evolearn.genome import (
+    Genome,
+    add_connection,
+    add_node,
+    compact_layers,
+    initial_genome,
+    random_weights,
+    split_connection,
+)
+from evolearn.learning import TrainConfig, WLNNModel, train_genome
+from evolearn.network_io import save_genome
+from evolearn.no_evolution import check_fits_dataset
+from evolearn.params import (
+    Params,
+    ScriptSpec,
+    check_elite_and_cull,
+    check_mutation_probabilities_sum,
+    check_tournament_fits,
+    parse_params,
+)
+from evolearn.reporting import (
+    GenerationProgress,
+    ResultsTable,
+    StageTimer,
+    population_stats,
+    save_champion,
+    save_population,
+)
+from evolearn.run import Run
+from evolearn.workers import SharedArrays, WorkerPool, split_evenly
+
+#: Every this many generations the champion is trained for LONG_TRAINING_EPOCHS and tested.
+LONG_TRAINING_EVERY = 20
+LONG_TRAINING_EPOCHS = 10
+#: Every this many generations every network is saved as JSON.
+SAVE_POPULATION_EVERY = 100
+#: Probability that an initial connection is split by a hidden neuron (initial population).
+P_INITIAL_SPLIT = 0.5
+
+SPEC = ScriptSpec(
+    name="run-wlnn-mnist.py",
+    description=(
+        "Evolve the architecture of networks (outer loop) while training their weights with a "
+        "learning rule (inner loop) on an image classification dataset."
+    ),
+    options=(
+        "cull_ratio",
+        "elite_ratio",
+        "num_generations",
+        "population_size",
+        "p_add_connection",
+        "p_add_node",
+        "tournament_size",
+        "inherit_weights",
+        "num_mutations_per_generation",
+        "p_complexity_objective",
+        "batch_size",
+        "batch_size_eval",
+        "evaluation_period",
+        "learning_rule",
+        "lr",
+        "num_epochs",
+        "optimizer",
+        "train_only_outputs",
+        "num_inputs",
+        "num_outputs",
+        "p_initial_connection_enabled",
+        "dataset",
+        "data_dir",
+        "num_workers",
+        "use_cuda",
+        "seed",
+        "out_dir",
+        "overwrite_output",
+    ),
+    defaults={
+        "num_generations": 4096,
+        "population_size": 180,
+        "tournament_size": 32,
+        "p_initial_connection_enabled": 0.05,
+        "p_add_node": 0.2,
+        "p_add_connection": 0.8,
+        "elite_ratio": 0.2,
+        "cull_ratio": 0.2,
+        "p_complexity_objective": 0.2,
+        "num_mutations_per_generation": 5,
+        "optimizer": "adam",
+        "lr": 0.01,
+        "batch_size": 256,
+        "num_epochs": 5,
+        "evaluation_period": "last_epoch",
+    },
+    checks=(
+        partial(check_mutation_probabilities_sum, names=("p_add_connection", "p_add_node")),
+        check_tournament_fits,
+        check_elite_and_cull,
+    ),
+)
+
+
+# --- genomes -------------------------------------------------------------------------------
+
+
+def initial_network(params: Params, rng: np.random.Generator) -> Genome:
+    """A network of the initial population: random input-output connections, each split by a
+    new hidden neuron with probability 0.5."""
+    genome = initial_genome(
+        params.num_inputs,
+        params.num_outputs,
+        params.p_initial_connection_enabled,
+        rng,
+        with_weights=True,
+    )
+    for index in range(genome.num_connections):  # split keeps the index of a->n
+        if rng.random() < P_INITIAL_SPLIT:
+            genome = compact_layers(split_connection(genome, index, rng))
+    return genome
+
+
+def mutate(
+    genome: Genome,
+    rng: np.random.Generator,
+    *,
+    p_add_node: float,
+    num_mutations: int,
+    inherit_weights: bool,
+) -> Genome:
+    """``num_mutations`` mutations (add node with ``p_add_node``, else add a connection between
+    hidden layers); Baldwinian children (``inherit_weights`` False) get all weights anew."""
+    for _ in range(num_mutations):
+        if rng.random() < p_add_node:
+            genome = compact_layers(add_node(genome, rng))
+        else:
+            genome = add_connection(genome, rng, only_hidden=True)
+    if not inherit_weights:
+        genome = genome.with_weights(random_weights(rng, genome.num_connections))
+    return genome
+
+
+# --- work done in the worker processes ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """Train a chunk of networks, each with its own random stream."""
+
+    genomes: list[Genome]
+    entropies: list[tuple[int, ...]]
+    config: TrainConfig
+    device: str
+
+
+@dataclass(frozen=True)
+class TestTask:
+    """Loss and accuracy of a chunk of networks, as they are, on the training or test set."""
+
+    genomes: list[Genome]
+    split: str  # "train" or "test"
+    batch_size: int
+    device: str
+
+
+def _tensors(shared: SharedArrays, split: str, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    key = (split, device)
+    if key not in shared.cache:
+        shared.cache[key] = (
+            torch.as_tensor(np.array(shared[f"x_{split}"]), device=device),
+            torch.as_tensor(np.array(shared[f"y_{split}"]), device=device),
+        )
+    return shared.cache[key]
+
+
+def train_chunk(shared: SharedArrays, task: TrainTask) -> list[tuple[float, float, np.ndarray]]:
+    """(reward, acc, learned weights) of each network of the chunk."""
+    x, y = _tensors(shared, "train", task.device)
+    results = []
+    for genome, entropy in zip(task.genomes, task.entropies, strict=True):
+        result = train_genome(genome, x, y, task.config, np.random.default_rng(entropy))
+        results.append((result.reward, result.acc, result.learned_weights))
+    return results
+
+
+def test_chunk(shared: SharedArrays, task: TestTask) -> list[tuple[float, float]]:
+    """(loss, acc) of each network of the chunk on a whole set, without training."""
+    x, y = _tensors(shared, task.split, task.device)
+    return [WLNNModel(g, x.device).evaluate(x, y, task.batch_size) for g in task.genomes]
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Champion:
+    """The best network so far: its genome as evaluated (starting weights) and its scores."""
+
+    genome: Genome
+    reward: float
+    acc: float
+    generation: int
+    index: int
+
+    def info(self) -> dict:
+        return {
+            "generation": self.generation,
+            "index": self.index,
+            "reward": self.reward,
+            "acc": self.acc,
+        }
+
+
+class WLNNEvolution:
+    """The generation loop of run-wlnn-mnist.py, with its reporters."""
+
+    COLUMNS = (
+        "generation",
+        "best_reward",
+        "best_acc",
+        "mean_reward",
+        "mean_acc",
+        "champion_generation",
+        "champion_reward",
+        "champion_acc",
+        "champion_connections",
+        "champion_long_training_reward",
+        "champion_long_training_acc",
+        "champion_test_reward",
+        "champion_test_acc",
+        "connections_mean",
+        "neurons_mean",
+        "layers_mean",
+        "seconds",
+    )
+
+    def __init__(self, params: Params, run: Run, pool: WorkerPool, device: torch.device):
+        self.params = params
+        self.run = run
+        self.pool = pool
+        self.device = str(device)
+        self.config = TrainConfig.from_params(params)
+        self.table = ResultsTable(run.path("results_summary.csv"), self.COLUMNS)
+        self.champion: Champion | None = None
+
+    def _chunks(self, n: int) -> list[range]:
+        return split_evenly(n, self.pool.num_workers)
+
+    def train_population(self, genomes: list[Genome], generation: int):
+        """Rewards [P], accuracies [P] and learned weights of the population."""
+        seed = self.params.seed
+        tasks = [
+            TrainTask(
+                [genomes[i] for i in chunk],
+                [streams.stream_entropy(seed, generation, streams.TRAIN, i) for i in chunk],
+                self.config,
+                self.device,
+            )
+            for chunk in self._chunks(len(genomes))
+        ]
+        results = [r for chunk in self.pool.map(train_chunk, tasks) for r in chunk]
+        rewards = np.array([r[0] for r in results])
+        accs = np.array([r[1] for r in results])
+        return rewards, accs, [r[2] for r in results]
+
+    def test_population(self, genomes: list[Genome], split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Losses [P] and accuracies [P] of the untrained networks on a whole set."""
+        tasks = [
+            TestTask([genomes[i] for i in chunk], split, self.params.batch_size_eval, self.device)
+            for chunk in self._chunks(len(genomes))
+        ]
+        results = [r for chunk in self.pool.map(test_chunk, tasks) for r in chunk]
+        return np.array([r[0] for r in results]), np.array([r[1] for r in results])
+
+    def update_champion(self, genomes, rewards, accs, generation: int) -> bool:
+        best = int(np.argmax(rewards))
+        if self.champion is not None and not rewards[best] > self.champion.reward:
+            return False
+        self.champion = Champion(
+            genomes[best], float(rewards[best]), float(accs[best]), generation, best
+        )
+        save_champion(self.run, self.champion.genome, self.champion.info())
+        return True
+
+    def long_training(self, generation: int) -> dict[str, float]:
+        """Train the champion for LONG_TRAINING_EPOCHS and test it on the test set."""
+        champion = self.champion
+        config = TrainConfig(**{**self.config.__dict__, "num_epochs": LONG_TRAINING_EPOCHS})
+        shared = self.pool.shared
+        x, y = _tensors(shared, "train", self.device)
+        rng = streams.stream(self.params.seed, generation, streams.CHAMPION)
+        result = train_genome(champion.genome, x, y, config, rng)
+        trained = champion.genome.with_weights(result.learned_weights)
+        x_test, y_test = _tensors(shared, "test", self.device)
+        test_loss, test_acc = WLNNModel(trained, self.device).evaluate(
+            x_test, y_test, self.params.batch_size_eval
+        )
+        scores = {
+            "long_training_reward": result.reward,
+            "long_training_acc": result.acc,
+            "test_reward": -test_loss,
+            "test_acc": test_acc,
+        }
+        save_genome(
+            trained,
+            self.run.path("champion_trained.json"),
+            info={**champion.info(), "tested_at_generation": generation, **scores},
+        )
+        return scores
+
+    def evolve(self) -> Champion:
+        params, run = self.params, self.run
+        seed, num_generations = params.seed, params.num_generations
+        population = [
+            initial_network(params, streams.stream(seed, 0, streams.INIT, i))
+            for i in range(params.population_size)
+        ]
+        # Generation 0: the untrained initial population on the training set.
+        losses, accs = self.test_population(population, "train")
+        self.update_champion(population, -losses, accs, 0)
+        run.mark_started()
+        self._report_champion(0)
+        run.log(
+            f"Initial population: best untrained reward {self.champion.reward:.4f}, "
+            f"acc {self.champion.acc:.4f}"
+        )
+        progress = GenerationProgress(run, num_generations)
+        for generation in range(1, num_generations + 1):
+            timer = StageTimer()
+            start = time.perf_counter()
+            with timer.stage("evaluation"):
+                rewards, accs, learned = self.train_population(population, generation)
+            if params.inherit_weights:  # Lamarckian: learned weights are inherited
+                population = [g.with_weights(w) for g, w in zip(population, learned, strict=True)]
+            improved = self.update_champion(population, rewards, accs, generation)
+            tested = {}
+            if generation % LONG_TRAINING_EVERY == 0 or generation == num_generations:
+                with timer.stage("champion_evaluation"):
+                    tested = self.long_training(generation)
+            if generation % SAVE_POPULATION_EVERY == 0:
+                infos = [
+                    {"reward": float(r), "acc": float(a)}
+                    for r, a in zip(rewards, accs, strict=True)
+                ]
+                save_population(run, population, generation, infos)
+            if generation < num_generations:
+                with timer.stage("ranking"):
+                    objectives = select_objectives(
+                        rewards,
+                        rewards,
+                        np.array([g.num_connections for g in population]),
+                        params.p_complexity_objective,
+                        streams.stream(seed, generation, streams.REPRODUCE),
+                    )
+                    ranks = rank_by_dominance(objectives)
+                with timer.stage("reproduction"):
+                    population = self.next_population(population, ranks, generation)
+            timer.seconds["complete_generation"] = time.perf_counter() - start
+            self._report_generation(generation, population, rewards, accs, tested, timer)
+            best = int(np.argmax(rewards))
+            progress.update(
+                generation,
+                f"best reward {rewards[best]:.4f}, acc {accs[best]:.4f} | champion reward "
+                f"{self.champion.reward:.4f}, acc {self.champion.acc:.4f}"
+                + (" (new)" if improved else "")
+                + (f" | champion test acc {tested['test_acc']:.4f}" if tested else ""),
+                {"best_acc": f"{accs.max():.4f}", "champion_acc": f"{self.champion.acc:.4f}"},
+            )
+        progress.close()
+        return self.champion
+
+    def next_population(self, population, ranks, generation: int) -> list[Genome]:
+        params = self.params
+        elites, parents = reproduce(
+            ranks,
+            cull_ratio=params.cull_ratio,
+            elite_ratio=params.elite_ratio,
+            tournament_size=params.tournament_size,
+            rng=streams.stream(params.seed, generation, streams.REPRODUCE, 1),
+        )
+        children = [
+            mutate(
+                population[parent],
+                streams.stream(params.seed, generation, streams.MUTATE, child),
+                p_add_node=params.p_add_node,
+                num_mutations=params.num_mutations_per_generation,
+                inherit_weights=params.inherit_weights,
+            )
+            for child, parent in enumerate(parents)
+        ]
+        return [population[i] for i in elites] + children
+
+    def _report_champion(self, step: int, tested: dict | None = None) -> None:
+        champion = self.champion
+        self.run.scalar("champion/reward", champion.reward, step)
+        self.run.scalar("champion/acc", champion.acc, step)
+        self.run.scalar("champion/connections", champion.genome.num_connections, step)
+        for name, value in (tested or {}).items():
+            self.run.scalar(f"champion/{name}", value, step)
+
+    def _report_generation(self, generation, population, rewards, accs, tested, timer) -> None:
+        run = self.run
+        best = int(np.argmax(rewards))
+        run.scalar("best/reward", rewards[best], generation)
+        run.scalar("best/acc", accs[best], generation)
+        self._report_champion(generation, tested)
+        run.histogram("population/acc", accs, generation)
+        run.histogram("population/connections", [g.num_connections for g in population], generation)
+        stats = population_stats(population)
+        for name, value in stats.items():
+            run.scalar(f"stats/{name}", value, generation)
+        for name, seconds in timer.seconds.items():
+            run.scalar(f"times/{name}", seconds, generation)
+        champion = self.champion
+        self.table.append(
+            {
+                "generation": generation,
+                "best_reward": float(rewards[best]),
+                "best_acc": float(accs[best]),
+                "mean_reward": float(rewards.mean()),
+                "mean_acc": float(accs.mean()),
+                "champion_generation": champion.generation,
+                "champion_reward": champion.reward,
+                "champion_acc": champion.acc,
+                "champion_connections": champion.genome.num_connections,
+                **{f"champion_{k}": v for k, v in tested.items()},
+                "connections_mean": stats["connections_mean"],
+                "neurons_mean": stats["neurons_mean"],
+                "layers_mean": stats["layers_mean"],
+                "seconds": round(timer.seconds["complete_generation"], 3),
+            }
+        )
+        run.flush()
+
+
+def main(argv: list[str]) -> None:
+    params = parse_params(SPEC, argv)
+    dataset = load_dataset(params.dataset, params.data_dir)
+    check_fits_dataset(params, dataset)
+    device, device_note = select_device(params.use_cuda)
+    shared = {
+        "x_train": dataset.x_train,
+        "y_train": dataset.y_train,
+        "x_test": dataset.x_test,
+        "y_test": dataset.y_test,
+    }
+    with Run.create(params) as run, WorkerPool(params.num_workers, shared) as pool:
+        if device_note:
+            run.log(device_note)
+        run.log(f"Device: {device}; {params.num_workers} worker process(es)")
+        champion = WLNNEvolution(params, run, pool, device).evolve()
+        run.log(
+            f"Done. Champion from generation {champion.generation}: reward "
+            f"{champion.reward:.4f}, acc {champion.acc:.4f}, "
+            f"{champion.genome.num_connections} connections; saved as champion.json"
+        )

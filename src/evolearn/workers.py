@@ -1,0 +1,111 @@
+"""A pool of worker processes that evaluates chunks of a population.
+
+One pool serves a whole run (joblib's loky backend keeps its processes between calls). Large
+read-only arrays (the dataset) travel to each worker once: they are written to a temporary
+folder as ``.npy`` files when the pool starts, and each worker process loads them the first
+time it needs them and keeps them for the rest of the run. Each worker limits torch to its
+share of the cores, so that N workers do not fight over the same cores.
+
+With ``num_workers == 1`` everything runs in the calling process, on the same arrays.
+Results never depend on the number of workers: the callers give every network its own random
+stream, derived from the run seed, the generation and the network's index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+class SharedArrays(dict):
+    """Read-only arrays by name, plus a per-process scratch cache (``cache``) for derived data
+    such as torch tensors on a device."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        super().__init__(arrays)
+        self.cache: dict[Any, Any] = {}
+
+
+# Per worker process: the shared arrays of each pool folder, loaded once.
+_SHARED_OBJECTS: dict[str, SharedArrays] = {}
+
+
+def _load_shared(folder: str) -> SharedArrays:
+    if folder not in _SHARED_OBJECTS:
+        names = sorted(f[:-4] for f in os.listdir(folder) if f.endswith(".npy"))
+        arrays = {name: np.load(os.path.join(folder, name + ".npy")) for name in names}
+        _SHARED_OBJECTS[folder] = SharedArrays(arrays)
+    return _SHARED_OBJECTS[folder]
+
+
+def _run_in_worker(fn: Callable, folder: str, num_threads: int, chunk: Any) -> Any:
+    import torch
+
+    if torch.get_num_threads() != num_threads:
+        torch.set_num_threads(num_threads)
+    return fn(_load_shared(folder), chunk)
+
+
+def split_evenly(n: int, parts: int) -> list[range]:
+    """Split ``range(n)`` into at most ``parts`` contiguous, nearly equal, non-empty ranges."""
+    parts = max(1, min(parts, n))
+    bounds = np.linspace(0, n, parts + 1).round().astype(int)
+    return [range(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
+
+
+class WorkerPool:
+    """Runs ``fn(shared, chunk)`` for a list of chunks, in ``num_workers`` processes.
+
+    ``fn`` must be a module-level function (it is pickled by reference) and must not modify
+    the shared arrays. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, num_workers: int, shared: dict[str, np.ndarray] | None = None):
+        self.num_workers = int(num_workers)
+        self._shared_local = SharedArrays(dict(shared or {}))
+        self._folder: str | None = None
+        self._parallel = None
+        if self.num_workers > 1:
+            import joblib
+
+            self._folder = tempfile.mkdtemp(prefix="evolearn-shared-")
+            for name, array in self._shared_local.items():
+                np.save(os.path.join(self._folder, name + ".npy"), np.ascontiguousarray(array))
+            self._threads = max(1, (os.cpu_count() or 1) // self.num_workers)
+            self._parallel = joblib.Parallel(n_jobs=self.num_workers, backend="loky")
+            self._parallel.__enter__()
+
+    @property
+    def shared(self) -> SharedArrays:
+        """The shared arrays as the calling process sees them."""
+        return self._shared_local
+
+    def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
+        """``[fn(shared, chunk) for chunk in chunks]``, in the workers when there are several."""
+        if self._parallel is None:
+            return [fn(self._shared_local, chunk) for chunk in chunks]
+        import joblib
+
+        return self._parallel(
+            joblib.delayed(_run_in_worker)(fn, self._folder, self._threads, chunk)
+            for chunk in chunks
+        )
+
+    def close(self) -> None:
+        if self._parallel is not None:
+            self._parallel.__exit__(None, None, None)
+            self._parallel = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

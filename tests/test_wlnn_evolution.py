@@ -1,0 +1,248 @@
+import csv
+
+import numpy as np
+import pytest
+import torch
+from conftest import SHARED_MNIST, read_scalars, run_script
+
+from evolearn import streams
+from evolearn.data import load_dataset
+from evolearn.genome import check_genome, compact_layers, split_connection
+from evolearn.learning import WLNNModel, train_genome
+from evolearn.network_io import load_genome, load_genome_info
+from evolearn.params import parse_params
+from evolearn.run import Run
+from evolearn.wlnn_evolution import SPEC, WLNNEvolution, initial_network, mutate
+from evolearn.workers import WorkerPool
+
+SCRIPT = "run-wlnn-mnist.py"
+DIGITS = "params/wlnn/digits-backprop.yaml"
+TINY = ["--population_size", "10", "--tournament_size", "4", "--num_epochs", "1"]
+
+
+def digits_params(tmp_path, *args):
+    return parse_params(SPEC, [DIGITS, *TINY, "--out_dir", str(tmp_path / "run"), *args])
+
+
+def outputs(genome, x):
+    return WLNNModel(genome).forward(torch.as_tensor(x, dtype=torch.float32))[0].numpy()
+
+
+def test_initial_networks_split_about_half_of_their_connections(tmp_path):
+    params = digits_params(tmp_path, "--p_initial_connection_enabled", "0.5")
+    genome = initial_network(params, np.random.default_rng(0))
+    check_genome(genome)
+    initial_connections = genome.num_connections - genome.num_hidden
+    assert 0.35 < genome.num_hidden / initial_connections < 0.65
+    assert genome.num_layers == 3  # compaction keeps every new neuron in one hidden layer
+
+
+def test_add_node_with_kept_weights_changes_outputs_only_through_the_new_path():
+    rng = np.random.default_rng(1)
+    x = rng.random((20, 6))
+    from evolearn.genome import initial_genome
+
+    parent = initial_genome(6, 3, 0.8, rng, with_weights=True)
+    for index in range(parent.num_connections):
+        child = split_connection(parent, index, rng)
+        # Silence the new path n->b in the child, and the split connection a->b in the parent:
+        # both networks then compute the same outputs.
+        silenced_child = child.with_weights(np.append(child.weights[:-1], 0))
+        weights = parent.weights.copy()
+        weights[index] = 0
+        np.testing.assert_allclose(
+            outputs(silenced_child, x), outputs(parent.with_weights(weights), x), atol=1e-6
+        )
+        assert child.weights[index] == parent.weights[index]  # a->n keeps the old weight
+
+
+def test_compaction_changes_no_output():
+    rng = np.random.default_rng(2)
+    x = rng.random((20, 6))
+    params_like = {"num_inputs": 6, "num_outputs": 3}
+    from evolearn.genome import add_connection, add_node, initial_genome
+
+    genome = initial_genome(params_like["num_inputs"], 3, 0.7, rng, with_weights=True)
+    for _ in range(25):
+        genome = add_connection(add_node(genome, rng), rng, only_hidden=True)
+        compacted = compact_layers(genome)
+        assert compacted.num_layers <= genome.num_layers
+        np.testing.assert_allclose(outputs(compacted, x), outputs(genome, x), atol=1e-5)
+        genome = compacted
+
+
+def test_baldwinian_children_get_new_weights_lamarckian_children_keep_them():
+    rng = np.random.default_rng(3)
+    from evolearn.genome import initial_genome
+
+    parent = initial_genome(8, 3, 0.6, rng, with_weights=True)
+    kw = {"p_add_node": 0.5, "num_mutations": 3}
+    lamarck = mutate(parent, np.random.default_rng(4), inherit_weights=True, **kw)
+    np.testing.assert_array_equal(lamarck.weights[: parent.num_connections], parent.weights)
+    baldwin = mutate(parent, np.random.default_rng(4), inherit_weights=False, **kw)
+    assert baldwin.connections.tolist() == lamarck.connections.tolist()
+    assert not np.any(baldwin.weights[: parent.num_connections] == parent.weights)
+
+
+def test_learned_weights_come_back_from_workers_and_lamarckian_children_inherit_them(tmp_path):
+    params = digits_params(tmp_path, "--inherit_weights", "yes", "--num_workers", "2")
+    dataset = load_dataset("digits")
+    shared = {
+        "x_train": dataset.x_train,
+        "y_train": dataset.y_train,
+        "x_test": dataset.x_test,
+        "y_test": dataset.y_test,
+    }
+    with Run.create(params) as run, WorkerPool(2, shared) as pool:
+        evolution = WLNNEvolution(params, run, pool, torch.device("cpu"))
+        population = [
+            initial_network(params, streams.stream(params.seed, 0, streams.INIT, i))
+            for i in range(params.population_size)
+        ]
+        rewards, _, learned = evolution.train_population(population, 1)
+        # The worker's result equals training the same network here with the same stream.
+        here = train_genome(
+            population[7],
+            torch.as_tensor(dataset.x_train),
+            torch.as_tensor(dataset.y_train),
+            evolution.config,
+            streams.stream(params.seed, 1, streams.TRAIN, 7),
+        )
+        np.testing.assert_array_equal(learned[7], here.learned_weights)
+        assert rewards[7] == here.reward
+        assert not np.array_equal(learned[7], population[7].weights)
+        trained = [g.with_weights(w) for g, w in zip(population, learned, strict=True)]
+        ranks = np.argsort(np.argsort(-rewards))
+        children = evolution.next_population(trained, ranks, 1)
+    assert len(children) == len(population)
+    # Elites are the trained networks themselves; every child starts from a parent's learned
+    # weights on the parent's connections.
+    n_elite = int(params.population_size * params.elite_ratio)
+    for child in children[:n_elite]:
+        assert any(child is parent for parent in trained)
+    for child in children[n_elite:]:
+        assert any(
+            np.array_equal(child.weights[: p.num_connections], p.weights)
+            and np.array_equal(child.connections[: p.num_connections, 0], p.connections[:, 0])
+            for p in trained
+        )
+
+
+WLNN_TAGS = [
+    "best/reward",
+    "best/acc",
+    "champion/reward",
+    "champion/acc",
+    "champion/long_training_reward",
+    "champion/long_training_acc",
+    "champion/test_reward",
+    "champion/test_acc",
+    "champion/connections",
+    "stats/connections_mean",
+    "stats/connections_std",
+    "stats/neurons_mean",
+    "stats/neurons_std",
+    "stats/layers_mean",
+    "stats/layers_std",
+    "times/complete_generation",
+    "times/evaluation",
+    "times/champion_evaluation",
+    "times/ranking",
+    "times/reproduction",
+]
+
+
+@pytest.mark.slow
+def test_digits_run_writes_every_tag_the_champion_and_the_results_table(tmp_path):
+    out = tmp_path / "run"
+    result = run_script(SCRIPT, DIGITS, *TINY, "--num_generations", "3", "--out_dir", str(out))
+    assert result.returncode == 0, result.stderr
+    scalars = read_scalars(out)
+    missing = [tag for tag in WLNN_TAGS if tag not in scalars]
+    assert not missing, missing
+    assert [s for s, _ in scalars["best/acc"]] == [1, 2, 3]
+    assert [s for s, _ in scalars["champion/reward"]] == [0, 1, 2, 3]  # 0: untrained
+    assert [s for s, _ in scalars["champion/test_acc"]] == [3]  # the last generation
+    champion_rewards = [v for _, v in scalars["champion/reward"]]
+    assert champion_rewards == sorted(champion_rewards)  # the best reward ever
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(out / "tensorboard_summary"))
+    acc.Reload()
+    assert {"population/acc", "population/connections"} <= set(acc.Tags()["histograms"])
+    champion = load_genome(out / "champion.json")
+    info = load_genome_info(out / "champion.json")
+    assert info["reward"] == pytest.approx(champion_rewards[-1], abs=1e-6)
+    assert (out / "champions" / f"gen-{info['generation']:05d}.json").exists()
+    assert load_genome(out / "champion_trained.json").connections.tolist() == (
+        champion.connections.tolist()
+    )
+    rows = list(csv.DictReader((out / "results_summary.csv").open()))
+    assert [int(r["generation"]) for r in rows] == [1, 2, 3]
+    assert rows[-1]["champion_test_acc"] != "" and rows[0]["champion_test_acc"] == ""
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_champion_with_one_or_two_workers(tmp_path):
+    files = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        result = run_script(
+            SCRIPT,
+            DIGITS,
+            *TINY,
+            "--num_generations",
+            "3",
+            "--seed",
+            "1",
+            "--num_workers",
+            workers,
+            "--out_dir",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        files.append((out / "champion.json").read_bytes())
+        files.append((out / "champion_trained.json").read_bytes())
+    assert files[0] == files[2] and files[1] == files[3]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--p_add_node", "0.7"], "p_add_node"),
+        (["--tournament_size", "40"], "tournament_size"),
+        (["--evaluation_period", "sometimes"], "evaluation_period"),
+        (["--cull_ratio", "-0.1"], "cull_ratio"),
+    ],
+)
+def test_bad_evolution_parameters_exit_2_without_output(tmp_path, args, message):
+    out = tmp_path / "run"
+    result = run_script(SCRIPT, DIGITS, *TINY, *args, "--out_dir", str(out))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs ../shared/datasets/mnist")
+def test_mnist_run_goes_to_the_end(tmp_path):
+    out = tmp_path / "run"
+    result = run_script(
+        SCRIPT,
+        "params/wlnn/backprop.yaml",
+        "--num_generations",
+        "1",
+        "--population_size",
+        "4",
+        "--tournament_size",
+        "2",
+        "--num_epochs",
+        "1",
+        "--data_dir",
+        str(SHARED_MNIST),
+        "--out_dir",
+        str(out),
+        env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "champion/test_acc" in read_scalars(out)

@@ -112,8 +112,7 @@ def test_learned_weights_come_back_from_workers_and_lamarckian_children_inherit_
         assert rewards[7] == here.reward
         assert not np.array_equal(learned[7], population[7].weights)
         trained = [g.with_weights(w) for g, w in zip(population, learned, strict=True)]
-        ranks = np.argsort(np.argsort(-rewards))
-        children = evolution.next_population(trained, ranks, 1)
+        children = evolution.next_population(trained, {"reward": rewards}, 1)
     assert len(children) == len(population)
     # Elites are the trained networks themselves; every child starts from a parent's learned
     # weights on the parent's connections.

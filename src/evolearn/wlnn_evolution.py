@@ -14,8 +14,7 @@ reward (minus the training loss) over its ``evaluation_period``.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -24,7 +23,8 @@ import torch
 from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.devices import select_device
-from evolearn.evolution import rank_by_dominance, reproduce, select_objectives
+from evolearn.evolution import select_objectives
+from evolearn.evolution_loop import EvolutionLoop
 from evolearn.genome import (
     Genome,
     add_connection,
@@ -45,16 +45,9 @@ from evolearn.params import (
     check_tournament_fits,
     parse_params,
 )
-from evolearn.reporting import (
-    GenerationProgress,
-    ResultsTable,
-    StageTimer,
-    population_stats,
-    save_champion,
-    save_population,
-)
+from evolearn.reporting import save_population
 from evolearn.run import Run
-from evolearn.workers import SharedArrays, WorkerPool, split_evenly
+from evolearn.workers import SharedArrays, WorkerPool
 
 #: Every this many generations the champion is trained for LONG_TRAINING_EPOCHS and tested.
 LONG_TRAINING_EVERY = 20
@@ -216,59 +209,38 @@ def test_chunk(shared: SharedArrays, task: TestTask) -> list[tuple[float, float]
 # --- the run -------------------------------------------------------------------------------
 
 
-@dataclass
-class Champion:
-    """The best network so far: its genome as evaluated (starting weights) and its scores."""
+class WLNNEvolution(EvolutionLoop):
+    """The generation loop of run-wlnn-mnist.py."""
 
-    genome: Genome
-    reward: float
-    acc: float
-    generation: int
-    index: int
-
-    def info(self) -> dict:
-        return {
-            "generation": self.generation,
-            "index": self.index,
-            "reward": self.reward,
-            "acc": self.acc,
-        }
-
-
-class WLNNEvolution:
-    """The generation loop of run-wlnn-mnist.py, with its reporters."""
-
-    COLUMNS = (
-        "generation",
-        "best_reward",
-        "best_acc",
-        "mean_reward",
-        "mean_acc",
-        "champion_generation",
-        "champion_reward",
-        "champion_acc",
-        "champion_connections",
-        "champion_long_training_reward",
-        "champion_long_training_acc",
-        "champion_test_reward",
-        "champion_test_acc",
-        "connections_mean",
-        "neurons_mean",
-        "layers_mean",
-        "seconds",
-    )
+    BEST_KEYS = ("reward", "acc")
+    CHAMPION_KEYS = ("reward", "acc")
 
     def __init__(self, params: Params, run: Run, pool: WorkerPool, device: torch.device):
-        self.params = params
-        self.run = run
-        self.pool = pool
+        super().__init__(params, run, pool)
         self.device = str(device)
         self.config = TrainConfig.from_params(params)
-        self.table = ResultsTable(run.path("results_summary.csv"), self.COLUMNS)
-        self.champion: Champion | None = None
+        self._learned: list[np.ndarray] = []
 
-    def _chunks(self, n: int) -> list[range]:
-        return split_evenly(n, self.pool.num_workers)
+    def test_keys(self) -> tuple[str, ...]:
+        return ("long_training_reward", "long_training_acc", "test_reward", "test_acc")
+
+    def initial_population(self) -> list[Genome]:
+        seed = self.params.seed
+        return [
+            initial_network(self.params, streams.stream(seed, 0, streams.INIT, i))
+            for i in range(self.params.population_size)
+        ]
+
+    def start(self, population: list[Genome]) -> None:
+        """Generation 0: the untrained initial population on the training set."""
+        losses, accs = self.test_population(population, "train")
+        best = int(np.argmax(-losses))
+        self.set_champion(population[best], 0, best, {"reward": -losses[best], "acc": accs[best]})
+        self.run.mark_started()
+        self.report_champion(0, {})
+        self.run.log(
+            f"Initial population: best untrained reward {-losses[best]:.4f}, acc {accs[best]:.4f}"
+        )
 
     def train_population(self, genomes: list[Genome], generation: int):
         """Rewards [P], accuracies [P] and learned weights of the population."""
@@ -280,7 +252,7 @@ class WLNNEvolution:
                 self.config,
                 self.device,
             )
-            for chunk in self._chunks(len(genomes))
+            for chunk in self.chunks(len(genomes))
         ]
         results = [r for chunk in self.pool.map(train_chunk, tasks) for r in chunk]
         rewards = np.array([r[0] for r in results])
@@ -288,28 +260,46 @@ class WLNNEvolution:
         return rewards, accs, [r[2] for r in results]
 
     def test_population(self, genomes: list[Genome], split: str) -> tuple[np.ndarray, np.ndarray]:
-        """Losses [P] and accuracies [P] of the untrained networks on a whole set."""
+        """Losses [P] and accuracies [P] of the networks as they are, on a whole set."""
         tasks = [
             TestTask([genomes[i] for i in chunk], split, self.params.batch_size_eval, self.device)
-            for chunk in self._chunks(len(genomes))
+            for chunk in self.chunks(len(genomes))
         ]
         results = [r for chunk in self.pool.map(test_chunk, tasks) for r in chunk]
         return np.array([r[0] for r in results]), np.array([r[1] for r in results])
 
-    def update_champion(self, genomes, rewards, accs, generation: int) -> bool:
-        best = int(np.argmax(rewards))
-        if self.champion is not None and not rewards[best] > self.champion.reward:
-            return False
-        self.champion = Champion(
-            genomes[best], float(rewards[best]), float(accs[best]), generation, best
-        )
-        save_champion(self.run, self.champion.genome, self.champion.info())
-        return True
+    def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:
+        rewards, accs, self._learned = self.train_population(population, generation)
+        return {"reward": rewards, "acc": accs}
 
-    def long_training(self, generation: int) -> dict[str, float]:
+    def after_evaluation(self, population, scores) -> list[Genome]:
+        if not self.params.inherit_weights:
+            return population
+        # Lamarckian: each network goes on with the weights it learned.
+        return [g.with_weights(w) for g, w in zip(population, self._learned, strict=True)]
+
+    def objectives(self, population, scores, rng) -> np.ndarray:
+        connections = np.array([g.num_connections for g in population])
+        return select_objectives(
+            scores["reward"], scores["reward"], connections, self.params.p_complexity_objective, rng
+        )
+
+    def mutate(self, genome: Genome, rng: np.random.Generator) -> Genome:
+        return mutate(
+            genome,
+            rng,
+            p_add_node=self.params.p_add_node,
+            num_mutations=self.params.num_mutations_per_generation,
+            inherit_weights=self.params.inherit_weights,
+        )
+
+    def test_due(self, generation: int) -> bool:
+        return generation % LONG_TRAINING_EVERY == 0 or generation == self.params.num_generations
+
+    def test_champion(self, generation: int) -> dict[str, float]:
         """Train the champion for LONG_TRAINING_EPOCHS and test it on the test set."""
         champion = self.champion
-        config = TrainConfig(**{**self.config.__dict__, "num_epochs": LONG_TRAINING_EPOCHS})
+        config = replace(self.config, num_epochs=LONG_TRAINING_EPOCHS)
         shared = self.pool.shared
         x, y = _tensors(shared, "train", self.device)
         rng = streams.stream(self.params.seed, generation, streams.CHAMPION)
@@ -332,129 +322,16 @@ class WLNNEvolution:
         )
         return scores
 
-    def evolve(self) -> Champion:
-        params, run = self.params, self.run
-        seed, num_generations = params.seed, params.num_generations
-        population = [
-            initial_network(params, streams.stream(seed, 0, streams.INIT, i))
-            for i in range(params.population_size)
-        ]
-        # Generation 0: the untrained initial population on the training set.
-        losses, accs = self.test_population(population, "train")
-        self.update_champion(population, -losses, accs, 0)
-        run.mark_started()
-        self._report_champion(0)
-        run.log(
-            f"Initial population: best untrained reward {self.champion.reward:.4f}, "
-            f"acc {self.champion.acc:.4f}"
-        )
-        progress = GenerationProgress(run, num_generations)
-        for generation in range(1, num_generations + 1):
-            timer = StageTimer()
-            start = time.perf_counter()
-            with timer.stage("evaluation"):
-                rewards, accs, learned = self.train_population(population, generation)
-            if params.inherit_weights:  # Lamarckian: learned weights are inherited
-                population = [g.with_weights(w) for g, w in zip(population, learned, strict=True)]
-            improved = self.update_champion(population, rewards, accs, generation)
-            tested = {}
-            if generation % LONG_TRAINING_EVERY == 0 or generation == num_generations:
-                with timer.stage("champion_evaluation"):
-                    tested = self.long_training(generation)
-            if generation % SAVE_POPULATION_EVERY == 0:
-                infos = [
-                    {"reward": float(r), "acc": float(a)}
-                    for r, a in zip(rewards, accs, strict=True)
-                ]
-                save_population(run, population, generation, infos)
-            if generation < num_generations:
-                with timer.stage("ranking"):
-                    objectives = select_objectives(
-                        rewards,
-                        rewards,
-                        np.array([g.num_connections for g in population]),
-                        params.p_complexity_objective,
-                        streams.stream(seed, generation, streams.REPRODUCE),
-                    )
-                    ranks = rank_by_dominance(objectives)
-                with timer.stage("reproduction"):
-                    population = self.next_population(population, ranks, generation)
-            timer.seconds["complete_generation"] = time.perf_counter() - start
-            self._report_generation(generation, population, rewards, accs, tested, timer)
-            best = int(np.argmax(rewards))
-            progress.update(
-                generation,
-                f"best reward {rewards[best]:.4f}, acc {accs[best]:.4f} | champion reward "
-                f"{self.champion.reward:.4f}, acc {self.champion.acc:.4f}"
-                + (" (new)" if improved else "")
-                + (f" | champion test acc {tested['test_acc']:.4f}" if tested else ""),
-                {"best_acc": f"{accs.max():.4f}", "champion_acc": f"{self.champion.acc:.4f}"},
-            )
-        progress.close()
-        return self.champion
-
-    def next_population(self, population, ranks, generation: int) -> list[Genome]:
-        params = self.params
-        elites, parents = reproduce(
-            ranks,
-            cull_ratio=params.cull_ratio,
-            elite_ratio=params.elite_ratio,
-            tournament_size=params.tournament_size,
-            rng=streams.stream(params.seed, generation, streams.REPRODUCE, 1),
-        )
-        children = [
-            mutate(
-                population[parent],
-                streams.stream(params.seed, generation, streams.MUTATE, child),
-                p_add_node=params.p_add_node,
-                num_mutations=params.num_mutations_per_generation,
-                inherit_weights=params.inherit_weights,
-            )
-            for child, parent in enumerate(parents)
-        ]
-        return [population[i] for i in elites] + children
-
-    def _report_champion(self, step: int, tested: dict | None = None) -> None:
-        champion = self.champion
-        self.run.scalar("champion/reward", champion.reward, step)
-        self.run.scalar("champion/acc", champion.acc, step)
-        self.run.scalar("champion/connections", champion.genome.num_connections, step)
-        for name, value in (tested or {}).items():
-            self.run.scalar(f"champion/{name}", value, step)
-
-    def _report_generation(self, generation, population, rewards, accs, tested, timer) -> None:
-        run = self.run
-        best = int(np.argmax(rewards))
-        run.scalar("best/reward", rewards[best], generation)
-        run.scalar("best/acc", accs[best], generation)
-        self._report_champion(generation, tested)
-        run.histogram("population/acc", accs, generation)
-        run.histogram("population/connections", [g.num_connections for g in population], generation)
-        stats = population_stats(population)
-        for name, value in stats.items():
-            run.scalar(f"stats/{name}", value, generation)
-        for name, seconds in timer.seconds.items():
-            run.scalar(f"times/{name}", seconds, generation)
-        champion = self.champion
-        self.table.append(
-            {
-                "generation": generation,
-                "best_reward": float(rewards[best]),
-                "best_acc": float(accs[best]),
-                "mean_reward": float(rewards.mean()),
-                "mean_acc": float(accs.mean()),
-                "champion_generation": champion.generation,
-                "champion_reward": champion.reward,
-                "champion_acc": champion.acc,
-                "champion_connections": champion.genome.num_connections,
-                **{f"champion_{k}": v for k, v in tested.items()},
-                "connections_mean": stats["connections_mean"],
-                "neurons_mean": stats["neurons_mean"],
-                "layers_mean": stats["layers_mean"],
-                "seconds": round(timer.seconds["complete_generation"], 3),
-            }
-        )
-        run.flush()
+    def after_generation(self, population, scores, generation: int) -> None:
+        self.run.histogram("population/acc", scores["acc"], generation)
+        connections = [g.num_connections for g in population]
+        self.run.histogram("population/connections", connections, generation)
+        if generation % SAVE_POPULATION_EVERY == 0:
+            infos = [
+                {"reward": float(r), "acc": float(a)}
+                for r, a in zip(scores["reward"], scores["acc"], strict=True)
+            ]
+            save_population(self.run, population, generation, infos)
 
 
 def main(argv: list[str]) -> None:
@@ -475,6 +352,6 @@ def main(argv: list[str]) -> None:
         champion = WLNNEvolution(params, run, pool, device).evolve()
         run.log(
             f"Done. Champion from generation {champion.generation}: reward "
-            f"{champion.reward:.4f}, acc {champion.acc:.4f}, "
+            f"{champion.scores['reward']:.4f}, acc {champion.scores['acc']:.4f}, "
             f"{champion.genome.num_connections} connections; saved as champion.json"
         )

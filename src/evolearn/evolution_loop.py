@@ -1,0 +1,275 @@
+"""The generation loop shared by the evolution scripts.
+
+Each generation: evaluate the population, update the champion, test the champion when due,
+rank (NSGA-II) and reproduce (culling, elitism, tournaments, mutation), then report. A script
+subclasses :class:`EvolutionLoop` and fills in what differs between tasks: the initial
+population, how a population is evaluated, how a child is mutated, the ranking objectives and
+when and how the champion is checked and tested.
+
+Every random decision comes from a stream of :mod:`evolearn.streams`, keyed by the run seed,
+the generation and an index, so a run does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evolearn import streams
+from evolearn.evolution import rank_by_dominance, reproduce
+from evolearn.genome import Genome
+from evolearn.params import Params
+from evolearn.reporting import (
+    GenerationProgress,
+    ResultsTable,
+    StageTimer,
+    population_stats,
+    save_champion,
+)
+from evolearn.run import Run
+from evolearn.workers import WorkerPool, split_evenly
+
+
+@dataclass
+class Champion:
+    """The best network so far: its genome (as evaluated) and its scores by name."""
+
+    genome: Genome
+    generation: int
+    index: int
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def info(self) -> dict:
+        return {"generation": self.generation, "index": self.index, **self.scores}
+
+
+class EvolutionLoop:
+    """Evaluate, select and reproduce a population for ``params.num_generations`` generations.
+
+    Subclasses implement :meth:`initial_population`, :meth:`evaluate`, :meth:`objectives`,
+    :meth:`mutate` and :meth:`champion_candidate`, and may override the other hooks.
+    ``evaluate`` returns scores by name, each an array ``[population]``, maximised; the key
+    ``CHAMPION_KEY`` decides the champion.
+    """
+
+    #: The score that decides the generation's best and the champion.
+    CHAMPION_KEY = "reward"
+    #: Scores whose population maximum is written as ``best/<name>`` each generation.
+    BEST_KEYS: tuple[str, ...] = ("reward",)
+    #: Champion scores written as ``champion/<name>`` each generation.
+    CHAMPION_KEYS: tuple[str, ...] = ("reward",)
+
+    def __init__(self, params: Params, run: Run, pool: WorkerPool):
+        self.params = params
+        self.run = run
+        self.pool = pool
+        self.champion: Champion | None = None
+        self.last_test: dict[str, float] = {}
+        self.timer = StageTimer()
+        self.table = ResultsTable(run.path("results_summary.csv"), self.table_columns())
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def initial_population(self) -> list[Genome]:
+        raise NotImplementedError
+
+    def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def objectives(
+        self, population: list[Genome], scores: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> np.ndarray:
+        """``[population, 2]`` ranking objectives, maximised."""
+        raise NotImplementedError
+
+    def mutate(self, genome: Genome, rng: np.random.Generator) -> Genome:
+        raise NotImplementedError
+
+    def champion_candidate(
+        self, genome: Genome, scores: dict[str, float], generation: int
+    ) -> dict[str, float] | None:
+        """The scores with which the generation's best would become champion, or None.
+
+        Called only when the best beats the champion on ``CHAMPION_KEY``; a task that checks
+        candidates again (on the whole training set, with more trials) does it here.
+        """
+        return scores
+
+    def after_evaluation(
+        self, population: list[Genome], scores: dict[str, np.ndarray]
+    ) -> list[Genome]:
+        """The population to rank and reproduce (Lamarckian runs keep learned weights here)."""
+        return population
+
+    def start(self, population: list[Genome]) -> None:
+        """Generation 0, before the first evaluation."""
+
+    def test_due(self, generation: int) -> bool:
+        return False
+
+    def test_champion(self, generation: int) -> dict[str, float]:
+        """Scores of the champion on its test (``champion/<name>`` in tensorboard)."""
+        return {}
+
+    def after_generation(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> None:
+        """Extra reporting (saving networks, histograms)."""
+
+    def table_columns(self) -> list[str]:
+        return (
+            ["generation"]
+            + [f"best_{k}" for k in self.BEST_KEYS]
+            + ["champion_generation"]
+            + [f"champion_{k}" for k in self.CHAMPION_KEYS]
+            + ["champion_connections"]
+            + [f"champion_{k}" for k in self.test_keys()]
+            + ["connections_mean", "neurons_mean", "layers_mean", "seconds"]
+        )
+
+    def test_keys(self) -> tuple[str, ...]:
+        return ()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def chunks(self, n: int) -> list[range]:
+        """Contiguous index ranges of the population, one per worker."""
+        return split_evenly(n, self.pool.num_workers)
+
+    def set_champion(self, genome: Genome, generation: int, index: int, scores: dict) -> None:
+        self.champion = Champion(
+            genome, generation, index, {k: float(v) for k, v in scores.items()}
+        )
+        save_champion(self.run, genome, self.champion.info())
+
+    def update_champion(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> bool:
+        key = self.CHAMPION_KEY
+        best = int(np.argmax(scores[key]))
+        if self.champion is not None and not scores[key][best] > self.champion.scores[key]:
+            return False
+        candidate = self.champion_candidate(
+            population[best], {k: float(v[best]) for k, v in scores.items()}, generation
+        )
+        if candidate is None:
+            return False
+        if self.champion is not None and not candidate[key] > self.champion.scores[key]:
+            return False
+        self.set_champion(population[best], generation, best, candidate)
+        return True
+
+    def next_population(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> list[Genome]:
+        seed = self.params.seed
+        objectives = self.objectives(
+            population, scores, streams.stream(seed, generation, streams.REPRODUCE)
+        )
+        with self.timer.stage("ranking"):
+            ranks = rank_by_dominance(objectives)
+        with self.timer.stage("reproduction"):
+            elites, parents = reproduce(
+                ranks,
+                cull_ratio=self.params.cull_ratio,
+                elite_ratio=self.params.elite_ratio,
+                tournament_size=self.params.tournament_size,
+                rng=streams.stream(seed, generation, streams.REPRODUCE, 1),
+            )
+            children = [
+                self.mutate(population[parent], streams.stream(seed, generation, streams.MUTATE, i))
+                for i, parent in enumerate(parents)
+            ]
+        return [population[i] for i in elites] + children
+
+    def evolve(self) -> Champion:
+        params, run = self.params, self.run
+        num_generations = params.num_generations
+        population = self.initial_population()
+        self.start(population)
+        progress = GenerationProgress(run, num_generations)
+        for generation in range(1, num_generations + 1):
+            self.timer = StageTimer()
+            start = time.perf_counter()
+            with self.timer.stage("evaluation"):
+                scores = self.evaluate(population, generation)
+            population = self.after_evaluation(population, scores)
+            with self.timer.stage("champion_evaluation"):
+                improved = self.update_champion(population, scores, generation)
+                tested = {}
+                if self.test_due(generation):
+                    tested = self.test_champion(generation)
+                    self.last_test = tested
+            run.mark_started()
+            self.after_generation(population, scores, generation)
+            evaluated = population
+            if generation < num_generations:
+                population = self.next_population(population, scores, generation)
+            self.timer.seconds["complete_generation"] = time.perf_counter() - start
+            self.report(generation, evaluated, scores, tested)
+            progress.update(
+                generation, self.summary(scores, improved, tested), self.postfix(scores)
+            )
+        progress.close()
+        return self.champion
+
+    # --- reporting -----------------------------------------------------------------------
+
+    def report_champion(self, step: int, tested: dict[str, float]) -> None:
+        champion, run = self.champion, self.run
+        for key in self.CHAMPION_KEYS:
+            run.scalar(f"champion/{key}", champion.scores[key], step)
+        run.scalar("champion/connections", champion.genome.num_connections, step)
+        run.scalar("champion/neurons", champion.genome.num_neurons, step)
+        run.scalar("champion/layers", champion.genome.num_layers, step)
+        for key, value in tested.items():
+            run.scalar(f"champion/{key}", value, step)
+
+    def report(
+        self,
+        generation: int,
+        population: list[Genome],
+        scores: dict[str, np.ndarray],
+        tested: dict[str, float],
+    ) -> None:
+        run = self.run
+        best = {key: float(np.max(scores[key])) for key in self.BEST_KEYS}
+        for key, value in best.items():
+            run.scalar(f"best/{key}", value, generation)
+        self.report_champion(generation, tested)
+        stats = population_stats(population)
+        for name, value in stats.items():
+            run.scalar(f"stats/{name}", value, generation)
+        for name, seconds in self.timer.seconds.items():
+            run.scalar(f"times/{name}", seconds, generation)
+        champion = self.champion
+        self.table.append(
+            {
+                "generation": generation,
+                **{f"best_{k}": v for k, v in best.items()},
+                "champion_generation": champion.generation,
+                **{f"champion_{k}": champion.scores[k] for k in self.CHAMPION_KEYS},
+                "champion_connections": champion.genome.num_connections,
+                **{f"champion_{k}": v for k, v in tested.items() if k in self.test_keys()},
+                "connections_mean": stats["connections_mean"],
+                "neurons_mean": stats["neurons_mean"],
+                "layers_mean": stats["layers_mean"],
+                "seconds": round(self.timer.seconds["complete_generation"], 3),
+            }
+        )
+        run.flush()
+
+    def summary(self, scores: dict[str, np.ndarray], improved: bool, tested: dict) -> str:
+        """One log line: the generation's best, the champion, and test scores if measured."""
+        best = ", ".join(f"{k} {np.max(scores[k]):.4f}" for k in self.BEST_KEYS)
+        champion = ", ".join(f"{k} {self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS)
+        text = f"best {best} | champion {champion}" + (" (new)" if improved else "")
+        if tested:
+            text += " | champion " + ", ".join(f"{k} {v:.4f}" for k, v in tested.items())
+        return text
+
+    def postfix(self, scores: dict[str, np.ndarray]) -> dict[str, str]:
+        """What the progress bar shows: the champion's scores (the best so far)."""
+        return {f"champion_{k}": f"{self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS}

@@ -293,3 +293,19 @@ def test_torch_on_cuda_agrees_with_numpy():
     assert out_cuda.device.type == "cuda"
     out_numpy = compiled.forward_numpy(x, weights)
     np.testing.assert_allclose(out_cuda.cpu().numpy(), out_numpy, rtol=1e-5, atol=1e-5)
+
+
+def test_inputs_of_their_own_per_weight_value_match_separate_passes():
+    rng = np.random.default_rng(21)
+    genome = initial_genome(5, 2, 0.8, rng, with_activations=True)
+    for _ in range(6):
+        genome = add_connection(add_node(genome, rng, num_activations=10), rng)
+    compiled = CompiledWANN(genome)
+    weights = np.array([-1.5, 0.5, 2.0])
+    x = rng.uniform(-1, 1, (3, 7, 5))
+    together = compiled.forward_numpy(x, weights)
+    together_torch = compiled.forward_torch(torch.from_numpy(x), torch.from_numpy(weights))
+    for i, w in enumerate(weights):
+        alone = compiled.forward_numpy(x[i], [w])[0]
+        np.testing.assert_allclose(together[i], alone, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(together_torch[i].numpy(), alone, rtol=1e-9, atol=1e-9)

@@ -135,33 +135,49 @@ class CompiledWANN:
         self._numpy_cache: dict[np.dtype, tuple] = {}
         self._torch_cache: dict[tuple, tuple] = {}
 
-    def _check_input(self, shape: tuple[int, ...]) -> None:
-        if len(shape) != 2 or shape[1] != self.num_inputs:
-            raise ValueError(f"expected inputs of shape [batch, {self.num_inputs}], got {shape}")
+    def _check_input(self, shape: tuple[int, ...], num_weights: int) -> None:
+        ok = shape[-1:] == (self.num_inputs,) and (
+            len(shape) == 2 or (len(shape) == 3 and shape[0] == num_weights)
+        )
+        if not ok:
+            raise ValueError(
+                f"expected inputs of shape [batch, {self.num_inputs}] or [{num_weights} weights, "
+                f"batch, {self.num_inputs}], got {shape}"
+            )
 
     def forward_numpy(self, x: np.ndarray, weights: Sequence[float] | np.ndarray) -> np.ndarray:
-        """Outputs ``[W, batch, num_outputs]`` for inputs ``x [batch, num_inputs]``, ``W`` weights.
+        """Outputs ``[W, batch, num_outputs]`` for ``W`` weight values.
 
-        Computes in the dtype of ``x`` (float32 or float64; other dtypes are promoted with float32
-        by numpy's rules: integers to float64, float16 to float32).
+        ``x`` is ``[batch, num_inputs]`` (the same inputs for every weight value) or
+        ``[W, batch, num_inputs]`` (inputs of their own per weight value, e.g. observations of
+        one environment per weight value). Computes in the dtype of ``x`` (float32 or float64;
+        other dtypes are promoted with float32 by numpy's rules: integers to float64, float16
+        to float32).
         """
         x = np.asarray(x)
-        self._check_input(x.shape)
         dtype = np.result_type(x.dtype, np.float32)
         x = x.astype(dtype, copy=False)
         w = np.asarray(weights, dtype=dtype).reshape(1, -1, 1)
-        num_weights, batch = w.shape[1], x.shape[0]
+        num_weights = w.shape[1]
+        self._check_input(x.shape, num_weights)
+        batch = x.shape[-2]
         input_matrix, hidden_matrices = self._numpy_matrices(dtype)
-        from_inputs = input_matrix.T @ x.T  # [non-input neurons, batch]
+        # [non-input neurons, 1 or W, batch]
+        if x.ndim == 2:
+            from_inputs = (input_matrix.T @ x.T)[:, None, :]
+        else:
+            from_inputs = (x.reshape(-1, self.num_inputs) @ input_matrix).T.reshape(
+                self._num_computed, num_weights, batch
+            )
         activity = np.empty((self._num_computed, num_weights, batch), dtype=dtype)
         flat = activity.reshape(self._num_computed, num_weights * batch)
         for layer, hidden_matrix in zip(self._layers, hidden_matrices, strict=True):
             s, e = layer.start, layer.stop
             if hidden_matrix is None:
-                z = from_inputs[s:e, None, :] * w
+                z = from_inputs[s:e] * w
             else:
                 z = (hidden_matrix.T @ flat[:s]).reshape(e - s, num_weights, batch)
-                z += from_inputs[s:e, None, :]
+                z += from_inputs[s:e]
                 z *= w
             for name, a, b in layer.groups:
                 activity[s + a : s + b] = NUMPY_ACTIVATIONS[name](z[a:b])
@@ -202,23 +218,29 @@ class CompiledWANN:
         ``x`` if it is a floating dtype, else in float32.
         """
         x = torch.as_tensor(x)
-        self._check_input(tuple(x.shape))
         if not x.is_floating_point():
             x = x.to(torch.float32)
         dtype, device = x.dtype, x.device
         w = torch.as_tensor(weights, dtype=dtype, device=device).reshape(1, -1, 1)
-        num_weights, batch = w.shape[1], x.shape[0]
+        num_weights = w.shape[1]
+        self._check_input(tuple(x.shape), num_weights)
+        batch = x.shape[-2]
         input_matrix, hidden_matrices = self._torch_matrices(dtype, device)
-        from_inputs = input_matrix.T @ x.T  # [non-input neurons, batch]
+        if x.dim() == 2:
+            from_inputs = (input_matrix.T @ x.T)[:, None, :]
+        else:
+            from_inputs = (x.reshape(-1, self.num_inputs) @ input_matrix).T.reshape(
+                self._num_computed, num_weights, batch
+            )
         activity = torch.empty((self._num_computed, num_weights, batch), dtype=dtype, device=device)
         flat = activity.view(self._num_computed, num_weights * batch)
         for layer, hidden_matrix in zip(self._layers, hidden_matrices, strict=True):
             s, e = layer.start, layer.stop
             if hidden_matrix is None:
-                z = from_inputs[s:e, None, :] * w
+                z = from_inputs[s:e] * w
             else:
                 z = (hidden_matrix.T @ flat[:s]).view(e - s, num_weights, batch)
-                z = (z + from_inputs[s:e, None, :]) * w
+                z = (z + from_inputs[s:e]) * w
             for name, a, b in layer.groups:
                 activity[s + a : s + b] = TORCH_ACTIVATIONS[name](z[a:b])
         return activity[self._num_computed - self.num_outputs :].permute(1, 2, 0).contiguous()

@@ -1,0 +1,150 @@
+"""Evaluate a saved network again on its task, without rerunning evolution.
+
+    python -m evolearn.champion out/2026-11-21_08-00-00                 # the run's champion.json
+    python -m evolearn.champion out/RUN/champions/gen-00042.json --weights -1 1 --num_trials 20
+
+The task comes from the ``params.yaml`` of the run folder the network lies in (or
+``--params``). A weight agnostic network is run with each weight value (default: the train
+values -2, -1, -0.5, 0.5, 1, 2): on an environment, ``--num_trials`` episodes per weight value
+with seeds ``--seed``, ``--seed``+1, ...; on a dataset, the whole ``--split``. A weight learning
+network (``champion_trained.json``, ``network.json``) is tested as it is on the ``--split``.
+Prints the mean and the spread (standard deviation) of the returns or the per-weight scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from evolearn.cli import main_wrapper
+from evolearn.errors import ParamError, UserError
+from evolearn.network_io import load_genome
+from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
+
+
+def _parser() -> argparse.ArgumentParser:
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):
+            raise ParamError(f"{message} (run 'python -m evolearn.champion --help').")
+
+    parser = Parser(
+        prog="python -m evolearn.champion",
+        description="Evaluate a saved network again on the task of its run.",
+    )
+    parser.add_argument("path", help="a run folder (uses its champion.json) or a network JSON file")
+    parser.add_argument("--params", help="the run's params.yaml (default: found next to the file)")
+    parser.add_argument(
+        "--weights",
+        type=float,
+        nargs="+",
+        default=list(TRAIN_WEIGHT_VALUES),
+        help="shared weight values for a weight agnostic network (default: the train values)",
+    )
+    parser.add_argument(
+        "--num_trials", type=int, default=100, help="episodes per weight value (environments)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="environment seed of the first trial")
+    parser.add_argument(
+        "--split", choices=("test", "train"), default="test", help="dataset split (datasets)"
+    )
+    parser.add_argument("--data_dir", help="where MNIST is (default: the run's data_dir)")
+    return parser
+
+
+def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
+    """The network file and the run's parameters."""
+    network = path / "champion.json" if path.is_dir() else path
+    if not network.is_file():
+        raise UserError(f"no network file at {network}")
+    if params_path is None:
+        candidates = [network.parent / "params.yaml", network.parent.parent / "params.yaml"]
+        found = [c for c in candidates if c.is_file()]
+        if not found:
+            raise UserError(
+                f"no params.yaml next to {network} or one folder up; pass --params RUN/params.yaml"
+            )
+        params_path = found[0]
+    try:
+        params = yaml.safe_load(Path(params_path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise UserError(f"cannot read parameters {params_path}: {err}") from None
+    return network, params
+
+
+def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -> np.ndarray:
+    """``[W, num_trials]`` episode returns of a WANN on the run's environment."""
+    from evolearn.envs import make_env
+    from evolearn.wann_gym import run_episodes
+
+    envs = [make_env(params["env_name"]) for _ in range(len(weights) * num_trials)]
+    try:
+        return run_episodes(
+            CompiledWANN(genome),
+            envs,
+            np.asarray(weights, dtype=np.float64),
+            list(range(seed, seed + num_trials)),
+            bool(params.get("take_argmax_action", False)),
+            use_torch=False,
+        )
+    finally:
+        for env in envs:
+            env.close()
+
+
+def main(argv: list[str]) -> None:
+    args = _parser().parse_args(argv)
+    network, params = locate(Path(args.path), args.params)
+    genome = load_genome(network)
+    print(
+        f"{network}: {genome.num_neurons} neurons, {genome.num_connections} connections, "
+        f"{genome.num_layers} layers"
+    )
+    if "env_name" in params:
+        if genome.activations is None:
+            raise UserError(f"{network} is not a weight agnostic network")
+        returns = episode_returns(genome, params, args.weights, args.num_trials, args.seed)
+        print(
+            f"{params['env_name']}, {args.num_trials} trials per weight value "
+            f"(seeds {args.seed}..{args.seed + args.num_trials - 1}):"
+        )
+        for w, r in zip(args.weights, returns, strict=True):
+            print(f"  weight {w:+.3f}: mean return {r.mean():10.3f} +- {r.std():8.3f}")
+        print(
+            f"  all weights: mean return {returns.mean():.3f} +- {returns.std():.3f}; "
+            f"best weight {args.weights[int(returns.mean(1).argmax())]:+.3f}"
+        )
+        return
+    from evolearn.data import load_dataset
+
+    dataset = load_dataset(params["dataset"], args.data_dir or params.get("data_dir"))
+    x = getattr(dataset, f"x_{args.split}")
+    y = getattr(dataset, f"y_{args.split}")
+    if genome.activations is not None or genome.weights is None:
+        from evolearn.wann_classification import classify
+
+        loss, correct = classify(CompiledWANN(genome), x, y, tuple(args.weights), False, "cpu")
+        loss, acc = loss / len(x), correct / len(x)
+        print(f"{params['dataset']} {args.split} set ({len(x)} samples):")
+        for w, l, a in zip(args.weights, loss, acc, strict=True):
+            print(f"  weight {w:+.3f}: loss {l:.4f}, accuracy {a:.4f}")
+        print(
+            f"  all weights: accuracy {acc.mean():.4f} +- {acc.std():.4f}; best weight "
+            f"{args.weights[int(loss.argmin())]:+.3f} with accuracy {acc[loss.argmin()]:.4f}"
+        )
+        return
+    from evolearn.learning import WLNNModel
+
+    loss, acc = WLNNModel(genome).evaluate(torch.as_tensor(x), torch.as_tensor(y), 1000)
+    print(
+        f"{params['dataset']} {args.split} set ({len(x)} samples): loss {loss:.4f}, "
+        f"accuracy {acc:.4f}"
+    )
+
+
+if __name__ == "__main__":
+    main_wrapper(main, sys.argv[1:])

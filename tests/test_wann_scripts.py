@@ -1,0 +1,264 @@
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import SHARED_MNIST, read_scalars, run_script
+
+from evolearn.genome import Genome, initial_genome
+from evolearn.wann_evolution import mutate_wann, weight_scores
+from evolearn.wann_gym import EpisodeTask, episodes_chunk
+from evolearn.workers import SharedArrays
+
+CLASSIFICATION = "run-wann-classification.py"
+GYM = "run-wann-gym.py"
+TINY = ["--population_size", "12", "--tournament_size", "4"]
+
+
+def test_weight_scores_by_hand():
+    rewards = np.array([[-3.0, -1.0, -2.0], [-0.5, -0.7, -0.6]])
+    accs = np.array([[0.1, 0.7, 0.4], [0.9, 0.5, 0.6]])
+    scores = weight_scores(rewards, accs)
+    np.testing.assert_allclose(scores["mean_reward"], [-2.0, -0.6])
+    np.testing.assert_allclose(scores["max_reward"], [-1.0, -0.5])
+    np.testing.assert_allclose(scores["mean_acc"], [0.4, 2.0 / 3.0])
+    np.testing.assert_allclose(scores["max_acc"], [0.7, 0.9])  # accuracy at the best weight
+
+
+def test_wann_mutations_follow_their_probabilities():
+    rng = np.random.default_rng(0)
+    genome = initial_genome(4, 2, 1.0, rng, with_activations=True)
+    only_nodes = mutate_wann(
+        genome, rng, p_change_activation=0.0, p_add_connection=0.0, num_mutations=3
+    )
+    assert only_nodes.num_hidden == 3 and only_nodes.num_connections == genome.num_connections + 3
+    only_connections = mutate_wann(
+        only_nodes, rng, p_change_activation=0.0, p_add_connection=1.0, num_mutations=2
+    )
+    assert only_connections.num_hidden == 3
+    assert only_connections.num_connections == only_nodes.num_connections + 2
+    changed = mutate_wann(
+        only_nodes, rng, p_change_activation=1.0, p_add_connection=0.0, num_mutations=1
+    )
+    assert changed.num_connections == only_nodes.num_connections
+    assert (changed.activations != only_nodes.activations).sum() == 1
+
+
+def test_trial_seeds_are_shared_by_all_weight_values_and_all_networks():
+    # A network without connections outputs zeros whatever the weight value, so with shared
+    # seeds every weight value sees the same episodes and gets the same return; a copy of the
+    # network in another chunk gets the same returns too.
+    silent = Genome(
+        4,
+        2,
+        np.array([0, 0, 0, 0, 1, 1]),
+        np.zeros((0, 2), np.int64),
+        activations=np.zeros(6, np.int64),
+    )
+    task = EpisodeTask([silent], "CartPole-v1", (-2.0, 0.5, 1.0), (11, 12, 13), True, False)
+    first = episodes_chunk(SharedArrays({}), task)[0]
+    assert np.all(first == first[0])
+    twice = EpisodeTask(
+        [silent, silent], "CartPole-v1", (-2.0, 0.5, 1.0), (11, 12, 13), True, False
+    )
+    second = episodes_chunk(SharedArrays({}), twice)
+    np.testing.assert_array_equal(second[0], first)
+    np.testing.assert_array_equal(second[1], first)
+    other_seeds = EpisodeTask([silent], "CartPole-v1", (-2.0,), (21, 22, 23), True, False)
+    assert episodes_chunk(SharedArrays({}), other_seeds)[0][0] != first[0]
+
+
+CLASSIFICATION_TAGS = [
+    f"best/{k}" for k in ("mean_reward", "mean_acc", "max_reward", "max_acc")
+] + [
+    f"champion/{k}"
+    for k in (
+        "mean_reward",
+        "mean_acc",
+        "max_reward",
+        "max_acc",
+        "test_mean_reward",
+        "test_mean_acc",
+        "test_max_reward",
+        "test_max_acc",
+        "connections",
+        "neurons",
+        "layers",
+    )
+]
+GYM_TAGS = ["best/mean_reward", "best/max_reward"] + [
+    f"champion/{k}"
+    for k in (
+        "mean_reward",
+        "max_reward",
+        "test_mean_reward",
+        "test_max_reward",
+        "connections",
+        "neurons",
+        "layers",
+    )
+]
+COMMON_TAGS = [
+    f"stats/{n}_{s}" for n in ("connections", "neurons", "layers") for s in ("mean", "std")
+] + [
+    f"times/{n}"
+    for n in ("complete_generation", "evaluation", "champion_evaluation", "ranking", "reproduction")
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("use_torch", ["no", "yes"])
+def test_classification_run_writes_its_tags(tmp_path, use_torch):
+    out = tmp_path / "run"
+    result = run_script(
+        CLASSIFICATION,
+        "params/wann-classification/digits.yaml",
+        *TINY,
+        "--num_generations",
+        "4",
+        "--test_every",
+        "2",
+        "--use_torch",
+        use_torch,
+        "--out_dir",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    scalars = read_scalars(out)
+    missing = [t for t in CLASSIFICATION_TAGS + COMMON_TAGS if t not in scalars]
+    assert not missing, missing
+    assert [s for s, _ in scalars["champion/test_max_acc"]] == [2, 4]
+    assert [s for s, _ in scalars["best/mean_reward"]] == [1, 2, 3, 4]
+    rows = list(csv.DictReader((out / "results_summary.csv").open()))
+    assert len(rows) == 4 and rows[1]["champion_test10_max_acc"] != ""
+
+
+@pytest.mark.slow
+def test_classification_runs_agree_with_numpy_and_torch(tmp_path):
+    champions = []
+    for use_torch in ("no", "yes"):
+        out = tmp_path / use_torch
+        result = run_script(
+            CLASSIFICATION,
+            "params/wann-classification/digits.yaml",
+            *TINY,
+            "--num_generations",
+            "3",
+            "--use_torch",
+            use_torch,
+            "--out_dir",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        champions.append(read_scalars(out)["champion/mean_reward"])
+    np.testing.assert_allclose(
+        [v for _, v in champions[0]], [v for _, v in champions[1]], rtol=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_gym_run_writes_its_tags_and_the_champion_tool_reads_it(tmp_path):
+    out = tmp_path / "run"
+    result = run_script(
+        GYM,
+        "params/wann-gym/CartPole-v0.yaml",
+        *TINY,
+        "--env_name",
+        "CartPole-v1",
+        "--num_generations",
+        "2",
+        "--test_every",
+        "1",
+        "--num_trials",
+        "2",
+        "--num_workers",
+        "2",
+        "--out_dir",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    scalars = read_scalars(out)
+    missing = [t for t in GYM_TAGS + COMMON_TAGS if t not in scalars]
+    assert not missing, missing
+    assert [s for s, _ in scalars["champion/test_mean_reward"]] == [1, 2]
+    tool = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evolearn.champion",
+            str(out),
+            "--num_trials",
+            "3",
+            "--weights",
+            "-1",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tool.returncode == 0, tool.stderr
+    assert "weight -1.000: mean return" in tool.stdout and "+-" in tool.stdout
+
+
+@pytest.mark.slow
+def test_swingup_run_goes_to_the_end(tmp_path):
+    out = tmp_path / "run"
+    result = run_script(
+        GYM,
+        "params/wann-gym/CartPoleSwingUp.yaml",
+        "--population_size",
+        "6",
+        "--tournament_size",
+        "2",
+        "--num_generations",
+        "1",
+        "--num_trials",
+        "1",
+        "--out_dir",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "champion/test_mean_reward" in read_scalars(out)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env_name", "NoSuchEnv-v0"], "env_name"),
+        (["--env_name", "BipedalWalker-v2"], "BipedalWalker-v3"),
+        (["--num_inputs", "5"], "num_inputs"),
+        (["--take_argmax_action", "no"], "take_argmax_action"),
+        (["--p_change_activation", "0.6"], "p_change_activation"),
+    ],
+)
+def test_bad_gym_parameters_exit_2_without_output(tmp_path, args, message):
+    out = tmp_path / "run"
+    result = run_script(GYM, "params/wann-gym/CartPole-v0.yaml", *args, "--out_dir", str(out))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs ../shared/datasets/mnist")
+def test_mnist_classification_run_goes_to_the_end(tmp_path):
+    out = tmp_path / "run"
+    result = run_script(
+        CLASSIFICATION,
+        "params/wann-classification/mnist.yaml",
+        "--num_generations",
+        "2",
+        "--population_size",
+        "16",
+        "--tournament_size",
+        "4",
+        "--data_dir",
+        str(SHARED_MNIST),
+        "--out_dir",
+        str(out),
+        env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "champion/test_max_acc" in read_scalars(out)

@@ -357,6 +357,24 @@ _OPTION_LIST: list[Option] = [
         "the number of workers",
         minimum=0,
     ),
+    Option(
+        "checkpoint_every",
+        _MISC,
+        int,
+        1,
+        "Write a checkpoint (everything needed to continue the run) every this many "
+        "generations (evolution scripts)",
+        minimum=1,
+    ),
+    Option(
+        "resume",
+        _MISC,
+        str,
+        None,
+        "Continue the run in this output folder from its last checkpoint (give the run's "
+        "params.yaml as the parameter file: python SCRIPT OUT_DIR/params.yaml --resume OUT_DIR)",
+        nullable=True,
+    ),
 ]
 
 #: Every option the toolkit knows, by name, in the order of the groups.

@@ -17,3 +17,15 @@ class ParamError(UserError):
 
 class DataError(UserError):
     """A dataset cannot be found, downloaded or read."""
+
+
+class Interrupted(UserError):
+    """The run was stopped by Ctrl-C or SIGTERM after writing a checkpoint."""
+
+    exit_code = 130
+
+
+class WorkerFailure(UserError):
+    """Worker processes kept dying; the run stopped after writing a checkpoint."""
+
+    exit_code = 3

@@ -12,12 +12,17 @@ the generation and an index, so a run does not depend on the number of workers.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from evolearn import streams
+from evolearn.checkpoint import save_checkpoint
+from evolearn.errors import Interrupted, WorkerFailure
 from evolearn.evolution import rank_by_dominance, reproduce
 from evolearn.genome import Genome
 from evolearn.params import Params
@@ -30,6 +35,34 @@ from evolearn.reporting import (
 )
 from evolearn.run import Run
 from evolearn.workers import WorkerPool, split_evenly
+
+#: The score a network gets when its evaluation gives NaN or infinity, or raises.
+WORST_SCORE = -1e30
+
+
+def install_interrupt_handlers() -> dict:
+    """Ctrl-C and SIGTERM: the first raises KeyboardInterrupt (the run then checkpoints and
+    stops); a second one exits at once, leaving the last checkpoint written."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def exit_now(signum, frame):
+        os._exit(128 + signum)
+
+    def first(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, exit_now)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, first)
+    return previous
+
+
+def restore_handlers(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 @dataclass
@@ -68,7 +101,11 @@ class EvolutionLoop:
         self.champion: Champion | None = None
         self.last_test: dict[str, float] = {}
         self.timer = StageTimer()
-        self.table = ResultsTable(run.path("results_summary.csv"), self.table_columns())
+        self.table = ResultsTable(
+            run.path("results_summary.csv"),
+            self.table_columns(),
+            append=run.resume_state is not None,
+        )
 
     # --- hooks ---------------------------------------------------------------------------
 
@@ -184,17 +221,86 @@ class EvolutionLoop:
             ]
         return [population[i] for i in elites] + children
 
+    def extra_state(self) -> dict:
+        """The script's own state to checkpoint (besides population and champion)."""
+        return {}
+
+    def restore_extra_state(self, state: dict) -> None:
+        """Take back what :meth:`extra_state` returned."""
+
+    def checkpoint_state(self, population: list[Genome], generation: int) -> dict:
+        """Everything needed to continue after ``generation``: ``population`` is the next one."""
+        return {
+            "script": self.params.script,
+            "params": self.params.to_dict(),
+            "generation": generation,
+            "population": population,
+            "champion": self.champion,
+            "last_test": self.last_test,
+            "extra": self.extra_state(),
+        }
+
+    def write_checkpoint(self, state: dict) -> None:
+        save_checkpoint(self.run.out_dir, state)
+        self._checkpointed_generation = state["generation"]
+
+    def sanitize(self, scores: dict[str, np.ndarray], generation: int) -> dict[str, np.ndarray]:
+        """Networks with a NaN or infinite score (a diverging Hebbian network, or one whose
+        evaluation raised) get the worst possible scores; they are counted and logged."""
+        failed = np.zeros(len(scores[self.CHAMPION_KEY]), dtype=bool)
+        for values in scores.values():
+            failed |= ~np.isfinite(values)
+        self.run.scalar("failures/networks", int(failed.sum()), generation)
+        if failed.any():
+            self.run.log(
+                f"Generation {generation}: {int(failed.sum())} network(s) gave NaN or infinite "
+                f"scores (indices {np.flatnonzero(failed).tolist()[:20]}); they get the worst "
+                f"possible scores ({WORST_SCORE:g})."
+            )
+            scores = {k: np.where(failed, WORST_SCORE, v) for k, v in scores.items()}
+        return scores
+
     def evolve(self) -> Champion:
         params, run = self.params, self.run
         num_generations = params.num_generations
-        population = self.initial_population()
-        self.start(population)
-        progress = GenerationProgress(run, num_generations)
-        for generation in range(1, num_generations + 1):
+        state = run.resume_state
+        if state is not None:
+            population = state["population"]
+            self.champion = state["champion"]
+            self.last_test = state["last_test"]
+            self.restore_extra_state(state["extra"])
+            first = state["generation"] + 1
+            self._checkpointed_generation = state["generation"]
+            self.table.keep_until(state["generation"])
+        else:
+            population = self.initial_population()
+            self.start(population)
+            first = 1
+            self._checkpointed_generation = 0
+        self._latest_state = None
+        previous_handlers = install_interrupt_handlers()
+        try:
+            self._generations(population, first, num_generations)
+        except KeyboardInterrupt:
+            self.pool.terminate()
+            self._stop(Interrupted, "Interrupted")
+        except WorkerFailure as err:
+            self.pool.terminate()
+            self._stop(WorkerFailure, str(err))
+        finally:
+            restore_handlers(previous_handlers)
+        return self.champion
+
+    def _generations(self, population: list[Genome], first: int, num_generations: int) -> None:
+        run = self.run
+        progress = GenerationProgress(run, num_generations, first)
+        for generation in range(first, num_generations + 1):
             self.timer = StageTimer()
             start = time.perf_counter()
+            restarts = self.pool.restarts
             with self.timer.stage("evaluation"):
-                scores = self.evaluate(population, generation)
+                scores = self.sanitize(self.evaluate(population, generation), generation)
+            run.scalar("failures/worker_restarts", self.pool.restarts - restarts, generation)
             population = self.after_evaluation(population, scores)
             with self.timer.stage("champion_evaluation"):
                 improved = self.update_champion(population, scores, generation)
@@ -205,15 +311,34 @@ class EvolutionLoop:
             run.mark_started()
             self.after_generation(population, scores, generation)
             evaluated = population
-            if generation < num_generations:
-                population = self.next_population(population, scores, generation)
+            population = self.next_population(population, scores, generation)
             self.timer.seconds["complete_generation"] = time.perf_counter() - start
             self.report(generation, evaluated, scores, tested)
+            self._latest_state = self.checkpoint_state(population, generation)
+            if generation % self.params.checkpoint_every == 0 or generation == num_generations:
+                self.write_checkpoint(self._latest_state)
             progress.update(
                 generation, self.summary(scores, improved, tested), self.postfix(scores)
             )
         progress.close()
-        return self.champion
+
+    def _stop(self, error: type[Exception], reason: str) -> None:
+        """Checkpoint the last complete generation, say how to resume, and stop the run."""
+        latest = self._latest_state
+        if latest is not None and latest["generation"] != self._checkpointed_generation:
+            self.write_checkpoint(latest)
+        out = self.run.out_dir
+        if self._checkpointed_generation:
+            how = (
+                f"the checkpoint of generation {self._checkpointed_generation} is in {out}. "
+                f"Resume with: python {self.params.script} {out / 'params.yaml'} --resume {out}"
+            )
+        else:
+            how = "no generation was complete, so there is no checkpoint to resume from."
+        message = f"{reason}: {how}"
+        self.run.log(message)
+        self.run.flush()
+        raise error(message)
 
     # --- reporting -----------------------------------------------------------------------
 

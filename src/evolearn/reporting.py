@@ -47,11 +47,22 @@ def population_stats(genomes: Sequence[Genome]) -> dict[str, float]:
 class ResultsTable:
     """``results_summary.csv``: one row per generation, with a fixed set of columns."""
 
-    def __init__(self, path: Path, columns: Sequence[str]):
+    def __init__(self, path: Path, columns: Sequence[str], *, append: bool = False):
         self.path = path
         self.columns = list(columns)
-        with path.open("w", newline="") as f:
-            csv.writer(f).writerow(self.columns)
+        if not (append and path.exists()):
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerow(self.columns)
+
+    def keep_until(self, generation: int) -> None:
+        """Drop the rows after ``generation`` (written by a run after its last checkpoint)."""
+        with self.path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= generation]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", newline="") as f:
+            csv.writer(f).writerows(kept)
+        tmp.replace(self.path)
 
     def append(self, row: dict) -> None:
         unknown = set(row) - set(self.columns)
@@ -73,10 +84,11 @@ class GenerationProgress:
     """A progress bar over generations on a terminal, and one log line per generation with the
     mean time per generation and an estimate of the time left."""
 
-    def __init__(self, run: Run, num_generations: int):
+    def __init__(self, run: Run, num_generations: int, first_generation: int = 1):
         self.run = run
         self.num_generations = num_generations
         self.bar = run.progress(num_generations, desc="generations")
+        self.bar.update(first_generation - 1)
         self.start = time.perf_counter()
         self.done = 0
 

@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 
 from evolearn.devices import cuda_device_count
-from evolearn.errors import ParamError, UserError
+from evolearn.errors import Interrupted, ParamError, UserError
 from evolearn.params import Params
 
 #: Name of the logger every message of a run goes through; modules of the package log to
@@ -156,6 +156,7 @@ class Run:
         self._closed = False
         self._handlers: list[logging.Handler] = []
         self._saved_logger_state = (self.logger.level, self.logger.propagate)
+        self.resume_state: dict | None = None
 
     # ----------------------------------------------------------------------------------------
     # creation and teardown
@@ -169,6 +170,8 @@ class Run:
         ParamError is raised and the folder is left untouched.
         """
         script_name = script_name or params.script
+        if params.get("resume"):
+            return cls._resume(params, script_name)
         out_dir = Path(params.out_dir)
         created = not out_dir.exists()
         if not created:
@@ -189,6 +192,26 @@ class Run:
             raise
         return run
 
+    @classmethod
+    def _resume(cls, params: Params, script_name: str) -> Run:
+        """Reopen the folder of an interrupted run: append to its log, tensorboard files and
+        results; ``run.resume_state`` holds its checkpoint."""
+        from evolearn.checkpoint import load_checkpoint
+
+        out_dir = Path(params.resume)
+        if not out_dir.is_dir():
+            raise ParamError(f"resume: {str(out_dir)!r} is not a run folder.")
+        state = load_checkpoint(out_dir, params)
+        run = cls(params, script_name, out_dir, created=False)
+        run.resume_state = state
+        run._started = True  # the folder holds results: never remove it
+        try:
+            run._open(resume_step=state["generation"] + 1)
+        except BaseException:
+            run.close()
+            raise
+        return run
+
     @staticmethod
     def _clear_existing(out_dir: Path, overwrite: bool) -> None:
         if not out_dir.is_dir():
@@ -205,12 +228,14 @@ class Run:
         for path in toolkit_outputs(out_dir):
             _remove(path)
 
-    def _open(self) -> None:
-        with open(self.path(PARAMS_FILE), "w", encoding="utf-8") as f:
-            yaml.safe_dump(self.params.to_dict(), f, sort_keys=False)
+    def _open(self, resume_step: int | None = None) -> None:
+        if resume_step is None:
+            with open(self.path(PARAMS_FILE), "w", encoding="utf-8") as f:
+                yaml.safe_dump(self.params.to_dict(), f, sort_keys=False)
 
         console = logging.StreamHandler(sys.stdout)
-        log_file = logging.FileHandler(self.path(LOG_FILE), mode="w", encoding="utf-8")
+        mode = "w" if resume_step is None else "a"
+        log_file = logging.FileHandler(self.path(LOG_FILE), mode=mode, encoding="utf-8")
         for handler in (console, log_file):
             handler.setFormatter(logging.Formatter("%(message)s"))
             self.logger.addHandler(handler)
@@ -221,9 +246,19 @@ class Run:
 
         from tensorboardX import SummaryWriter
 
-        self.writer = SummaryWriter(str(self.path(TENSORBOARD_DIR)), flush_secs=30)
-        self._log_header()
-        self.writer.add_text("params", params_markdown(self.params), 0)
+        # On resume, tensorboard drops what the interrupted run wrote after its checkpoint.
+        self.writer = SummaryWriter(
+            str(self.path(TENSORBOARD_DIR)), flush_secs=30, purge_step=resume_step
+        )
+        if resume_step is None:
+            self._log_header()
+            self.writer.add_text("params", params_markdown(self.params), 0)
+        else:
+            self.log(
+                f"Resumed {self.script_name} at {datetime.now():%Y-%m-%d %H:%M:%S} from the "
+                f"checkpoint of generation {resume_step - 1} ({os.cpu_count()} CPU cores, "
+                f"{self.params.get('num_workers', 1)} worker process(es))"
+            )
 
     def _log_header(self) -> None:
         self.log(self.script_name)
@@ -284,7 +319,9 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        discard = isinstance(exc, UserError) and not self._started
+        discard = (
+            isinstance(exc, UserError) and not isinstance(exc, Interrupted) and not self._started
+        )
         self.close()
         if discard:
             self._discard()

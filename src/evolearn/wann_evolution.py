@@ -42,6 +42,8 @@ WANN_OPTIONS = (
     "seed",
     "out_dir",
     "overwrite_output",
+    "checkpoint_every",
+    "resume",
 )
 
 #: The WANN paper's mutation and ranking values, the defaults of both WANN scripts.

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from evolearn.errors import WorkerFailure
+
 
 class SharedArrays(dict):
     """Read-only arrays by name, plus a per-process scratch cache (``cache``) for derived data
@@ -65,20 +67,34 @@ class WorkerPool:
     the shared arrays. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, num_workers: int, shared: dict[str, np.ndarray] | None = None):
+    #: A call whose workers die is tried again with new workers this many times.
+    MAX_RESTARTS = 2
+
+    def __init__(
+        self,
+        num_workers: int,
+        shared: dict[str, np.ndarray] | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
         self.num_workers = int(num_workers)
+        self.log = log or (lambda message: None)
+        #: How often dead workers were replaced during the run.
+        self.restarts = 0
         self._shared_local = SharedArrays(dict(shared or {}))
         self._folder: str | None = None
         self._parallel = None
         if self.num_workers > 1:
-            import joblib
-
             self._folder = tempfile.mkdtemp(prefix="evolearn-shared-")
             for name, array in self._shared_local.items():
                 np.save(os.path.join(self._folder, name + ".npy"), np.ascontiguousarray(array))
             self._threads = max(1, (os.cpu_count() or 1) // self.num_workers)
-            self._parallel = joblib.Parallel(n_jobs=self.num_workers, backend="loky")
-            self._parallel.__enter__()
+            self._start()
+
+    def _start(self) -> None:
+        import joblib
+
+        self._parallel = joblib.Parallel(n_jobs=self.num_workers, backend="loky")
+        self._parallel.__enter__()
 
     @property
     def shared(self) -> SharedArrays:
@@ -87,14 +103,48 @@ class WorkerPool:
 
     def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
         """``[fn(shared, chunk) for chunk in chunks]``, in the workers when there are several."""
-        if self._parallel is None:
+        if self.num_workers == 1:
             return [fn(self._shared_local, chunk) for chunk in chunks]
         import joblib
+        from joblib.externals.loky.process_executor import BrokenProcessPool
 
-        return self._parallel(
-            joblib.delayed(_run_in_worker)(fn, self._folder, self._threads, chunk)
-            for chunk in chunks
-        )
+        for attempt in range(self.MAX_RESTARTS + 1):
+            if self._parallel is None:
+                self._start()
+            try:
+                return self._parallel(
+                    joblib.delayed(_run_in_worker)(fn, self._folder, self._threads, chunk)
+                    for chunk in chunks
+                )
+            except BrokenProcessPool as err:  # a worker died (killed, out of memory, crash)
+                if attempt == self.MAX_RESTARTS:
+                    raise WorkerFailure(
+                        f"worker processes died {attempt + 1} times in a row while evaluating "
+                        f"the same work ({type(err).__name__}: {err}); the run stops."
+                    ) from None
+                self.restarts += 1
+                self.log(
+                    f"A worker process died ({type(err).__name__}); starting new workers and "
+                    f"evaluating its work again."
+                )
+                self.terminate()
+        raise AssertionError("unreachable")
+
+    def terminate(self) -> None:
+        """Stop the worker processes now (their current work is lost)."""
+        if self._parallel is None:
+            return
+        try:
+            from joblib.externals.loky import get_reusable_executor
+
+            get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        except Exception:  # the workers may be gone already
+            pass
+        try:
+            self._parallel.__exit__(None, None, None)
+        except Exception:
+            pass
+        self._parallel = None
 
     def close(self) -> None:
         if self._parallel is not None:

@@ -456,3 +456,24 @@ def test_unknown_registry_name_lists_the_names(spec, write_yaml, key, bad, allow
 def test_unknown_registry_name_suggests_the_closest(spec, write_yaml):
     message = error_of(spec, [write_yaml("learning_rule: hebian")])
     assert "Did you mean 'hebbian'?" in message
+
+
+def test_a_file_tournament_is_fitted_to_a_population_made_smaller_on_the_command_line(tmp_path):
+    from evolearn.wann_gym import SPEC as GYM_SPEC
+
+    params = parse_params(
+        GYM_SPEC, ["params/wann-gym/BipedalWalker-v3.yaml", "--population_size", "8"]
+    )
+    assert params.tournament_size == 7  # 8 minus int(8 * 0.2) culled
+    assert "tournament_size 32" in params.notes[0]
+    with pytest.raises(ParamError, match="tournament_size"):
+        parse_params(
+            GYM_SPEC,
+            [
+                "params/wann-gym/BipedalWalker-v3.yaml",
+                "--population_size",
+                "8",
+                "--tournament_size",
+                "32",
+            ],
+        )

@@ -27,6 +27,7 @@ import argparse
 import difflib
 import math
 import os
+import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +56,9 @@ FALSE_WORDS = ("no", "false", "f", "n", "0")
 
 #: The value of an option of type "flag" is a bool; on the command line it takes no value.
 FLAG = "flag"
+
+#: The largest magnitude of an integer option (int64, what numpy and torch can hold).
+MAX_INT = 2**63 - 1
 
 Choices = tuple[str, ...] | Callable[[], Iterable[str]]
 
@@ -406,7 +410,7 @@ class Params(Mapping[str, Any]):
     use, ``script`` the script's name.
     """
 
-    __slots__ = ("_values", "params_file", "ignored", "script")
+    __slots__ = ("_values", "params_file", "ignored", "script", "notes")
 
     def __init__(
         self,
@@ -414,6 +418,7 @@ class Params(Mapping[str, Any]):
         params_file: str | None = None,
         ignored: Sequence[str] = (),
         script: str = "",
+        notes: Sequence[str] = (),
     ) -> None:
         ordered = {name: values[name] for name in OPTIONS if name in values}
         unknown = set(values) - set(ordered)
@@ -423,6 +428,7 @@ class Params(Mapping[str, Any]):
         object.__setattr__(self, "params_file", params_file)
         object.__setattr__(self, "ignored", list(ignored))
         object.__setattr__(self, "script", script)
+        object.__setattr__(self, "notes", list(notes))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -441,7 +447,7 @@ class Params(Mapping[str, Any]):
         raise AttributeError("Params are immutable")
 
     def __reduce__(self):
-        return (Params, (self._values, self.params_file, self.ignored, self.script))
+        return (Params, (self._values, self.params_file, self.ignored, self.script, self.notes))
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
@@ -590,9 +596,19 @@ def _source_text(source: str) -> str:
     return f" (from {source})"
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 200
+_REPR.maxlevel = 3
+
+
+def _show(value: Any) -> str:
+    """repr(value), shortened: a YAML file's aliases can make a value whose full repr is huge."""
+    return _REPR.repr(value)
+
+
 def _fail(option: Option, value: Any, source: str, why: str | None = None) -> NoReturn:
     allowed = why or option.allowed()
-    raise ParamError(f"{option.name} must be {allowed}, got {value!r}{_source_text(source)}.")
+    raise ParamError(f"{option.name} must be {allowed}, got {_show(value)}{_source_text(source)}.")
 
 
 def _parse_bool(option: Option, value: Any, source: str) -> bool:
@@ -610,6 +626,13 @@ def _parse_bool(option: Option, value: Any, source: str) -> bool:
 
 
 def _parse_int(option: Option, value: Any, source: str) -> int:
+    result = _parse_int_unbounded(option, value, source)
+    if abs(result) > MAX_INT:  # huge ints overflow float arithmetic, numpy and torch
+        _fail(option, value, source, f"{option.allowed()} (at most 2**63 - 1)")
+    return result
+
+
+def _parse_int_unbounded(option: Option, value: Any, source: str) -> int:
     if isinstance(value, bool):
         _fail(option, value, source)
     if isinstance(value, int):
@@ -635,7 +658,10 @@ def _parse_float(option: Option, value: Any, source: str) -> float:
     if isinstance(value, bool):
         _fail(option, value, source)
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            _fail(option, value, source, "a finite number" + option._bounds_text())
     elif isinstance(value, str):
         try:  # PyYAML reads 1e-2 as the string "1e-2"
             number = float(value.strip())
@@ -681,7 +707,7 @@ def coerce_value(option: Option, value: Any, source: str) -> Any:
             suggestion = difflib.get_close_matches(result, names, n=1)
             hint = f" Did you mean {suggestion[0]!r}?" if suggestion else ""
             raise ParamError(
-                f"{option.name} must be {option.allowed()}, got {result!r}"
+                f"{option.name} must be {option.allowed()}, got {_show(result)}"
                 f"{_source_text(source)}.{hint}"
             )
         return result
@@ -696,7 +722,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor"; construct_mapping merges
+            continue
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found unhashable key", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} appears twice", key_node.start_mark
@@ -711,17 +745,34 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
     """The mapping stored in the YAML file ``path``; an empty file is an empty mapping."""
     path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise ParamError(f"The parameter file {str(path)!r} {what}; give the path of a YAML file.")
     try:
+        if not path.is_file():
+            what = (
+                "is a folder, not a file"
+                if path.is_dir()
+                else "is not a regular file"
+                if path.exists()
+                else "does not exist"
+            )
+            raise ParamError(
+                f"The parameter file {str(path)!r} {what}; give the path of a YAML file."
+            )
         with open(path, encoding="utf-8") as f:
             data = yaml.load(f, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except (OSError, UnicodeDecodeError) as err:  # also a name too long, a folder not readable
+        raise ParamError(f"The parameter file {str(path)!r} cannot be read: {err}") from None
+    except RecursionError:
+        raise ParamError(
+            f"The parameter file {str(path)!r} is not valid YAML: it is nested too deeply."
+        ) from None
     except yaml.YAMLError as err:
         detail = " ".join(str(err).split())
         raise ParamError(f"The parameter file {str(path)!r} is not valid YAML: {detail}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ParamError(f"The parameter file {str(path)!r} cannot be read: {err}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as err:
+        # PyYAML's constructors let the errors of some bad scalars through: "2020-13-45",
+        # "!!int abc", "!!timestamp x", an integer of more than 4300 digits.
+        detail = "a value cannot be read (" + " ".join(str(err).split()) + ")"
+        raise ParamError(f"The parameter file {str(path)!r} is not valid YAML: {detail}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -751,7 +802,7 @@ def _parse_command_line(spec: ScriptSpec, argv: Sequence[str]) -> argparse.Names
     if extra:
         first = extra[0]
         name = first[2:].split("=", 1)[0] if first.startswith("--") else None
-        if name is None:
+        if name is None or name in spec.options:  # an option of the script after "--"
             raise ParamError(
                 f"Unexpected argument {first!r} on the command line; {spec.name} takes one "
                 f"parameter file followed by '--name value' options (see --help)."
@@ -803,10 +854,34 @@ def parse_params(spec: ScriptSpec, argv: Sequence[str]) -> Params:
         if values[name] is None and option.default_factory is not None:
             values[name] = option.default_factory()
 
-    params = Params(values, params_file=params_file, ignored=ignored, script=spec.name)
+    notes = _fit_tournament_to_population(values, merged)
+    params = Params(values, params_file=params_file, ignored=ignored, script=spec.name, notes=notes)
     for check in spec.checks:
         check(params)
     return params
+
+
+def _fit_tournament_to_population(values: dict, merged: dict) -> list[str]:
+    """Lower a parameter file's tournament_size that no longer fits a breeding pool made
+    smaller on the command line (``--population_size 8`` on a file made for 480 networks).
+
+    A tournament_size given on the command line, or a file inconsistent in itself, is left for
+    check_tournament_fits to refuse. Returns notes for the log.
+    """
+    if "tournament_size" not in values or merged["tournament_size"][1] == "the command line":
+        return []
+    if not any(merged[n][1] == "the command line" for n in ("population_size", "cull_ratio")):
+        return []
+    pool = breeding_pool_size(values["population_size"], values["cull_ratio"])
+    if values["tournament_size"] <= pool or pool < 1:
+        return []
+    note = (
+        f"tournament_size {values['tournament_size']} of {merged['tournament_size'][1]} is "
+        f"larger than the breeding pool of the population given on the command line "
+        f"({pool} networks): tournaments use {pool} networks."
+    )
+    values["tournament_size"] = pool
+    return [note]
 
 
 def describe_params(params: Params) -> list[str]:

@@ -142,6 +142,30 @@ def params_markdown(params: Params) -> str:
     return "\n".join(["|param|value|", "|-|-|", *rows])
 
 
+def _sync_tensorboard(writer: Any) -> None:
+    """Write every queued tensorboard event to disk before returning.
+
+    tensorboardX's ``flush()`` leaves events in the queue of its writer thread, so a kill right
+    after it can lose the last events although a checkpoint says they were written. Here the
+    writer thread is stopped (it drains its queue first), the file flushed, and a new thread
+    started on the same queue and file. Falls back to ``flush()`` where tensorboardX's
+    internals differ.
+    """
+    try:
+        from tensorboardX.event_file_writer import _EventLoggerThread
+
+        for file_writer in writer.all_writers.values():
+            events = file_writer.event_writer
+            events._worker.stop()
+            events._ev_writer.flush()
+            events._worker = _EventLoggerThread(
+                events._event_queue, events._ev_writer, events._flush_secs
+            )
+            events._worker.start()
+    except (ImportError, AttributeError):
+        writer.flush()
+
+
 class Run:
     """One run's output folder, log and tensorboard writer. Create with :meth:`create`."""
 
@@ -271,6 +295,8 @@ class Run:
         self.log("Parameters:")
         for name, value in self.params.items():
             self.log(f"  {name}: {value}")
+        for note in self.params.notes:
+            self.log(f"Note: {note}")
         if self.params.ignored:
             self.log(
                 f"Note: {self.script_name} does not use these keys of the parameter file, "
@@ -282,8 +308,9 @@ class Run:
         self._started = True
 
     def flush(self) -> None:
+        """Put everything reported so far on disk (before a checkpoint is written)."""
         if self.writer is not None:
-            self.writer.flush()
+            _sync_tensorboard(self.writer)
         for handler in self._handlers:
             handler.flush()
 

@@ -1,0 +1,231 @@
+"""Long runs survive kills, Ctrl-C, failing networks and dying workers."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO, read_scalars, run_script
+
+from evolearn.errors import WorkerFailure
+from evolearn.workers import WorkerPool
+
+RUNS = {
+    "wann-classification": (
+        "run-wann-classification.py",
+        [
+            "params/wann-classification/digits.yaml",
+            "--num_generations",
+            "6",
+            "--population_size",
+            "16",
+            "--tournament_size",
+            "4",
+            "--test_every",
+            "2",
+        ],
+    ),
+    "wann-gym": (
+        "run-wann-gym.py",
+        [
+            "params/wann-gym/CartPole-v0.yaml",
+            "--env_name",
+            "CartPole-v1",
+            "--num_generations",
+            "6",
+            "--population_size",
+            "12",
+            "--tournament_size",
+            "4",
+            "--num_trials",
+            "2",
+            "--test_every",
+            "2",
+        ],
+    ),
+    "wlnn": (
+        "run-wlnn-mnist.py",
+        [
+            "params/wlnn/digits-backprop.yaml",
+            "--num_generations",
+            "6",
+            "--population_size",
+            "8",
+            "--tournament_size",
+            "4",
+            "--num_epochs",
+            "1",
+            "--inherit_weights",
+            "yes",
+        ],
+    ),
+}
+
+
+def start(script, args):
+    return subprocess.Popen(
+        [sys.executable, str(REPO / script), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_generation(out, generation, process, timeout=300):
+    deadline = time.time() + timeout
+    log = out / "log.txt"
+    while time.time() < deadline:
+        if log.exists() and f"Generation {generation}/" in log.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended early: {process.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def comparable_scalars(out):
+    return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
+    script, args = RUNS[name]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    process = start(script, [*args, "--out_dir", str(cut)])
+    wait_for_generation(cut, 3, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
+    assert comparable_scalars(cut) == comparable_scalars(full)
+    with open(cut / "checkpoint.pkl", "rb") as f:
+        assert pickle.load(f)["generation"] == 6
+    log = (cut / "log.txt").read_text()
+    assert "Resumed" in log and log.startswith(script)
+
+
+@pytest.mark.slow
+def test_ctrl_c_checkpoints_the_last_complete_generation_and_says_how_to_resume(tmp_path):
+    script, args = RUNS["wann-classification"]
+    out = tmp_path / "run"
+    process = start(
+        script,
+        [*args, "--num_generations", "400", "--checkpoint_every", "50", "--out_dir", str(out)],
+    )
+    wait_for_generation(out, 3, process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "--resume" in stderr and "Traceback" not in stderr
+    with open(out / "checkpoint.pkl", "rb") as f:
+        generation = pickle.load(f)["generation"]
+    assert generation >= 3  # checkpoint_every 50, yet the last complete generation is saved
+    rows = (out / "results_summary.csv").read_text().strip().splitlines()
+    assert int(rows[-1].split(",")[0]) >= generation
+    resumed = run_script(
+        script,
+        str(out / "params.yaml"),
+        "--resume",
+        str(out),
+        "--num_generations",
+        str(generation + 2),
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    steps = [s for s, _ in read_scalars(out)["best/mean_reward"]]
+    assert steps == list(range(1, generation + 3))
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    script, args = RUNS["wann-gym"]
+    out = tmp_path / "run"
+    process = start(script, [*args, "--num_generations", "400", "--out_dir", str(out)])
+    wait_for_generation(out, 2, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "--resume" in stderr
+    assert (out / "checkpoint.pkl").exists()
+
+
+def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(tmp_path):
+    script, args = RUNS["wann-classification"]
+    out = tmp_path / "run"
+    assert (
+        run_script(script, *args, "--num_generations", "2", "--out_dir", str(out)).returncode == 0
+    )
+    other = run_script(script, str(out / "params.yaml"), "--resume", str(out), "--seed", "9")
+    assert other.returncode == 2 and "seed" in other.stderr and "Traceback" not in other.stderr
+    (out / "checkpoint.pkl").write_bytes(b"not a checkpoint")
+    damaged = run_script(script, str(out / "params.yaml"), "--resume", str(out))
+    assert damaged.returncode == 2 and "damaged" in damaged.stderr
+    assert "Traceback" not in damaged.stderr
+    assert (out / "champion.json").exists()  # the run folder is left alone
+    missing = run_script(script, str(out / "params.yaml"), "--resume", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+@pytest.mark.slow
+def test_networks_that_diverge_get_the_worst_scores_and_the_run_goes_on(tmp_path):
+    # Hebbian learning with a huge learning rate drives Oja's rule to infinity and NaN.
+    out = tmp_path / "run"
+    result = run_script(
+        "run-wlnn-mnist.py",
+        "params/wlnn/digits-hebbian.yaml",
+        "--num_generations",
+        "2",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "4",
+        "--num_epochs",
+        "1",
+        "--lr",
+        "1e6",
+        "--optimizer",
+        "sgd",
+        "--out_dir",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    failures = read_scalars(out)["failures/networks"]
+    assert [s for s, _ in failures] == [1, 2] and max(v for _, v in failures) > 0
+    assert "NaN or infinite" in (out / "log.txt").read_text()
+
+
+def die_once(shared, chunk):
+    marker, value = chunk
+    if value == 3 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return value * 10
+
+
+def die_always(shared, chunk):
+    os._exit(1)
+
+
+def test_a_dead_worker_is_replaced_and_its_work_done_again(tmp_path):
+    messages = []
+    with WorkerPool(2, {"x": np.zeros(3)}, log=messages.append) as pool:
+        chunks = [(str(tmp_path / "marker"), v) for v in range(6)]
+        assert pool.map(die_once, chunks) == [0, 10, 20, 30, 40, 50]
+        assert pool.restarts == 1 and "died" in messages[0]
+        with pytest.raises(WorkerFailure, match="died 3 times"):
+            pool.map(die_always, [0, 1])
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
+    script, args = RUNS["wann-classification"]
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    result = run_script(script, *args, "--out_dir", str(blocker / "run"))
+    assert result.returncode == 2 and "out_dir" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -229,3 +229,31 @@ def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
     result = run_script(script, *args, "--out_dir", str(blocker / "run"))
     assert result.returncode == 2 and "out_dir" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 96 KiB file system (tmpfs), where a run soon finds the disk full."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(tiny_disk):
+    script, args = RUNS["wann-classification"]
+    out = tiny_disk / "run"
+    result = run_script(script, *args, "--num_generations", "300", "--out_dir", str(out))
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "No space left on device" in message and "Traceback" not in message
+    with open(out / "checkpoint.pkl", "rb") as f:
+        assert pickle.load(f)["generation"] >= 1
+    assert not (out / "checkpoint.pkl.tmp").exists()

@@ -40,10 +40,14 @@ def save_checkpoint(out_dir: Path, state: dict) -> Path:
     """Write ``state`` to ``out_dir/checkpoint.pkl`` atomically."""
     path = Path(out_dir) / CHECKPOINT_FILE
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump({"format_version": FORMAT_VERSION, **state}, f, protocol=4)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "wb") as f:
+            pickle.dump({"format_version": FORMAT_VERSION, **state}, f, protocol=4)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:  # a full disk: keep the previous checkpoint, drop the partial one
+        tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror, str(tmp)) from None
     os.replace(tmp, path)
     return path
 

@@ -7,6 +7,7 @@ shows its traceback.
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sys
 import textwrap
@@ -14,6 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from evolearn.errors import UserError
+
+#: errno values of a write that failed because of the disk or the folder, not a bug.
+WRITE_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EIO")
+    if hasattr(errno, name)
+)
 
 
 def format_error(err: BaseException, width: int | None = None) -> str:
@@ -40,6 +48,18 @@ def main_wrapper(
         sys.stdout.flush()
         print(format_error(err), file=sys.stderr)
         sys.exit(err.exit_code)
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        sys.stdout.flush()
+        where = f" {err.filename}" if err.filename else ""
+        message = (
+            f"cannot write{where}: {err.strerror or err}. Free some space (or choose a writable "
+            f"--out_dir); a run that had written a checkpoint continues from it with "
+            f"'--resume OUT_DIR'."
+        )
+        print(format_error(message), file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("\ninterrupted", file=sys.stderr)

@@ -23,10 +23,12 @@ block the corrected run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import sys
+import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -140,6 +142,35 @@ def params_markdown(params: Params) -> str:
     """The parameters as a markdown table ``|param|value|`` (shown by tensorboard's text tab)."""
     rows = [f"|{name}|{value}|" for name, value in params.items()]
     return "\n".join(["|param|value|", "|-|-|", *rows])
+
+
+class _StrictFileHandler(logging.FileHandler):
+    """A log file handler whose failed writes (a full disk) raise instead of printing a
+    traceback and going on, so the run stops with a clear error."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        raise  # re-raises the OSError being handled
+
+
+_WRITER_THREAD_ERRORS: list[BaseException] = []
+_previous_excepthook = threading.excepthook
+
+
+def _record_writer_thread_error(args: threading.ExceptHookArgs) -> None:
+    """Errors of tensorboard's writer thread are kept and raised by Run.flush (in the main
+    thread, as a clear error), instead of a traceback printed by a dying thread."""
+    if type(args.thread).__name__ == "_EventLoggerThread" and isinstance(args.exc_value, OSError):
+        _WRITER_THREAD_ERRORS.append(args.exc_value)
+    else:
+        _previous_excepthook(args)
+
+
+threading.excepthook = _record_writer_thread_error
+
+
+def _raise_writer_thread_error() -> None:
+    if _WRITER_THREAD_ERRORS:
+        raise _WRITER_THREAD_ERRORS.pop()
 
 
 def _sync_tensorboard(writer: Any) -> None:
@@ -259,7 +290,7 @@ class Run:
 
         console = logging.StreamHandler(sys.stdout)
         mode = "w" if resume_step is None else "a"
-        log_file = logging.FileHandler(self.path(LOG_FILE), mode=mode, encoding="utf-8")
+        log_file = _StrictFileHandler(self.path(LOG_FILE), mode=mode, encoding="utf-8")
         for handler in (console, log_file):
             handler.setFormatter(logging.Formatter("%(message)s"))
             self.logger.addHandler(handler)
@@ -308,23 +339,34 @@ class Run:
         self._started = True
 
     def flush(self) -> None:
-        """Put everything reported so far on disk (before a checkpoint is written)."""
+        """Put everything reported so far on disk (before a checkpoint is written).
+
+        Raises the OSError of a failed write (a full disk), also one that happened in
+        tensorboard's writer thread.
+        """
         if self.writer is not None:
             _sync_tensorboard(self.writer)
+            _raise_writer_thread_error()
         for handler in self._handlers:
             handler.flush()
 
     def close(self) -> None:
-        """Flush and close the tensorboard writer and the log file (idempotent)."""
+        """Flush and close the tensorboard writer and the log file (idempotent).
+
+        Never raises for a failed write: closing runs while another error (a full disk) is
+        already on its way to the user.
+        """
         if self._closed:
             return
         self._closed = True
         if self.writer is not None:
-            self.writer.flush()
-            self.writer.close()
+            with contextlib.suppress(OSError):
+                self.writer.flush()
+                self.writer.close()
         for handler in self._handlers:
             self.logger.removeHandler(handler)
-            handler.close()
+            with contextlib.suppress(OSError):
+                handler.close()
         self._handlers.clear()
         self.logger.setLevel(self._saved_logger_state[0])
         self.logger.propagate = self._saved_logger_state[1]

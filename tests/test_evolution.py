@@ -455,3 +455,13 @@ def test_ranking_and_reproduction_of_960_networks_are_fast():
     # generous bounds (the target is well under 10 ms each) so a busy machine does not fail
     assert rank_seconds < 0.1
     assert reproduce_seconds < 0.1
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_fast_ranking_equals_the_plain_python_reference(seed):
+    from evolearn.evolution import rank_by_dominance_reference
+
+    objectives = random_objectives(seed)
+    np.testing.assert_array_equal(
+        rank_by_dominance(objectives), rank_by_dominance_reference(objectives)
+    )

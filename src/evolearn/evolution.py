@@ -274,3 +274,38 @@ def reproduce(
         winners[start:stop] = members.min(axis=1)
     parents = order[winners]
     return elites, parents
+
+
+def rank_by_dominance_reference(objectives: np.ndarray) -> np.ndarray:
+    """:func:`rank_by_dominance` straight from the definitions, in plain Python loops.
+
+    The slow, obviously correct reference the fast version is tested and benchmarked against
+    (O(P^2) comparisons per front, as the original WANN code did). Objectives maximised.
+    """
+    points = [tuple(float(v) for v in row) for row in np.asarray(objectives, dtype=float)]
+    remaining = list(range(len(points)))
+    order: list[int] = []
+    while remaining:
+        front = [
+            i
+            for i in remaining
+            if not any(
+                all(a >= b for a, b in zip(points[j], points[i], strict=True))
+                and any(a > b for a, b in zip(points[j], points[i], strict=True))
+                for j in remaining
+            )
+        ]
+        distance = dict.fromkeys(front, 0.0)
+        for m in range(len(points[0]) if points else 0):
+            by_m = sorted(front, key=lambda i: points[i][m])
+            low, high = points[by_m[0]][m], points[by_m[-1]][m]
+            distance[by_m[0]] = distance[by_m[-1]] = float("inf")
+            for k in range(1, len(by_m) - 1):
+                if high > low and distance[by_m[k]] != float("inf"):
+                    gap = points[by_m[k + 1]][m] - points[by_m[k - 1]][m]
+                    distance[by_m[k]] += gap / (high - low)
+        order.extend(sorted(front, key=lambda i: (-distance[i], i)))
+        remaining = [i for i in remaining if i not in set(front)]
+    ranks = np.empty(len(points), dtype=np.int64)
+    ranks[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+    return ranks

@@ -223,6 +223,44 @@ def test_swingup_run_goes_to_the_end(tmp_path):
     assert "champion/test_mean_reward" in read_scalars(out)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "script, params",
+    [
+        (CLASSIFICATION, "params/wann-classification/digits.yaml"),
+        (GYM, "params/wann-gym/CartPoleSwingUp.yaml"),
+    ],
+)
+def test_runs_do_not_depend_on_the_number_of_workers(tmp_path, script, params):
+    # The fast paths evaluate each worker's chunk of the population as a whole; a network's
+    # numbers must not depend on which networks share its chunk.
+    tables = []
+    for num_workers in ("1", "2"):
+        out = tmp_path / num_workers
+        result = run_script(
+            script,
+            params,
+            "--population_size",
+            "10",
+            "--tournament_size",
+            "2",
+            "--num_generations",
+            "3",
+            "--test_every",
+            "2",
+            "--num_workers",
+            num_workers,
+            *(["--num_trials", "1"] if script == GYM else []),
+            "--out_dir",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        rows = list(csv.DictReader((out / "results_summary.csv").open()))
+        tables.append([{k: v for k, v in row.items() if k != "seconds"} for row in rows])
+    assert len(tables[0]) == 3
+    assert tables[0] == tables[1]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -32,6 +32,7 @@ from evolearn.params import (
 from evolearn.run import Run
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
 from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
+from evolearn.wann_population import evaluate_classification
 from evolearn.workers import SharedArrays, WorkerPool
 
 #: Ten weight values evenly spaced in [-2, 2] for the test-set evaluation.
@@ -54,7 +55,11 @@ SPEC = ScriptSpec(
 
 @dataclass(frozen=True)
 class ClassifyTask:
-    """Loss and accuracy per weight value of a chunk of networks on some samples."""
+    """Loss and accuracy per weight value of a chunk of networks on some samples.
+
+    ``fast``: the whole chunk at once (:func:`evolearn.wann_population.evaluate_classification`);
+    False: network by network with :class:`~evolearn.wann.CompiledWANN` (the reference).
+    """
 
     genomes: list[Genome]
     split: str  # "train" or "test"
@@ -62,6 +67,7 @@ class ClassifyTask:
     weights: tuple[float, ...]
     use_torch: bool
     device: str
+    fast: bool = True
 
 
 def classify(
@@ -82,10 +88,19 @@ def classify(
 
 
 def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Mean loss ``[W]`` and accuracy ``[W]`` of each network of the chunk."""
+    """Mean loss ``[W]`` and accuracy ``[W]`` of each network of the chunk.
+
+    A network's numbers do not depend on the other networks of its chunk (fast path
+    included), so they do not depend on the number of workers.
+    """
     x, y = shared[f"x_{task.split}"], shared[f"y_{task.split}"]
     if task.indices is not None:
         x, y = x[task.indices], y[task.indices]
+    if task.fast:
+        loss, acc = evaluate_classification(
+            task.genomes, x, y, task.weights, task.use_torch, task.device
+        )
+        return list(zip(loss, acc, strict=True))
     results = []
     for genome in task.genomes:
         compiled = CompiledWANN(genome)
@@ -166,7 +181,10 @@ def main(argv: list[str]) -> None:
         if device_note:
             run.log(device_note)
         backend = f"torch on {device}" if params.use_torch else "numpy"
-        run.log(f"Forward passes: {backend}; {params.num_workers} worker process(es)")
+        run.log(
+            f"Forward passes: {backend}, each worker's share of the population at once; "
+            f"{params.num_workers} worker process(es)"
+        )
         champion = WANNClassification(params, run, pool, device).evolve()
         run.log(
             f"Done. Champion from generation {champion.generation}: "

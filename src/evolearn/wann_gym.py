@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.envs import make_env
+from evolearn.envs import SWINGUP_ID, make_env, resolve_env_id
 from evolearn.errors import ParamError
 from evolearn.genome import Genome
 from evolearn.params import (
@@ -35,6 +35,7 @@ from evolearn.params import (
 from evolearn.run import Run
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
 from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
+from evolearn.wann_population import swingup_returns
 from evolearn.workers import SharedArrays, WorkerPool
 
 #: Trials per weight value when a new champion is checked, and when the champion is tested.
@@ -100,7 +101,12 @@ def check_fits_env(params: Params) -> None:
 
 @dataclass(frozen=True)
 class EpisodeTask:
-    """Episodes of a chunk of networks: every weight value with every trial seed."""
+    """Episodes of a chunk of networks: every weight value with every trial seed.
+
+    ``fast``: on CartPoleSwingUp, all episodes of the chunk at once in the vectorised physics
+    (:func:`evolearn.wann_population.swingup_returns`); other environments, and False, go
+    network by network through Gymnasium environments (the reference).
+    """
 
     genomes: list[Genome]
     env_name: str
@@ -108,6 +114,12 @@ class EpisodeTask:
     seeds: tuple[int, ...]
     take_argmax_action: bool
     use_torch: bool
+    fast: bool = True
+
+
+def has_fast_path(env_name: str, take_argmax_action: bool) -> bool:
+    """Whether :func:`episodes_chunk` steps a task's episodes all at once (CartPoleSwingUp)."""
+    return resolve_env_id(env_name) == SWINGUP_ID and not take_argmax_action
 
 
 def _environments(shared: SharedArrays, env_name: str, count: int) -> list[gymnasium.Env]:
@@ -161,7 +173,14 @@ def run_episodes(
 
 
 def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> list[np.ndarray]:
-    """Mean return per weight value ``[W]`` of each network of the chunk."""
+    """Mean return per weight value ``[W]`` of each network of the chunk.
+
+    A network's numbers do not depend on the other networks of its chunk (fast path
+    included), so they do not depend on the number of workers.
+    """
+    if task.fast and has_fast_path(task.env_name, task.take_argmax_action):
+        returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
+        return [r.mean(axis=1) for r in returns]
     weights = np.asarray(task.weights, dtype=np.float64)
     # Step at most MAX_PARALLEL_EPISODES episodes together: trials in blocks.
     block = max(1, MAX_PARALLEL_EPISODES // len(weights))
@@ -232,8 +251,13 @@ def main(argv: list[str]) -> None:
             run.log(
                 "use_cuda has no effect in run-wann-gym.py: one sample per step runs on the CPU"
             )
+        how = (
+            "the whole population at once in the vectorised physics"
+            if has_fast_path(params.env_name, params.take_argmax_action)
+            else "network by network"
+        )
         run.log(
-            f"Environment {params.env_name}; forward passes with "
+            f"Environment {params.env_name}, episodes {how}; forward passes with "
             f"{'torch' if params.use_torch else 'numpy'}; {params.num_workers} worker process(es)"
         )
         champion = WANNGym(params, run, pool).evolve()

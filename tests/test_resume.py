@@ -257,3 +257,28 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(tiny_disk):
     with open(out / "checkpoint.pkl", "rb") as f:
         assert pickle.load(f)["generation"] >= 1
     assert not (out / "checkpoint.pkl.tmp").exists()
+
+
+def test_a_network_whose_evaluation_raises_gets_nan_and_the_others_their_scores():
+    from dataclasses import replace
+
+    from evolearn.wann_classification import ClassifyTask, classify_chunk
+    from evolearn.wann_population import make_population
+
+    rng = np.random.default_rng(0)
+    x = rng.random((50, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    shared = {"x_train": x, "y_train": y}
+    population = make_population(4, 6, 3, 0.5, 5, seed=1)
+    broken = replace(population[2], activations=np.full(population[2].num_neurons, 99))
+    weights = (-1.0, 1.0)
+    good = classify_chunk(shared, ClassifyTask(population, "train", None, weights, False, "cpu"))
+    mixed = classify_chunk(
+        shared,
+        ClassifyTask(
+            population[:2] + [broken] + population[3:], "train", None, weights, False, "cpu"
+        ),
+    )
+    assert np.isnan(mixed[2][0]).all()
+    for i in (0, 1, 3):
+        np.testing.assert_allclose(mixed[i][0], good[i][0], rtol=1e-5)

@@ -33,7 +33,7 @@ from evolearn.run import Run
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
 from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
 from evolearn.wann_population import evaluate_classification
-from evolearn.workers import SharedArrays, WorkerPool
+from evolearn.workers import SharedArrays, WorkerPool, each_or_nan
 
 #: Ten weight values evenly spaced in [-2, 2] for the test-set evaluation.
 TEST_WEIGHT_VALUES = tuple(np.linspace(-2, 2, 10).tolist())
@@ -97,12 +97,15 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.nd
     if task.indices is not None:
         x, y = x[task.indices], y[task.indices]
     if task.fast:
-        loss, acc = evaluate_classification(
-            task.genomes, x, y, task.weights, task.use_torch, task.device
-        )
-        return list(zip(loss, acc, strict=True))
-    results = []
-    for genome in task.genomes:
+        try:
+            loss, acc = evaluate_classification(
+                task.genomes, x, y, task.weights, task.use_torch, task.device
+            )
+            return list(zip(loss, acc, strict=True))
+        except Exception:  # network by network below: a failing network costs only itself
+            pass
+
+    def one(genome: Genome) -> np.ndarray:
         compiled = CompiledWANN(genome)
         loss = np.zeros(len(task.weights))
         correct = np.zeros(len(task.weights))
@@ -111,8 +114,9 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.nd
             l, c = classify(compiled, x[part], y[part], task.weights, task.use_torch, task.device)
             loss += l
             correct += c
-        results.append((loss / len(x), correct / len(x)))
-    return results
+        return np.stack([loss / len(x), correct / len(x)])
+
+    return [tuple(r) for r in each_or_nan(one, task.genomes, (2, len(task.weights)))]
 
 
 class WANNClassification(WANNEvolution):

@@ -36,7 +36,7 @@ from evolearn.run import Run
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
 from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
 from evolearn.wann_population import swingup_returns
-from evolearn.workers import SharedArrays, WorkerPool
+from evolearn.workers import SharedArrays, WorkerPool, each_or_nan
 
 #: Trials per weight value when a new champion is checked, and when the champion is tested.
 CHAMPION_TRIALS = 16
@@ -179,14 +179,17 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> list[np.ndarray]:
     included), so they do not depend on the number of workers.
     """
     if task.fast and has_fast_path(task.env_name, task.take_argmax_action):
-        returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
-        return [r.mean(axis=1) for r in returns]
+        try:
+            returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
+            return [r.mean(axis=1) for r in returns]
+        except Exception:  # network by network below: a failing network costs only itself
+            pass
     weights = np.asarray(task.weights, dtype=np.float64)
     # Step at most MAX_PARALLEL_EPISODES episodes together: trials in blocks.
     block = max(1, MAX_PARALLEL_EPISODES // len(weights))
     envs = _environments(shared, task.env_name, len(weights) * min(block, len(task.seeds)))
-    results = []
-    for genome in task.genomes:
+
+    def one(genome: Genome) -> np.ndarray:
         compiled = CompiledWANN(genome)
         returns = np.concatenate(
             [
@@ -202,8 +205,9 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> list[np.ndarray]:
             ],
             axis=1,
         )
-        results.append(returns.mean(axis=1))
-    return results
+        return returns.mean(axis=1)
+
+    return each_or_nan(one, task.genomes, (len(weights),))
 
 
 class WANNGym(WANNEvolution):

@@ -159,3 +159,16 @@ class WorkerPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def each_or_nan(fn: Callable[[Any], Any], items: Sequence[Any], shape: tuple[int, ...]) -> list:
+    """``[fn(item) for item in items]``, where an item whose ``fn`` raises gives NaN of
+    ``shape`` instead: one failing network costs that network, not the generation (the
+    generation loop gives NaN scores the worst score, counts and logs them)."""
+    results = []
+    for item in items:
+        try:
+            results.append(fn(item))
+        except Exception:
+            results.append(np.full(shape, np.nan))
+    return results

@@ -720,6 +720,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    if not isinstance(node, yaml.MappingNode):  # "!!map [a]": construct_mapping refuses it
+        return loader.construct_mapping(node, deep=deep)
     seen = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor"; construct_mapping merges
@@ -768,9 +770,10 @@ def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
     except yaml.YAMLError as err:
         detail = " ".join(str(err).split())
         raise ParamError(f"The parameter file {str(path)!r} is not valid YAML: {detail}") from None
-    except (ValueError, TypeError, AttributeError, OverflowError) as err:
+    except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as err:
         # PyYAML's constructors let the errors of some bad scalars through: "2020-13-45",
-        # "!!int abc", "!!timestamp x", an integer of more than 4300 digits.
+        # "!!int abc", "!!int ''", "!!bool x", "!!timestamp x", an integer of more than 4300
+        # digits.
         detail = "a value cannot be read (" + " ".join(str(err).split()) + ")"
         raise ParamError(f"The parameter file {str(path)!r} is not valid YAML: {detail}") from None
     if data is None:

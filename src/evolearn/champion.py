@@ -79,16 +79,21 @@ def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
 def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -> np.ndarray:
     """``[W, num_trials]`` episode returns of a WANN on the run's environment."""
     from evolearn.envs import make_env
-    from evolearn.wann_gym import run_episodes
+    from evolearn.wann_gym import has_fast_path, run_episodes
+    from evolearn.wann_population import swingup_returns
 
+    argmax = bool(params.get("take_argmax_action", False))
+    seeds = list(range(seed, seed + num_trials))
+    if has_fast_path(params["env_name"], argmax):  # all episodes at once, same numbers
+        return swingup_returns([genome], weights, seeds)[0]
     envs = [make_env(params["env_name"]) for _ in range(len(weights) * num_trials)]
     try:
         return run_episodes(
             CompiledWANN(genome),
             envs,
             np.asarray(weights, dtype=np.float64),
-            list(range(seed, seed + num_trials)),
-            bool(params.get("take_argmax_action", False)),
+            seeds,
+            argmax,
             use_torch=False,
         )
     finally:

@@ -10,7 +10,11 @@ from evolearn.learning import (
     Trainer,
     TrainingRecord,
     WLNNModel,
+    draw_batch_orders,
+    draw_feedback_weights,
+    layer_sorted_connections,
     train_genome,
+    training_generators,
 )
 
 
@@ -233,3 +237,51 @@ def test_backprop_learns_the_toy_task():
     )
     first_epoch_loss = result.record.losses[0].mean()
     assert -result.reward < 0.85 * first_epoch_loss  # last_epoch loss
+
+
+def test_batch_orders_are_full_batches_of_a_new_permutation_each_epoch():
+    orders = draw_batch_orders(100, 30, 3, torch.Generator().manual_seed(0))
+    assert orders.shape == (3, 3, 30)
+    for epoch in orders:
+        assert len(set(epoch.reshape(-1).tolist())) == 90  # no example twice in an epoch
+        assert epoch.min() >= 0 and epoch.max() < 100
+    assert not torch.equal(orders[0], orders[1])
+
+
+def test_given_batches_train_like_the_batches_the_trainer_draws_itself():
+    g = deep_genome(7)
+    x, y = toy_data(200)
+    config = TrainConfig(learning_rule="feedback_alignment", batch_size=32, num_epochs=2)
+    own = train_genome(g, x, y, config, np.random.default_rng(3))
+    batch_generator, _ = training_generators(np.random.default_rng(3))
+    orders = draw_batch_orders(len(x), config.batch_size, config.num_epochs, batch_generator)
+    given = train_genome(g, x, y, config, np.random.default_rng(3), orders)
+    np.testing.assert_array_equal(own.learned_weights, given.learned_weights)
+    np.testing.assert_array_equal(own.record.losses, given.record.losses)
+    other = draw_batch_orders(len(x), config.batch_size, config.num_epochs, torch.Generator())
+    moved = train_genome(g, x, y, config, np.random.default_rng(3), other)
+    assert not np.array_equal(own.record.losses, moved.record.losses)
+
+
+def test_batch_orders_must_cover_every_epoch():
+    g = deep_genome(8)
+    x, y = toy_data(64)
+    orders = draw_batch_orders(64, 16, 1, torch.Generator())
+    with pytest.raises(ValueError, match="epochs"):
+        train_genome(
+            g, x, y, TrainConfig(batch_size=16, num_epochs=2), np.random.default_rng(), orders
+        )
+
+
+def test_feedback_weights_are_one_per_connection_drawn_in_layer_sorted_order():
+    g = deep_genome(9)
+    model = WLNNModel(g)
+    model.draw_feedback(torch.Generator().manual_seed(5))
+    in_genome_order = draw_feedback_weights(g, torch.Generator().manual_seed(5))
+    assert in_genome_order.shape == (g.num_connections,)
+    perm = layer_sorted_connections(g)
+    drawn = torch.randn(g.num_connections, generator=torch.Generator().manual_seed(5))
+    np.testing.assert_array_equal(in_genome_order.numpy()[perm], drawn.numpy())
+    np.testing.assert_array_equal(
+        torch.cat([model.feedback_hidden, model.feedback_out]).numpy(), drawn.numpy()
+    )

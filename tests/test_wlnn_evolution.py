@@ -8,11 +8,20 @@ from conftest import SHARED_MNIST, read_scalars, run_script
 from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.genome import check_genome, compact_layers, split_connection
-from evolearn.learning import WLNNModel, train_genome
+from evolearn.learning import TrainConfig, WLNNModel
 from evolearn.network_io import load_genome, load_genome_info
 from evolearn.params import parse_params
 from evolearn.run import Run
-from evolearn.wlnn_evolution import SPEC, WLNNEvolution, initial_network, mutate
+from evolearn.wlnn_evolution import (
+    SPEC,
+    WLNNEvolution,
+    generation_batch_orders,
+    initial_network,
+    make_wlnn_population,
+    mutate,
+    train_generation,
+)
+from evolearn.wlnn_population import train_population
 from evolearn.workers import WorkerPool
 
 SCRIPT = "run-wlnn-mnist.py"
@@ -100,13 +109,20 @@ def test_learned_weights_come_back_from_workers_and_lamarckian_children_inherit_
             for i in range(params.population_size)
         ]
         rewards, _, learned = evolution.train_population(population, 1)
-        # The worker's result equals training the same network here with the same stream.
-        here = train_genome(
-            population[7],
-            torch.as_tensor(dataset.x_train),
-            torch.as_tensor(dataset.y_train),
+        # The worker's result equals training the same network here, alone, on the
+        # generation's mini-batches with its own stream: bit for bit, since a network's result
+        # does not depend on the networks trained with it.
+        x, y = torch.as_tensor(dataset.x_train), torch.as_tensor(dataset.y_train)
+        orders = generation_batch_orders(
+            len(x), evolution.config, streams.stream_entropy(params.seed, 1, streams.BATCHES)
+        )
+        (here,) = train_population(
+            [population[7]],
+            x,
+            y,
             evolution.config,
-            streams.stream(params.seed, 1, streams.TRAIN, 7),
+            [streams.stream(params.seed, 1, streams.TRAIN, 7)],
+            orders,
         )
         np.testing.assert_array_equal(learned[7], here.learned_weights)
         assert rewards[7] == here.reward
@@ -125,6 +141,32 @@ def test_learned_weights_come_back_from_workers_and_lamarckian_children_inherit_
             and np.array_equal(child.connections[: p.num_connections, 0], p.connections[:, 0])
             for p in trained
         )
+
+
+def test_make_wlnn_population_is_seeded_and_grows_by_mutation():
+    first = make_wlnn_population(6, 64, 10, 3, 0)
+    again = make_wlnn_population(6, 64, 10, 3, 0)
+    assert all(a == b for a, b in zip(first, again, strict=True))
+    grown = make_wlnn_population(6, 64, 10, 3, 4)
+    for genome in grown:
+        check_genome(genome)
+    mean = np.mean([g.num_connections for g in grown])
+    assert mean > np.mean([g.num_connections for g in first]) + 10  # 5 mutations a generation
+    assert max(g.num_layers for g in grown) > 3
+
+
+def test_fast_and_reference_generations_train_on_the_same_batches_and_agree():
+    dataset = load_dataset("digits")
+    shared = {"x_train": dataset.x_train, "y_train": dataset.y_train}
+    population = make_wlnn_population(6, 64, 10, 0, 2, p_initial_connection_enabled=0.3)
+    config = TrainConfig(learning_rule="feedback_alignment", batch_size=64, num_epochs=1)
+    with WorkerPool(1, shared) as pool:
+        fast = train_generation(pool, population, config, 5, 1, fast=True)
+        reference = train_generation(pool, population, config, 5, 1, fast=False)
+    np.testing.assert_allclose(fast[0], reference[0], rtol=1e-4, atol=1e-5)  # rewards
+    np.testing.assert_allclose(fast[1], reference[1], atol=1 / 64 + 1e-7)  # accuracies
+    for a, b in zip(fast[2], reference[2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 WLNN_TAGS = [

@@ -19,6 +19,10 @@ Learning rules (:data:`LEARNING_RULES`):
 Each training batch is recorded (loss and accuracy); an evaluation period
 (:data:`EVALUATION_PERIODS`) turns that record into one reward (minus a loss, maximised) and one
 accuracy.
+
+This module trains one network at a time and is the reference for the population-wide fast path
+of :mod:`evolearn.wlnn_population`: both can be given the same mini-batches
+(:func:`draw_batch_orders`) and draw the same feedback matrices (:func:`draw_feedback_weights`).
 """
 
 from __future__ import annotations
@@ -121,6 +125,45 @@ class _FeedbackAlignmentMatmul(torch.autograd.Function):
         return grad_x, grad_w, None
 
 
+def layer_sorted_connections(genome: Genome) -> np.ndarray:
+    """Connection indices sorted by the layer of their target (stable): int64 ``[num_connections]``.
+
+    The order in which :class:`WLNNModel` keeps its weights and draws its feedback weights.
+    """
+    return np.argsort(genome.layer[genome.connections[:, 1]], kind="stable")
+
+
+def draw_feedback_weights(genome: Genome, generator: torch.Generator) -> torch.Tensor:
+    """Fixed random feedback weights N(0, 1) of feedback alignment, one per connection.
+
+    Returns float32 ``[num_connections]`` in the genome's connection order; the numbers are drawn
+    in :func:`layer_sorted_connections` order, so every implementation gets the same matrices.
+    """
+    drawn = torch.randn(genome.num_connections, generator=generator)
+    weights = torch.empty_like(drawn)
+    weights[torch.as_tensor(layer_sorted_connections(genome))] = drawn
+    return weights
+
+
+def draw_batch_orders(
+    num_examples: int, batch_size: int, num_epochs: int, generator: torch.Generator
+) -> torch.Tensor:
+    """The mini-batches of a training run: int64 ``[num_epochs, num_batches, batch_size]``.
+
+    Each epoch visits the set in a new random order in ``num_examples // batch_size`` full
+    mini-batches (the last, incomplete one is dropped).
+    """
+    return torch.stack(
+        [_epoch_order(num_examples, batch_size, generator) for _ in range(num_epochs)]
+    )
+
+
+def _epoch_order(num_examples: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+    num_batches = num_examples // batch_size
+    order = torch.randperm(num_examples, generator=generator)[: num_batches * batch_size]
+    return order.view(num_batches, batch_size)
+
+
 class WLNNModel:
     """One weight learning network in torch.
 
@@ -146,7 +189,7 @@ class WLNNModel:
         src, dst = g.connections[:, 0], g.connections[:, 1]
         target_layer = g.layer[dst]
         # Connections sorted by target layer; self._perm maps that order back to the genome's.
-        self._perm = np.argsort(target_layer, kind="stable")
+        self._perm = layer_sorted_connections(g)
         sorted_target = target_layer[self._perm]
         bounds = np.searchsorted(sorted_target, np.arange(g.num_layers + 1))
         self.num_hidden_connections = int(bounds[-2])
@@ -200,8 +243,8 @@ class WLNNModel:
 
     def draw_feedback(self, generator: torch.Generator) -> None:
         """Fixed random feedback weights N(0, 1), same sparsity as W (feedback alignment)."""
-        n = self.num_hidden_connections + len(self.w_out)
-        b = torch.randn(n, generator=generator).to(self.device)
+        b = draw_feedback_weights(self.genome, generator)[torch.as_tensor(self._perm)]
+        b = b.to(self.device)
         self.feedback_hidden = b[: self.num_hidden_connections]
         self.feedback_out = b[self.num_hidden_connections :]
 
@@ -261,12 +304,12 @@ class Trainer:
     """Trains one :class:`WLNNModel` epoch by epoch with a learning rule and an optimizer."""
 
     def __init__(self, model: WLNNModel, config: TrainConfig, rng: np.random.Generator):
-        """``rng`` seeds two torch streams: the batch order and the feedback matrices, kept
-        apart so that feedback alignment visits the batches in the same order as backprop."""
+        """``rng`` seeds two torch streams (:func:`training_generators`): the batch order and
+        the feedback matrices, kept apart so that feedback alignment visits the batches in the
+        same order as backprop."""
         self.model = model
         self.config = config
-        self.generator = torch_generator(rng)
-        feedback_generator = torch_generator(rng)
+        self.generator, feedback_generator = training_generators(rng)
         self.rule = LEARNING_RULES[config.learning_rule]
         trains_hidden = self.rule.optimizer_trains_hidden and not config.train_only_outputs
         trained = [model.w_out] + ([model.w_hidden] if trains_hidden else [])
@@ -277,15 +320,19 @@ class Trainer:
             model.draw_feedback(feedback_generator)
         self.oja = self.rule.oja_hidden and not config.train_only_outputs
 
-    def train_epoch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """One pass over the set in a new random order: per-batch losses and accuracies.
+    def train_epoch(
+        self, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the set: per-batch losses and accuracies ``[num_batches]``.
 
-        The set is visited in ``len(x) // batch_size`` full mini-batches.
+        ``order`` (int64 ``[num_batches, batch_size]``, one epoch of :func:`draw_batch_orders`)
+        gives the mini-batches; without it the set is visited in a new random order from the
+        trainer's own stream, in ``len(x) // batch_size`` full mini-batches.
         """
-        batch_size = self.config.batch_size
-        num_batches = len(x) // batch_size
-        order = torch.randperm(len(x), generator=self.generator)[: num_batches * batch_size]
-        order = order.to(x.device).view(num_batches, batch_size)
+        if order is None:
+            order = _epoch_order(len(x), self.config.batch_size, self.generator)
+        order = order.to(x.device)
+        num_batches = len(order)
         losses = torch.empty(num_batches)
         accs = torch.empty(num_batches)
         for i in range(num_batches):
@@ -317,12 +364,19 @@ def torch_generator(rng: np.random.Generator) -> torch.Generator:
     return torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
 
 
+def training_generators(rng: np.random.Generator) -> tuple[torch.Generator, torch.Generator]:
+    """The two torch streams of a network's training stream: (batch order, feedback weights)."""
+    batch_generator = torch_generator(rng)
+    return batch_generator, torch_generator(rng)
+
+
 def train_genome(
     genome: Genome,
     x: torch.Tensor,
     y: torch.Tensor,
     config: TrainConfig,
     rng: np.random.Generator,
+    batch_orders: torch.Tensor | None = None,
 ) -> TrainResult:
     """Train one network for ``config.num_epochs`` epochs and score it.
 
@@ -331,10 +385,20 @@ def train_genome(
         x: float32 ``[N, num_inputs]`` training inputs (on the device to train on).
         y: int64 ``[N]`` labels.
         rng: the network's own random stream (batch order, feedback matrices).
+        batch_orders: int64 ``[num_epochs, num_batches, batch_size]`` mini-batches to train on
+            (:func:`draw_batch_orders`), e.g. those a whole generation shares; None: drawn from
+            ``rng``.
     """
     model = WLNNModel(genome, x.device)
     trainer = Trainer(model, config, rng)
-    epochs = [trainer.train_epoch(x, y) for _ in range(config.num_epochs)]
+    if batch_orders is None:
+        epochs = [trainer.train_epoch(x, y) for _ in range(config.num_epochs)]
+    else:
+        if len(batch_orders) != config.num_epochs:
+            raise ValueError(
+                f"expected {config.num_epochs} epochs of batches, got {len(batch_orders)}"
+            )
+        epochs = [trainer.train_epoch(x, y, order) for order in batch_orders]
     record = TrainingRecord(
         np.stack([losses for losses, _ in epochs]), np.stack([accs for _, accs in epochs])
     )

@@ -16,6 +16,7 @@ MUTATE = 3  # mutating child `index` of the next population
 REPRODUCE = 4  # ranking objectives and tournaments of a generation
 CHAMPION = 5  # the champion's long training
 EVALUATE = 6  # the shared batch / trial seeds of a generation (WANN)
+BATCHES = 7  # the mini-batches every network of a generation trains on (WLNN)
 
 
 def stream_entropy(seed: int, generation: int, purpose: int, index: int = 0) -> tuple[int, ...]:

@@ -10,6 +10,13 @@ reward (minus the training loss) over its ``evaluation_period``.
 - ``inherit_weights: True`` (Lamarckian): after training, a genome takes the weights it learned
   (they come back from the worker processes); a child keeps them, and a new connection gets a
   fresh weight.
+
+All networks of a generation train on the same mini-batches (one batch order per generation,
+from the stream ``(seed, generation, BATCHES)``); each network draws its feedback matrices from
+its own stream ``(seed, generation, TRAIN, index)``. Each worker trains its chunk of the
+population as one model (:mod:`evolearn.wlnn_population`); a network's result does not depend
+on its chunk, so a run does not depend on the number of workers. The per-network reference
+(:func:`evolearn.learning.train_genome`) stays reachable (``TrainTask.fast``).
 """
 
 from __future__ import annotations
@@ -34,7 +41,13 @@ from evolearn.genome import (
     random_weights,
     split_connection,
 )
-from evolearn.learning import TrainConfig, WLNNModel, train_genome
+from evolearn.learning import (
+    TrainConfig,
+    WLNNModel,
+    draw_batch_orders,
+    torch_generator,
+    train_genome,
+)
 from evolearn.network_io import save_genome
 from evolearn.no_evolution import check_fits_dataset
 from evolearn.params import (
@@ -47,7 +60,8 @@ from evolearn.params import (
 )
 from evolearn.reporting import save_population
 from evolearn.run import Run
-from evolearn.workers import SharedArrays, WorkerPool
+from evolearn.wlnn_population import evaluate_population, train_population
+from evolearn.workers import SharedArrays, WorkerPool, split_evenly
 
 #: Every this many generations the champion is trained for LONG_TRAINING_EPOCHS and tested.
 LONG_TRAINING_EVERY = 20
@@ -92,6 +106,8 @@ SPEC = ScriptSpec(
         "seed",
         "out_dir",
         "overwrite_output",
+        "checkpoint_every",
+        "resume",
     ),
     defaults={
         "num_generations": 4096,
@@ -122,15 +138,18 @@ SPEC = ScriptSpec(
 
 
 def initial_network(params: Params, rng: np.random.Generator) -> Genome:
-    """A network of the initial population: random input-output connections, each split by a
-    new hidden neuron with probability 0.5."""
-    genome = initial_genome(
-        params.num_inputs,
-        params.num_outputs,
-        params.p_initial_connection_enabled,
-        rng,
-        with_weights=True,
+    """A network of the initial population (see :func:`initial_wlnn`)."""
+    return initial_wlnn(
+        params.num_inputs, params.num_outputs, params.p_initial_connection_enabled, rng
     )
+
+
+def initial_wlnn(
+    num_inputs: int, num_outputs: int, p_connection: float, rng: np.random.Generator
+) -> Genome:
+    """Random input-output connections (each with ``p_connection``), each split by a new hidden
+    neuron with probability 0.5."""
+    genome = initial_genome(num_inputs, num_outputs, p_connection, rng, with_weights=True)
     for index in range(genome.num_connections):  # split keeps the index of a->n
         if rng.random() < P_INITIAL_SPLIT:
             genome = compact_layers(split_connection(genome, index, rng))
@@ -157,17 +176,67 @@ def mutate(
     return genome
 
 
+def make_wlnn_population(
+    num_networks: int,
+    num_inputs: int,
+    num_outputs: int,
+    seed: int,
+    num_generations_of_mutations: int,
+    *,
+    p_initial_connection_enabled: float = 0.05,
+    p_add_node: float = 0.2,
+    num_mutations_per_generation: int = 5,
+) -> list[Genome]:
+    """A seeded population of realistic size (for benchmarks and tests): initial networks as
+    run-wlnn-mnist.py builds them, then every network mutated ``num_generations_of_mutations``
+    times as a child is (Baldwinian: fresh weights). The defaults are those of
+    params/wlnn/backprop.yaml."""
+    population = [
+        initial_wlnn(
+            num_inputs,
+            num_outputs,
+            p_initial_connection_enabled,
+            streams.stream(seed, 0, streams.INIT, i),
+        )
+        for i in range(num_networks)
+    ]
+    for generation in range(1, num_generations_of_mutations + 1):
+        population = [
+            mutate(
+                genome,
+                streams.stream(seed, generation, streams.MUTATE, i),
+                p_add_node=p_add_node,
+                num_mutations=num_mutations_per_generation,
+                inherit_weights=False,
+            )
+            for i, genome in enumerate(population)
+        ]
+    return population
+
+
 # --- work done in the worker processes ------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TrainTask:
-    """Train a chunk of networks, each with its own random stream."""
+    """Train a chunk of networks on the generation's mini-batches.
+
+    Attributes:
+        genomes: the networks with their initial weights.
+        entropies: each network's own random stream (feedback matrices).
+        config: the training options.
+        device: where to train ("cpu", "cuda").
+        batch_entropy: the stream of the generation's mini-batches (the same for every chunk).
+        fast: train the chunk as one model (:func:`train_population`); False: one network at
+            a time (:func:`train_genome`, the reference).
+    """
 
     genomes: list[Genome]
     entropies: list[tuple[int, ...]]
     config: TrainConfig
     device: str
+    batch_entropy: tuple[int, ...]
+    fast: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,6 +247,7 @@ class TestTask:
     split: str  # "train" or "test"
     batch_size: int
     device: str
+    fast: bool = True
 
 
 def _tensors(shared: SharedArrays, split: str, device: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,20 +260,70 @@ def _tensors(shared: SharedArrays, split: str, device: str) -> tuple[torch.Tenso
     return shared.cache[key]
 
 
+def generation_batch_orders(
+    num_examples: int, config: TrainConfig, batch_entropy: tuple[int, ...]
+) -> torch.Tensor:
+    """The mini-batches ``[num_epochs, num_batches, batch_size]`` of one generation."""
+    generator = torch_generator(np.random.default_rng(batch_entropy))
+    return draw_batch_orders(num_examples, config.batch_size, config.num_epochs, generator)
+
+
 def train_chunk(shared: SharedArrays, task: TrainTask) -> list[tuple[float, float, np.ndarray]]:
     """(reward, acc, learned weights) of each network of the chunk."""
     x, y = _tensors(shared, "train", task.device)
-    results = []
-    for genome, entropy in zip(task.genomes, task.entropies, strict=True):
-        result = train_genome(genome, x, y, task.config, np.random.default_rng(entropy))
-        results.append((result.reward, result.acc, result.learned_weights))
-    return results
+    orders = generation_batch_orders(len(x), task.config, task.batch_entropy)
+    rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
+    if task.fast:
+        results = train_population(task.genomes, x, y, task.config, rngs, orders)
+    else:
+        results = [
+            train_genome(genome, x, y, task.config, rng, orders)
+            for genome, rng in zip(task.genomes, rngs, strict=True)
+        ]
+    return [(r.reward, r.acc, r.learned_weights) for r in results]
 
 
 def test_chunk(shared: SharedArrays, task: TestTask) -> list[tuple[float, float]]:
     """(loss, acc) of each network of the chunk on a whole set, without training."""
     x, y = _tensors(shared, task.split, task.device)
+    if task.fast:
+        losses, accs = evaluate_population(task.genomes, x, y, task.batch_size)
+        return list(zip(losses.tolist(), accs.tolist(), strict=True))
     return [WLNNModel(g, x.device).evaluate(x, y, task.batch_size) for g in task.genomes]
+
+
+def train_generation(
+    pool: WorkerPool,
+    genomes: list[Genome],
+    config: TrainConfig,
+    seed: int,
+    generation: int,
+    *,
+    device: str = "cpu",
+    fast: bool = True,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Train a population for one generation in the pool's workers, one contiguous chunk per
+    worker, on the pool's shared ``x_train`` / ``y_train``.
+
+    Returns rewards ``[P]`` (maximised), accuracies ``[P]`` and each network's learned weights.
+    ``fast`` picks the population-wide fast path or the per-network reference; both train on
+    the same mini-batches with the same feedback matrices.
+    """
+    tasks = [
+        TrainTask(
+            [genomes[i] for i in chunk],
+            [streams.stream_entropy(seed, generation, streams.TRAIN, i) for i in chunk],
+            config,
+            device,
+            streams.stream_entropy(seed, generation, streams.BATCHES),
+            fast,
+        )
+        for chunk in split_evenly(len(genomes), pool.num_workers)
+    ]
+    results = [r for chunk in pool.map(train_chunk, tasks) for r in chunk]
+    rewards = np.array([r[0] for r in results])
+    accs = np.array([r[1] for r in results])
+    return rewards, accs, [r[2] for r in results]
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -244,20 +364,9 @@ class WLNNEvolution(EvolutionLoop):
 
     def train_population(self, genomes: list[Genome], generation: int):
         """Rewards [P], accuracies [P] and learned weights of the population."""
-        seed = self.params.seed
-        tasks = [
-            TrainTask(
-                [genomes[i] for i in chunk],
-                [streams.stream_entropy(seed, generation, streams.TRAIN, i) for i in chunk],
-                self.config,
-                self.device,
-            )
-            for chunk in self.chunks(len(genomes))
-        ]
-        results = [r for chunk in self.pool.map(train_chunk, tasks) for r in chunk]
-        rewards = np.array([r[0] for r in results])
-        accs = np.array([r[1] for r in results])
-        return rewards, accs, [r[2] for r in results]
+        return train_generation(
+            self.pool, genomes, self.config, self.params.seed, generation, device=self.device
+        )
 
     def test_population(self, genomes: list[Genome], split: str) -> tuple[np.ndarray, np.ndarray]:
         """Losses [P] and accuracies [P] of the networks as they are, on a whole set."""

@@ -7,6 +7,7 @@ from conftest import SHARED_MNIST, read_scalars, run_script
 
 from evolearn import streams
 from evolearn.data import load_dataset
+from evolearn.evolution_loop import WORST_SCORE
 from evolearn.genome import check_genome, compact_layers, split_connection
 from evolearn.learning import TrainConfig, WLNNModel
 from evolearn.network_io import load_genome, load_genome_info
@@ -167,6 +168,22 @@ def test_fast_and_reference_generations_train_on_the_same_batches_and_agree():
     np.testing.assert_allclose(fast[1], reference[1], atol=1 / 64 + 1e-7)  # accuracies
     for a, b in zip(fast[2], reference[2], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_generation_where_every_network_failed_is_reported_without_an_accuracy_histogram(
+    tmp_path,
+):
+    params = digits_params(tmp_path)
+    with Run.create(params) as run, WorkerPool(1, {}) as pool:
+        evolution = WLNNEvolution(params, run, pool, torch.device("cpu"))
+        population = [
+            initial_network(params, streams.stream(params.seed, 0, streams.INIT, i))
+            for i in range(3)
+        ]
+        failed = np.full(3, WORST_SCORE)
+        evolution.after_generation(population, {"reward": failed, "acc": failed}, 1)
+        scores = {"reward": failed, "acc": np.array([WORST_SCORE, 0.5, 0.25])}
+        evolution.after_generation(population, scores, 2)
 
 
 WLNN_TAGS = [

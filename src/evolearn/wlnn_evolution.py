@@ -31,7 +31,7 @@ from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.devices import select_device
 from evolearn.evolution import select_objectives
-from evolearn.evolution_loop import EvolutionLoop
+from evolearn.evolution_loop import WORST_SCORE, EvolutionLoop
 from evolearn.genome import (
     Genome,
     add_connection,
@@ -432,7 +432,10 @@ class WLNNEvolution(EvolutionLoop):
         return scores
 
     def after_generation(self, population, scores, generation: int) -> None:
-        self.run.histogram("population/acc", scores["acc"], generation)
+        # Networks whose training failed carry the loop's worst score, not an accuracy.
+        accs = scores["acc"][scores["acc"] > WORST_SCORE]
+        if len(accs):
+            self.run.histogram("population/acc", accs, generation)
         connections = [g.num_connections for g in population]
         self.run.histogram("population/connections", connections, generation)
         if generation % SAVE_POPULATION_EVERY == 0:

@@ -188,7 +188,7 @@ def test_networks_that_diverge_get_the_worst_scores_and_the_run_goes_on(tmp_path
         "--num_epochs",
         "1",
         "--lr",
-        "1e6",
+        "1e11",
         "--optimizer",
         "sgd",
         "--out_dir",

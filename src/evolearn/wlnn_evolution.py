@@ -274,13 +274,21 @@ def train_chunk(shared: SharedArrays, task: TrainTask) -> list[tuple[float, floa
     orders = generation_batch_orders(len(x), task.config, task.batch_entropy)
     rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
     if task.fast:
-        results = train_population(task.genomes, x, y, task.config, rngs, orders)
-    else:
-        results = [
-            train_genome(genome, x, y, task.config, rng, orders)
-            for genome, rng in zip(task.genomes, rngs, strict=True)
-        ]
-    return [(r.reward, r.acc, r.learned_weights) for r in results]
+        try:
+            results = train_population(task.genomes, x, y, task.config, rngs, orders)
+            return [(r.reward, r.acc, r.learned_weights) for r in results]
+        except Exception:  # network by network below: a failing network costs only itself
+            rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
+
+    def one(item) -> tuple[float, float, np.ndarray]:
+        genome, rng = item
+        try:
+            r = train_genome(genome, x, y, task.config, rng, orders)
+            return (r.reward, r.acc, r.learned_weights)
+        except Exception:  # NaN scores: the generation loop gives them the worst score
+            return (float("nan"), float("nan"), genome.weights)
+
+    return [one(item) for item in zip(task.genomes, rngs, strict=True)]
 
 
 def test_chunk(shared: SharedArrays, task: TestTask) -> list[tuple[float, float]]:

@@ -88,6 +88,16 @@ class Dataset:
         """Number of classes (10 for both datasets)."""
         return NUM_CLASSES
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The four arrays by name (``x_train``, ``y_train``, ``x_test``, ``y_test``), as the
+        worker pool shares them."""
+        return {
+            "x_train": self.x_train,
+            "y_train": self.y_train,
+            "x_test": self.x_test,
+            "y_test": self.y_test,
+        }
+
 
 # --------------------------------------------------------------------------------------------
 # digits

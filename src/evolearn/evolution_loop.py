@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -398,3 +399,27 @@ class EvolutionLoop:
     def postfix(self, scores: dict[str, np.ndarray]) -> dict[str, str]:
         """What the progress bar shows: the champion's scores (the best so far)."""
         return {f"champion_{k}": f"{self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS}
+
+
+def run_evolution(
+    params: Params,
+    make_loop: Callable[[Run, WorkerPool], EvolutionLoop],
+    shared: dict[str, np.ndarray] | None = None,
+    notes: Sequence[str | None] = (),
+) -> Champion:
+    """Open the run folder and the worker pool, evolve, and log the champion.
+
+    ``make_loop(run, pool)`` builds the script's loop; ``shared`` are the arrays every worker
+    needs (the dataset); ``notes`` are logged first (None entries are skipped).
+    """
+    with Run.create(params) as run, WorkerPool(params.num_workers, shared, log=run.log) as pool:
+        for note in notes:
+            if note:
+                run.log(note)
+        champion = make_loop(run, pool).evolve()
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in champion.scores.items())
+        run.log(
+            f"Done. Champion from generation {champion.generation}: {scores}, "
+            f"{champion.genome.num_connections} connections; saved as champion.json"
+        )
+    return champion

@@ -20,6 +20,7 @@ import torch
 from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.devices import select_device
+from evolearn.evolution_loop import run_evolution
 from evolearn.genome import Genome
 from evolearn.no_evolution import check_fits_dataset
 from evolearn.params import (
@@ -175,23 +176,14 @@ def main(argv: list[str]) -> None:
     device, device_note = select_device(params.use_cuda)
     if params.use_cuda and not params.use_torch:
         device_note = "use_cuda needs use_torch: evaluating with numpy on the CPU"
-    shared = {
-        "x_train": dataset.x_train,
-        "y_train": dataset.y_train,
-        "x_test": dataset.x_test,
-        "y_test": dataset.y_test,
-    }
-    with Run.create(params) as run, WorkerPool(params.num_workers, shared) as pool:
-        if device_note:
-            run.log(device_note)
-        backend = f"torch on {device}" if params.use_torch else "numpy"
-        run.log(
+    backend = f"torch on {device}" if params.use_torch else "numpy"
+    run_evolution(
+        params,
+        lambda run, pool: WANNClassification(params, run, pool, device),
+        dataset.arrays(),
+        [
+            device_note,
             f"Forward passes: {backend}, each worker's share of the population at once; "
-            f"{params.num_workers} worker process(es)"
-        )
-        champion = WANNClassification(params, run, pool, device).evolve()
-        run.log(
-            f"Done. Champion from generation {champion.generation}: "
-            + ", ".join(f"{k} {v:.4f}" for k, v in champion.scores.items())
-            + "; saved as champion.json"
-        )
+            f"{params.num_workers} worker process(es)",
+        ],
+    )

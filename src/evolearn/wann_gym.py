@@ -23,6 +23,7 @@ import torch
 from evolearn import streams
 from evolearn.envs import SWINGUP_ID, make_env, resolve_env_id
 from evolearn.errors import ParamError
+from evolearn.evolution_loop import run_evolution
 from evolearn.genome import Genome
 from evolearn.params import (
     Params,
@@ -32,11 +33,10 @@ from evolearn.params import (
     check_tournament_fits,
     parse_params,
 )
-from evolearn.run import Run
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
 from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
 from evolearn.wann_population import swingup_returns
-from evolearn.workers import SharedArrays, WorkerPool, each_or_nan
+from evolearn.workers import SharedArrays, each_or_nan
 
 #: Trials per weight value when a new champion is checked, and when the champion is tested.
 CHAMPION_TRIALS = 16
@@ -250,23 +250,19 @@ class WANNGym(WANNEvolution):
 def main(argv: list[str]) -> None:
     params = parse_params(SPEC, argv)
     check_fits_env(params)
-    with Run.create(params) as run, WorkerPool(params.num_workers) as pool:
-        if params.use_cuda:
-            run.log(
-                "use_cuda has no effect in run-wann-gym.py: one sample per step runs on the CPU"
-            )
-        how = (
-            "the whole population at once in the vectorised physics"
-            if has_fast_path(params.env_name, params.take_argmax_action)
-            else "network by network"
-        )
-        run.log(
+    how = (
+        "the whole population at once in the vectorised physics"
+        if has_fast_path(params.env_name, params.take_argmax_action)
+        else "network by network"
+    )
+    run_evolution(
+        params,
+        lambda run, pool: WANNGym(params, run, pool),
+        notes=[
+            "use_cuda has no effect in run-wann-gym.py: one sample per step runs on the CPU"
+            if params.use_cuda
+            else None,
             f"Environment {params.env_name}, episodes {how}; forward passes with "
-            f"{'torch' if params.use_torch else 'numpy'}; {params.num_workers} worker process(es)"
-        )
-        champion = WANNGym(params, run, pool).evolve()
-        run.log(
-            f"Done. Champion from generation {champion.generation}: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in champion.scores.items())
-            + "; saved as champion.json"
-        )
+            f"{'torch' if params.use_torch else 'numpy'}; {params.num_workers} worker process(es)",
+        ],
+    )

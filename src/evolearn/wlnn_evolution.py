@@ -31,7 +31,7 @@ from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.devices import select_device
 from evolearn.evolution import select_objectives
-from evolearn.evolution_loop import WORST_SCORE, EvolutionLoop
+from evolearn.evolution_loop import WORST_SCORE, EvolutionLoop, run_evolution
 from evolearn.genome import (
     Genome,
     add_connection,
@@ -459,19 +459,9 @@ def main(argv: list[str]) -> None:
     dataset = load_dataset(params.dataset, params.data_dir)
     check_fits_dataset(params, dataset)
     device, device_note = select_device(params.use_cuda)
-    shared = {
-        "x_train": dataset.x_train,
-        "y_train": dataset.y_train,
-        "x_test": dataset.x_test,
-        "y_test": dataset.y_test,
-    }
-    with Run.create(params) as run, WorkerPool(params.num_workers, shared) as pool:
-        if device_note:
-            run.log(device_note)
-        run.log(f"Device: {device}; {params.num_workers} worker process(es)")
-        champion = WLNNEvolution(params, run, pool, device).evolve()
-        run.log(
-            f"Done. Champion from generation {champion.generation}: reward "
-            f"{champion.scores['reward']:.4f}, acc {champion.scores['acc']:.4f}, "
-            f"{champion.genome.num_connections} connections; saved as champion.json"
-        )
+    run_evolution(
+        params,
+        lambda run, pool: WLNNEvolution(params, run, pool, device),
+        dataset.arrays(),
+        [device_note, f"Device: {device}; {params.num_workers} worker process(es)"],
+    )

@@ -37,3 +37,12 @@ def cache_dir(tmp_path, monkeypatch):
     path = tmp_path / "cache"
     monkeypatch.setenv("EVOLEARN_CACHE_DIR", str(path))
     return path
+
+
+def assert_refused(result, message: str, out: Path) -> None:
+    """A script refused bad input: exit code 2, a one-paragraph error naming ``message``, no
+    traceback, and no output folder left behind."""
+    assert result.returncode == 2, result.stderr
+    assert "error:" in result.stderr and message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

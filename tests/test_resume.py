@@ -282,3 +282,36 @@ def test_a_network_whose_evaluation_raises_gets_nan_and_the_others_their_scores(
     assert np.isnan(mixed[2][0]).all()
     for i in (0, 1, 3):
         np.testing.assert_allclose(mixed[i][0], good[i][0], rtol=1e-5)
+
+
+def worker_processes(pid: int) -> list[int]:
+    """The loky worker processes of a run (children of its main process)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    workers = []
+    for child in children.split():
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"popen_loky_posix" in f.read():
+                    workers.append(int(child))
+        except OSError:
+            pass
+    return workers
+
+
+@pytest.mark.slow
+def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(tmp_path):
+    script, args = RUNS["wann-classification"]
+    args = [*args, "--num_generations", "40", "--num_workers", "2"]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    process = start(script, [*args, "--out_dir", str(cut)])
+    wait_for_generation(cut, 3, process)
+    workers = worker_processes(process.pid)
+    assert workers, "no worker processes found"
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert "A worker process died" in (cut / "log.txt").read_text()
+    restarts = read_scalars(cut)["failures/worker_restarts"]
+    assert sum(v for _, v in restarts) == 1
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()

@@ -24,7 +24,6 @@ ACTIVATION_NAMES: tuple[str, ...] = (
     "relu",
 )
 LINEAR = 0
-RELU = ACTIVATION_NAMES.index("relu")
 
 NUMPY_ACTIVATIONS = {
     "linear": lambda x: x,

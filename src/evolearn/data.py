@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from evolearn.errors import DataError
+from evolearn.errors import DataError, ParamError
 
 NUM_CLASSES = 10
 
@@ -476,3 +476,22 @@ def load_dataset(name: str, data_dir: str | None = None, progress: bool = True) 
             f"Unknown dataset {name!r}; choose one of: {', '.join(sorted(DATASETS))}."
         ) from None
     return loader(data_dir=data_dir, progress=progress)
+
+
+def check_fits_dataset(params, dataset: Dataset) -> None:
+    """num_inputs, num_outputs and batch_size must fit the dataset (ParamError otherwise)."""
+    if params.num_inputs != dataset.num_inputs:
+        raise ParamError(
+            f"num_inputs is {params.num_inputs} but dataset {dataset.name!r} has "
+            f"{dataset.num_inputs} inputs per sample; set num_inputs: {dataset.num_inputs}."
+        )
+    if params.num_outputs != dataset.num_classes:
+        raise ParamError(
+            f"num_outputs is {params.num_outputs} but dataset {dataset.name!r} has "
+            f"{dataset.num_classes} classes; set num_outputs: {dataset.num_classes}."
+        )
+    if params.batch_size > len(dataset.x_train):
+        raise ParamError(
+            f"batch_size is {params.batch_size} but dataset {dataset.name!r} has only "
+            f"{len(dataset.x_train)} training samples; choose a batch_size of at most that."
+        )

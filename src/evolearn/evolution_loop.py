@@ -100,7 +100,6 @@ class EvolutionLoop:
         self.run = run
         self.pool = pool
         self.champion: Champion | None = None
-        self.last_test: dict[str, float] = {}
         self.timer = StageTimer()
         self.table = ResultsTable(
             run.path("results_summary.csv"),
@@ -222,13 +221,6 @@ class EvolutionLoop:
             ]
         return [population[i] for i in elites] + children
 
-    def extra_state(self) -> dict:
-        """The script's own state to checkpoint (besides population and champion)."""
-        return {}
-
-    def restore_extra_state(self, state: dict) -> None:
-        """Take back what :meth:`extra_state` returned."""
-
     def checkpoint_state(self, population: list[Genome], generation: int) -> dict:
         """Everything needed to continue after ``generation``: ``population`` is the next one."""
         return {
@@ -237,8 +229,6 @@ class EvolutionLoop:
             "generation": generation,
             "population": population,
             "champion": self.champion,
-            "last_test": self.last_test,
-            "extra": self.extra_state(),
         }
 
     def write_checkpoint(self, state: dict) -> None:
@@ -268,8 +258,6 @@ class EvolutionLoop:
         if state is not None:
             population = state["population"]
             self.champion = state["champion"]
-            self.last_test = state["last_test"]
-            self.restore_extra_state(state["extra"])
             first = state["generation"] + 1
             self._checkpointed_generation = state["generation"]
             self.table.keep_until(state["generation"])
@@ -308,7 +296,6 @@ class EvolutionLoop:
                 tested = {}
                 if self.test_due(generation):
                     tested = self.test_champion(generation)
-                    self.last_test = tested
             run.mark_started()
             self.after_generation(population, scores, generation)
             evaluated = population

@@ -14,9 +14,8 @@ import time
 import numpy as np
 import torch
 
-from evolearn.data import Dataset, load_dataset
+from evolearn.data import check_fits_dataset, load_dataset
 from evolearn.devices import select_device
-from evolearn.errors import ParamError
 from evolearn.genome import Genome, initial_genome, random_weights
 from evolearn.learning import TrainConfig, Trainer, WLNNModel
 from evolearn.network_io import save_genome
@@ -57,25 +56,6 @@ SPEC = ScriptSpec(
         "num_epochs": 100,
     },
 )
-
-
-def check_fits_dataset(params: Params, dataset: Dataset) -> None:
-    """num_inputs, num_outputs and batch_size must fit the dataset (ParamError otherwise)."""
-    if params.num_inputs != dataset.num_inputs:
-        raise ParamError(
-            f"num_inputs is {params.num_inputs} but dataset {dataset.name!r} has "
-            f"{dataset.num_inputs} inputs per sample; set num_inputs: {dataset.num_inputs}."
-        )
-    if params.num_outputs != dataset.num_classes:
-        raise ParamError(
-            f"num_outputs is {params.num_outputs} but dataset {dataset.name!r} has "
-            f"{dataset.num_classes} classes; set num_outputs: {dataset.num_classes}."
-        )
-    if params.batch_size > len(dataset.x_train):
-        raise ParamError(
-            f"batch_size is {params.batch_size} but dataset {dataset.name!r} has only "
-            f"{len(dataset.x_train)} training samples; choose a batch_size of at most that."
-        )
 
 
 def baseline_genome(params: Params, rng: np.random.Generator) -> Genome:

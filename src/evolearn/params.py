@@ -885,8 +885,3 @@ def _fit_tournament_to_population(values: dict, merged: dict) -> list[str]:
     )
     values["tournament_size"] = pool
     return [note]
-
-
-def describe_params(params: Params) -> list[str]:
-    """``name: value`` lines, one per parameter, for logs."""
-    return [f"{name}: {value}" for name, value in params.items()]

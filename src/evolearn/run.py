@@ -109,9 +109,6 @@ class QuietProgress:
     def set_postfix(self, ordered_dict: dict[str, Any] | None = None, **kwargs: Any) -> None:
         pass
 
-    def set_description(self, desc: str | None = None) -> None:
-        pass
-
     def close(self) -> None:
         pass
 

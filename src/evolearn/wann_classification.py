@@ -18,21 +18,23 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.data import load_dataset
+from evolearn.data import check_fits_dataset, load_dataset
 from evolearn.devices import select_device
 from evolearn.evolution_loop import run_evolution
 from evolearn.genome import Genome
-from evolearn.no_evolution import check_fits_dataset
 from evolearn.params import (
     ScriptSpec,
-    check_elite_and_cull,
-    check_mutation_probabilities_sum,
-    check_tournament_fits,
     parse_params,
 )
 from evolearn.run import Run
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
-from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
+from evolearn.wann_evolution import (
+    WANN_CHECKS,
+    WANN_DEFAULTS,
+    WANN_OPTIONS,
+    WANNEvolution,
+    weight_scores,
+)
 from evolearn.wann_population import evaluate_classification
 from evolearn.workers import SharedArrays, WorkerPool, each_or_nan
 
@@ -46,11 +48,7 @@ SPEC = ScriptSpec(
     description="Evolve weight agnostic neural networks on an image classification dataset.",
     options=WANN_OPTIONS + ("batch_size", "dataset", "data_dir"),
     defaults={**WANN_DEFAULTS, "batch_size": 1000, "test_every": 20},
-    checks=(
-        check_mutation_probabilities_sum,
-        check_tournament_fits,
-        check_elite_and_cull,
-    ),
+    checks=WANN_CHECKS,
 )
 
 

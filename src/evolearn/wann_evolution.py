@@ -17,6 +17,11 @@ from evolearn.activations import ACTIVATION_NAMES
 from evolearn.evolution import select_objectives
 from evolearn.evolution_loop import EvolutionLoop
 from evolearn.genome import Genome, add_connection, add_node, change_activation, initial_genome
+from evolearn.params import (
+    check_elite_and_cull,
+    check_mutation_probabilities_sum,
+    check_tournament_fits,
+)
 
 NUM_ACTIVATIONS = len(ACTIVATION_NAMES)
 
@@ -45,6 +50,9 @@ WANN_OPTIONS = (
     "checkpoint_every",
     "resume",
 )
+
+#: Cross-option checks of both WANN scripts.
+WANN_CHECKS = (check_mutation_probabilities_sum, check_tournament_fits, check_elite_and_cull)
 
 #: The WANN paper's mutation and ranking values, the defaults of both WANN scripts.
 WANN_DEFAULTS = {

@@ -28,13 +28,16 @@ from evolearn.genome import Genome
 from evolearn.params import (
     Params,
     ScriptSpec,
-    check_elite_and_cull,
-    check_mutation_probabilities_sum,
-    check_tournament_fits,
     parse_params,
 )
 from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
-from evolearn.wann_evolution import WANN_DEFAULTS, WANN_OPTIONS, WANNEvolution, weight_scores
+from evolearn.wann_evolution import (
+    WANN_CHECKS,
+    WANN_DEFAULTS,
+    WANN_OPTIONS,
+    WANNEvolution,
+    weight_scores,
+)
 from evolearn.wann_population import swingup_returns
 from evolearn.workers import SharedArrays, each_or_nan
 
@@ -51,11 +54,7 @@ SPEC = ScriptSpec(
     description="Evolve weight agnostic neural networks on a Gymnasium environment.",
     options=WANN_OPTIONS + ("num_trials", "env_name", "take_argmax_action"),
     defaults={**WANN_DEFAULTS, "num_trials": 3, "test_every": 50},
-    checks=(
-        check_mutation_probabilities_sum,
-        check_tournament_fits,
-        check_elite_and_cull,
-    ),
+    checks=WANN_CHECKS,
 )
 
 

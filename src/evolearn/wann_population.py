@@ -151,7 +151,6 @@ class PopulationWANN:
     Attributes:
         num_networks, num_inputs, num_outputs: P and the genomes' I, O.
         num_rows: number of non-input neurons of all networks (rows of the activity array).
-        row_network, row_neuron: int64 ``[num_rows]``, the network and neuron of each row.
     """
 
     def __init__(self, genomes: Sequence[Genome]):
@@ -181,8 +180,6 @@ class PopulationWANN:
         step = np.where(is_output, hidden_layers + 1, layer)
         order = np.lexsort((neuron, network, act, step))  # last key is the primary one
         self.num_rows = N = len(order)
-        self.row_network = network[order]
-        self.row_neuron = neuron[order]
         row_of = np.empty(N, dtype=np.int64)  # row of each neuron, by id first_row + n - I
         row_of[order] = np.arange(N)
 

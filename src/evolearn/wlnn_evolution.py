@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.data import load_dataset
+from evolearn.data import check_fits_dataset, load_dataset
 from evolearn.devices import select_device
 from evolearn.evolution import select_objectives
 from evolearn.evolution_loop import WORST_SCORE, EvolutionLoop, run_evolution
@@ -49,7 +49,6 @@ from evolearn.learning import (
     train_genome,
 )
 from evolearn.network_io import save_genome
-from evolearn.no_evolution import check_fits_dataset
 from evolearn.params import (
     Params,
     ScriptSpec,

@@ -155,7 +155,6 @@ class PopulationGraph:
         self._hidden_bounds = np.concatenate([[0], np.cumsum(hidden_counts)])
         self._output_bounds = np.concatenate([[0], np.cumsum(output_counts)])
         self.num_hidden_weights = int(self._hidden_bounds[-1])
-        self.num_output_weights = int(self._output_bounds[-1])
 
         # --- connections of all networks, sorted by stage, group, target row, genome order.
         src, dst, weight_index, group, conn_stage, conn_index = [], [], [], [], [], []

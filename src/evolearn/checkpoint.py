@@ -1,7 +1,7 @@
 """Checkpoints of an evolution run: everything needed to continue it.
 
 A checkpoint is written after a complete generation: the next population (with its weights),
-the champion, the last test scores, the generation number and the script's own state. No
+the champion and the generation number. No
 random generator state is needed: every random decision of a run derives from (seed,
 generation, purpose, index) (see :mod:`evolearn.streams`).
 

@@ -1,12 +1,42 @@
+import functools
+import http.server
+import importlib.util
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist"
+
+# No test reaches the internet (see offline/sitecustomize.py): the guard is loaded here and, by
+# PYTHONPATH, into every Python process a test starts; attempts are logged to NETWORK_LOG.
+OFFLINE = Path(__file__).resolve().parent / "offline"
+NETWORK_LOG = Path(tempfile.mkdtemp(prefix="evolearn-tests-")) / "network-attempts.txt"
+NETWORK_LOG.touch()
+os.environ["EVOLEARN_TEST_NETWORK_LOG"] = str(NETWORK_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(OFFLINE)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+_spec = importlib.util.spec_from_file_location(
+    "evolearn_tests_offline", OFFLINE / "sitecustomize.py"
+)
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+
+@pytest.fixture(autouse=True)
+def no_internet():
+    """Fail a test that tried to reach a host outside this machine, even if the code under test
+    handled the refusal (as it handles an offline machine)."""
+    yield
+    attempts = NETWORK_LOG.read_text()
+    if attempts:
+        NETWORK_LOG.write_text("")
+        pytest.fail(f"the test tried to reach the internet:\n{attempts}", pytrace=False)
 
 
 def run_script(script: str, *args: str, timeout: float = 300, env: dict | None = None):
@@ -46,3 +76,28 @@ def assert_refused(result, message: str, out: Path) -> None:
     assert "error:" in result.stderr and message in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A real HTTP server on 127.0.0.1 serving tmp_path/www; yields (root folder, base URL)."""
+    for var in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

@@ -93,7 +93,10 @@ def test_missing_parameter_file_is_a_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_missing_mnist_offline_tells_where_to_put_the_files(tmp_path):
+def test_missing_mnist_that_no_mirror_has_tells_where_to_put_the_files(tmp_path, server):
+    # The download code runs for real, against a mirror on this machine that has no files
+    # (the same answer an offline machine gets from every mirror).
+    _, base = server
     result = run_script(
         SCRIPT,
         "params/wlnn-no-evolution/backprop.yaml",
@@ -101,11 +104,15 @@ def test_missing_mnist_offline_tells_where_to_put_the_files(tmp_path):
         str(tmp_path / "none"),
         "--out_dir",
         str(tmp_path / "o"),
-        env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},
+        env={
+            "EVOLEARN_CACHE_DIR": str(tmp_path / "cache"),
+            "EVOLEARN_MNIST_MIRRORS": f"{base}/empty/",
+        },
         timeout=120,
     )
     assert result.returncode == 2
     assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path / "none") in result.stderr
+    assert f"{base}/empty/ (HTTP Error 404" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
 
 

@@ -76,7 +76,7 @@ def start(script, args):
     )
 
 
-def wait_for_generation(out, generation, process, timeout=300):
+def wait_for_generation(out, generation, process, timeout=300, poll=0.05):
     deadline = time.time() + timeout
     log = out / "log.txt"
     while time.time() < deadline:
@@ -84,7 +84,7 @@ def wait_for_generation(out, generation, process, timeout=300):
             return
         if process.poll() is not None:
             raise AssertionError(f"the run ended early: {process.communicate()}")
-        time.sleep(0.05)
+        time.sleep(poll)
     raise AssertionError("timed out")
 
 
@@ -110,6 +110,56 @@ def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
         assert pickle.load(f)["generation"] == 6
     log = (cut / "log.txt").read_text()
     assert "Resumed" in log and log.startswith(script)
+
+
+def csv_rows(out):
+    """results_summary.csv without its wall-clock column."""
+    import csv
+
+    with (out / "results_summary.csv").open(newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def checkpoint_generation(out):
+    with open(out / "checkpoint.pkl", "rb") as f:
+        return pickle.load(f)["generation"]
+
+
+def kill_between_checkpoints(script, args, out, tries=3):
+    """Start a run with a checkpoint every 3 generations and SIGKILL it once generation 4 is
+    complete, so that generations after the checkpoint of generation 3 are on disk (rows,
+    tensorboard steps) but in no checkpoint. Returns (checkpoint generation, last row)."""
+    for _ in range(tries):
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+        process = start(script, [*args, "--checkpoint_every", "3", "--out_dir", str(out)])
+        wait_for_generation(out, 4, process, poll=0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        checkpointed = checkpoint_generation(out)
+        last_row = int(csv_rows(out)[-1]["generation"])
+        if last_row > checkpointed:
+            return checkpointed, last_row
+    raise AssertionError("the run always reached its next checkpoint before the kill")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_run_killed_between_checkpoints_resumes_to_the_uninterrupted_run(tmp_path, name):
+    script, args = RUNS[name]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    checkpointed, last_row = kill_between_checkpoints(script, args, cut)
+    assert checkpointed == 3 and last_row >= 4  # generations 4.. are dropped on resume
+    resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
+    assert comparable_scalars(cut) == comparable_scalars(full)
+    assert csv_rows(cut) == csv_rows(full)
+    assert [int(r["generation"]) for r in csv_rows(cut)] == list(range(1, 7))
+    assert checkpoint_generation(cut) == 6
 
 
 @pytest.mark.slow

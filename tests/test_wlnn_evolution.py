@@ -9,7 +9,7 @@ from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.evolution_loop import WORST_SCORE
 from evolearn.genome import check_genome, compact_layers, split_connection
-from evolearn.learning import TrainConfig, WLNNModel
+from evolearn.learning import EVALUATION_PERIODS, TrainConfig, WLNNModel
 from evolearn.network_io import load_genome, load_genome_info
 from evolearn.params import parse_params
 from evolearn.run import Run
@@ -302,3 +302,182 @@ def test_mnist_run_goes_to_the_end(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "champion/test_acc" in read_scalars(out)
+
+
+class RecordingEvolution(WLNNEvolution):
+    """The real generation loop, recording what each generation trained and learned."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trained: dict[int, list] = {}  # generation -> the networks as evaluated
+        self.learned: dict[int, list] = {}  # generation -> the weights they learned
+
+    def evaluate(self, population, generation):
+        scores = super().evaluate(population, generation)
+        self.trained[generation] = list(population)
+        self.learned[generation] = list(self._learned)
+        return scores
+
+
+def evolve_two_generations(tmp_path, inherit: str) -> RecordingEvolution:
+    params = digits_params(
+        tmp_path,
+        "--inherit_weights",
+        inherit,
+        "--num_generations",
+        "2",
+        "--p_add_node",
+        "0.5",
+        "--p_add_connection",
+        "0.5",
+    )
+    dataset = load_dataset("digits")
+    with Run.create(params) as run, WorkerPool(1, dataset.arrays()) as pool:
+        evolution = RecordingEvolution(params, run, pool, torch.device("cpu"))
+        evolution.evolve()
+    return evolution
+
+
+def parent_of(child, parents):
+    """The networks of ``parents`` whose connections the child starts with, in order (a
+    connection split by add node keeps its place and its source, its target is the new
+    neuron)."""
+    found = []
+    for p, parent in enumerate(parents):
+        n = parent.num_connections
+        if child.num_connections < n or child.num_neurons < parent.num_neurons:
+            continue
+        old, new = parent.connections, child.connections[:n]
+        split = new[:, 1] >= parent.num_neurons
+        if np.array_equal(new[:, 0], old[:, 0]) and np.array_equal(new[~split], old[~split]):
+            found.append(p)
+    return found
+
+
+@pytest.mark.parametrize("inherit", ["yes", "no"])
+def test_weights_through_the_generation_loop_lamarckian_and_baldwinian(tmp_path, inherit):
+    evolution = evolve_two_generations(tmp_path, inherit)
+    params = evolution.params
+    first, second = evolution.trained[1], evolution.trained[2]
+    learned = evolution.learned[1]
+    n_elite = int(params.population_size * params.elite_ratio)
+    for index, network in enumerate(second):
+        candidates = parent_of(network, first)
+        assert candidates, index
+        if index < n_elite:  # an elite: the network itself, with ...
+            reference = learned if inherit == "yes" else [g.weights for g in first]
+            # ... the weights it learned (Lamarckian) or started with (Baldwinian)
+            assert any(
+                network.num_connections == first[p].num_connections
+                and np.array_equal(network.weights, reference[p])
+                for p in candidates
+            ), index
+        elif inherit == "yes":
+            # A child: its parent's learned weights, and fresh ones for its new connections.
+            assert any(
+                np.array_equal(network.weights[: len(learned[p])], learned[p]) for p in candidates
+            ), index
+            assert network.num_connections > min(first[p].num_connections for p in candidates)
+        else:
+            # A child: only the architecture is inherited, every weight is drawn anew.
+            for p in candidates:
+                old = first[p].num_connections
+                assert not np.any(network.weights[:old] == first[p].weights), index
+                assert not np.any(network.weights[:old] == learned[p]), index
+    # Learning changed the weights, so the two cases are told apart above.
+    assert not np.array_equal(learned[0], first[0].weights)
+
+
+@pytest.mark.parametrize("inherit", ["yes", "no"])
+def test_champion_json_holds_the_weights_the_champion_was_evaluated_with(tmp_path, inherit):
+    evolution = evolve_two_generations(tmp_path, inherit)
+    out = evolution.run.out_dir
+    champion = load_genome(out / "champion.json")
+    info = load_genome_info(out / "champion.json")
+    generation, index = info["generation"], info["index"]
+    assert generation in (1, 2)  # a trained network beats the untrained ones of generation 0
+    evaluated = evolution.trained[generation][index]
+    np.testing.assert_array_equal(champion.weights, evaluated.weights)
+    assert not np.array_equal(champion.weights, evolution.learned[generation][index])
+    # Training it again as its generation did gives its reward and accuracy.
+    dataset = load_dataset("digits")
+    x, y = torch.as_tensor(dataset.x_train), torch.as_tensor(dataset.y_train)
+    config = evolution.config
+    orders = generation_batch_orders(
+        len(x), config, streams.stream_entropy(evolution.params.seed, generation, streams.BATCHES)
+    )
+    rng = streams.stream(evolution.params.seed, generation, streams.TRAIN, index)
+    (again,) = train_population([champion], x, y, config, [rng], orders)
+    assert again.reward == pytest.approx(info["reward"], abs=1e-6)
+    assert again.acc == pytest.approx(info["acc"], abs=1e-6)
+
+
+def test_train_config_takes_every_training_option_from_the_parameters(tmp_path):
+    params = digits_params(
+        tmp_path,
+        "--learning_rule",
+        "hebbian",
+        "--optimizer",
+        "adadelta",
+        "--lr",
+        "0.125",
+        "--batch_size",
+        "17",
+        "--num_epochs",
+        "3",
+        "--train_only_outputs",
+        "--evaluation_period",
+        "first_ten_batches",
+    )
+    assert TrainConfig.from_params(params) == TrainConfig(
+        learning_rule="hebbian",
+        optimizer="adadelta",
+        lr=0.125,
+        batch_size=17,
+        num_epochs=3,
+        train_only_outputs=True,
+        evaluation_period="first_ten_batches",
+    )
+
+
+def by_hand(period, losses):
+    """A period's loss from a record [epochs, batches], written out for each period."""
+    flat = losses.reshape(-1)
+    return {
+        "integral": flat.sum() / flat.size,
+        "last_epoch": losses[-1].sum() / losses.shape[1],
+        "last_batch": flat[-1],
+        "last_ten_batches": flat[-10:].sum() / 10,
+        "first_ten_batches": flat[:10].sum() / 10,
+    }[period]
+
+
+@pytest.mark.parametrize(
+    "period", ["integral", "last_epoch", "last_batch", "last_ten_batches", "first_ten_batches"]
+)
+def test_a_real_generation_scores_each_network_by_the_evaluation_period(tmp_path, period):
+    params = digits_params(
+        tmp_path, "--evaluation_period", period, "--num_epochs", "2", "--batch_size", "96"
+    )
+    dataset = load_dataset("digits")
+    population = [
+        initial_network(params, streams.stream(params.seed, 0, streams.INIT, i)) for i in range(4)
+    ]
+    with Run.create(params) as run, WorkerPool(2, dataset.arrays()) as pool:
+        evolution = WLNNEvolution(params, run, pool, torch.device("cpu"))
+        scores = evolution.evaluate(population, 1)
+    # The same networks trained here on the generation's batches give the record to score.
+    x, y = torch.as_tensor(dataset.x_train), torch.as_tensor(dataset.y_train)
+    config = TrainConfig(batch_size=96, num_epochs=2, evaluation_period=period)
+    orders = generation_batch_orders(
+        len(x), config, streams.stream_entropy(params.seed, 1, streams.BATCHES)
+    )
+    rngs = [streams.stream(params.seed, 1, streams.TRAIN, i) for i in range(4)]
+    results = train_population(population, x, y, config, rngs, orders)
+    assert results[0].record.losses.shape == (2, 1347 // 96)  # 14 batches an epoch
+    for i, result in enumerate(results):
+        losses, accs = result.record.losses, result.record.accs
+        assert scores["reward"][i] == pytest.approx(-by_hand(period, losses), rel=1e-6)
+        assert scores["acc"][i] == pytest.approx(by_hand(period, accs), rel=1e-6)
+        # The periods differ on this record, so the test tells them apart.
+        assert len({by_hand(p, losses) for p in EVALUATION_PERIODS}) == len(EVALUATION_PERIODS)

@@ -406,17 +406,27 @@ def _save_cache(folder: Path, arrays: dict[str, np.ndarray]) -> Path | None:
         tmp.unlink(missing_ok=True)
 
 
+def mnist_mirrors() -> tuple[str, ...]:
+    """Where missing MNIST files are downloaded from: the URLs in $EVOLEARN_MNIST_MIRRORS
+    (separated by spaces; a copy on a local server, say), else :data:`MNIST_MIRRORS`."""
+    urls = os.environ.get("EVOLEARN_MNIST_MIRRORS")
+    if urls is None:
+        return MNIST_MIRRORS
+    return tuple(url if url.endswith("/") else url + "/" for url in urls.split())
+
+
 def load_mnist(
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
-    mirrors: tuple[str, ...] = MNIST_MIRRORS,
+    mirrors: tuple[str, ...] | None = None,
 ) -> Dataset:
     """MNIST preprocessed as in the WANN paper: x float32 [60000, 256] / [10000, 256].
 
     Looks in :func:`mnist_folder` (``data_dir``, $EVOLEARN_DATA_DIR or
     ``~/.cache/evolearn/mnist``). A cached ``.npz`` of the preprocessed arrays, in that folder
     or in $EVOLEARN_CACHE_DIR (default ``~/.cache/evolearn``), is used when present. Else the
-    IDX files are read (missing ones downloaded from ``mirrors``), checked against their md5,
+    IDX files are read (missing ones downloaded from ``mirrors``, default
+    :func:`mnist_mirrors`), checked against their md5,
     preprocessed and the cache is written. Failures raise :class:`DataError`.
     """
     folder = mnist_folder(data_dir)
@@ -428,7 +438,8 @@ def load_mnist(
 
     missing = [stem for stem in MNIST_FILES if _find_file(folder, stem) is None]
     if missing:
-        _download_missing(folder, missing, tuple(mirrors), progress)
+        urls = mnist_mirrors() if mirrors is None else tuple(mirrors)
+        _download_missing(folder, missing, urls, progress)
 
     parsed: dict[str, np.ndarray] = {}
     for stem in MNIST_FILES:

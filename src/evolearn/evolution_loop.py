@@ -137,7 +137,10 @@ class EvolutionLoop:
     def after_evaluation(
         self, population: list[Genome], scores: dict[str, np.ndarray]
     ) -> list[Genome]:
-        """The population to rank and reproduce (Lamarckian runs keep learned weights here)."""
+        """The population to rank and reproduce (Lamarckian runs keep learned weights here).
+
+        Called after the champion update and the reporting, which see the networks as
+        evaluated."""
         return population
 
     def start(self, population: list[Genome]) -> None:
@@ -290,16 +293,19 @@ class EvolutionLoop:
             with self.timer.stage("evaluation"):
                 scores = self.sanitize(self.evaluate(population, generation), generation)
             run.scalar("failures/worker_restarts", self.pool.restarts - restarts, generation)
-            population = self.after_evaluation(population, scores)
+            # The champion, the saved networks and the statistics are the networks as they
+            # were evaluated (training them again gives their scores); reproduction starts
+            # from what after_evaluation makes of them (a Lamarckian run's learned weights).
+            evaluated = population
             with self.timer.stage("champion_evaluation"):
-                improved = self.update_champion(population, scores, generation)
+                improved = self.update_champion(evaluated, scores, generation)
                 tested = {}
                 if self.test_due(generation):
                     tested = self.test_champion(generation)
             run.mark_started()
-            self.after_generation(population, scores, generation)
-            evaluated = population
-            population = self.next_population(population, scores, generation)
+            self.after_generation(evaluated, scores, generation)
+            parents = self.after_evaluation(evaluated, scores)
+            population = self.next_population(parents, scores, generation)
             self.timer.seconds["complete_generation"] = time.perf_counter() - start
             self.report(generation, evaluated, scores, tested)
             self._latest_state = self.checkpoint_state(population, generation)

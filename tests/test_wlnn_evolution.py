@@ -184,6 +184,19 @@ def test_a_generation_where_every_network_failed_is_reported_without_an_accuracy
         evolution.after_generation(population, {"reward": failed, "acc": failed}, 1)
         scores = {"reward": failed, "acc": np.array([WORST_SCORE, 0.5, 0.25])}
         evolution.after_generation(population, scores, 2)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(
+        str(run.out_dir / "tensorboard_summary"), size_guidance={"histograms": 0}
+    )
+    events.Reload()
+    accs = events.Histograms("population/acc")
+    # Generation 1 (all failed) has no accuracy histogram; generation 2 only the two networks
+    # whose training worked.
+    assert [h.step for h in accs] == [2]
+    assert (accs[0].histogram_value.min, accs[0].histogram_value.max) == (0.25, 0.5)
+    assert accs[0].histogram_value.num == 2
+    assert [h.step for h in events.Histograms("population/connections")] == [1, 2]
 
 
 WLNN_TAGS = [

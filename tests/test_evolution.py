@@ -434,3 +434,77 @@ def test_fast_ranking_equals_the_plain_python_reference(seed):
     np.testing.assert_array_equal(
         rank_by_dominance(objectives), rank_by_dominance_reference(objectives)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Edge cases found by mutation testing (benchmarks/mutation.py)
+
+
+def test_shape_errors_name_the_argument():
+    with pytest.raises(ValueError, match="front_objectives must be a 2-D array"):
+        crowding_distance(np.zeros(3))
+    with pytest.raises(ValueError, match="^objectives must be a 2-D array"):
+        rank_by_dominance(np.zeros(3))
+
+
+def test_reference_ranking_of_no_points_is_empty():
+    from evolearn.evolution import rank_by_dominance_reference
+
+    assert rank_by_dominance_reference(np.zeros((0, 2))).tolist() == []
+
+
+def test_reproduce_breaks_equal_ranks_by_index():
+    # Ties sorted by index, as the docstring promises: a non-stable sort would scramble them.
+    ranks = np.arange(200) % 3  # 0, 1, 2, 0, 1, 2, ...
+    elites, _ = reproduce(
+        ranks, cull_ratio=0.0, elite_ratio=0.5, tournament_size=1, rng=np.random.default_rng(0)
+    )
+    assert elites.tolist() == [i for r in (0, 1, 2) for i in range(200) if i % 3 == r][:100]
+
+
+def test_tournament_winners_are_the_best_of_the_k_smallest_keys():
+    # The tournament of each child: the `tournament_size` pool positions with the smallest
+    # random keys (a uniform random subset); the best-ranked of them wins.
+    ranks = np.random.default_rng(1).permutation(60)
+    k = 9
+    elites, parents = reproduce(
+        ranks, cull_ratio=0.2, elite_ratio=0.1, tournament_size=k, rng=np.random.default_rng(2)
+    )
+    order = np.argsort(ranks, kind="stable")
+    keys = np.random.default_rng(2).random((60 - 6, 48))  # one block of children
+    members = np.argsort(keys, axis=1)[:, :k]
+    np.testing.assert_array_equal(parents, order[members.min(axis=1)])
+
+
+def test_culling_everything_leaves_no_pool_for_a_tournament():
+    with pytest.raises(ValueError, match="larger than the breeding pool"):
+        reproduce(
+            np.arange(10),
+            cull_ratio=1.0,
+            elite_ratio=0.0,
+            tournament_size=1,
+            rng=np.random.default_rng(0),
+        )
+
+
+class FixedDraw:
+    """A generator whose next uniform draw is known (the edges of [0, 1))."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_complexity_objective_is_chosen_with_probability_p_at_the_edges():
+    mean, best, connections = np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([4, 0])
+    # p = 0: never the complexity objective, even when the draw is exactly 0.
+    never = select_objectives(mean, best, connections, 0.0, FixedDraw(0.0))
+    np.testing.assert_array_equal(never, [[1.0, 3.0], [2.0, 4.0]])
+    # p = 1: always, even for the largest draw below 1.
+    always = select_objectives(mean, best, connections, 1.0, FixedDraw(np.nextafter(1.0, 0.0)))
+    np.testing.assert_array_equal(always, [[1.0, 0.25], [2.0, 1.0]])
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="p_complexity_objective"):
+            select_objectives(mean, best, connections, p, FixedDraw(0.5))

@@ -129,3 +129,42 @@ def test_check_genome_rejects_invalid_networks():
         check_genome(make(1, 1, [0, 1], [[0, 1], [0, 1]]))
     with pytest.raises(ValueError, match="empty layer"):
         check_genome(make(1, 1, [0, 3, 1], [[0, 2], [2, 1]]))
+
+
+def test_genome_equality_compares_every_array():
+    base = Genome(
+        2,
+        1,
+        np.array([0, 0, 2, 1]),
+        np.array([[0, 3], [3, 2]]),
+        np.array([0.5, 1.0], dtype=np.float32),
+        np.array([0, 0, 0, 3]),
+    )
+    same = Genome(
+        2,
+        1,
+        base.layer.copy(),
+        base.connections.copy(),
+        base.weights.copy(),
+        base.activations.copy(),
+    )
+    assert base == same
+    others = [
+        Genome(2, 1, np.array([0, 0, 3, 1]), base.connections, base.weights, base.activations),
+        Genome(2, 1, base.layer, np.array([[1, 3], [3, 2]]), base.weights, base.activations),
+        Genome(
+            2, 1, base.layer, base.connections, np.array([0.5, 2.0], np.float32), base.activations
+        ),
+        Genome(2, 1, base.layer, base.connections, None, base.activations),
+        Genome(2, 1, base.layer, base.connections, base.weights, np.array([0, 0, 0, 4])),
+        Genome(2, 1, base.layer, base.connections, base.weights, None),
+        Genome(3, 0, base.layer, base.connections, base.weights, base.activations),
+    ]
+    for other in others:
+        assert base != other and other != base
+    # None only equals None; arrays of another shape are different even if they broadcast.
+    no_weights = Genome(2, 1, base.layer, base.connections, None, None)
+    assert no_weights == Genome(2, 1, base.layer, base.connections, None, None)
+    single = Genome(1, 1, np.array([0, 1]), np.array([[0, 1]]), np.array([1.0], np.float32))
+    double = Genome(1, 1, np.array([0, 1]), np.array([[0, 1]]), np.array([[1.0]], np.float32))
+    assert single != double

@@ -271,3 +271,18 @@ def test_every_path_trains_floor_n_over_b_batches_an_epoch(n, batch_size, expect
     orders = draw_batch_orders(n, batch_size, 2, torch.Generator().manual_seed(1))
     (fast,) = train_population([genome], x, y, config, [np.random.default_rng(0)], orders)
     assert fast.record.losses.shape == (2, expected)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_oja_rule_on_a_network_with_a_single_hidden_connection(path):
+    # Input 0 -> hidden 2 (w = 0.5) -> output 1 (1.0); x = [2, 4]: y = [1, 2];
+    # dW = lr * (mean(y x) - mean(y^2) w) = 0.1 * ((2 + 8) / 2 - (1 + 4) / 2 * 0.5) = 0.375
+    genome = Genome(
+        1,
+        1,
+        np.array([0, 2, 1]),
+        np.array([[0, 2], [2, 1]]),
+        np.array([0.5, 1.0], dtype=np.float32),
+    )
+    learned = oja_step(path, genome, torch.tensor([[2.0], [4.0]]), lr=0.1)
+    np.testing.assert_allclose(learned, [0.5 + 0.1 * (5.0 - 2.5 * 0.5), 1.0], rtol=1e-6)

@@ -309,3 +309,19 @@ def test_inputs_of_their_own_per_weight_value_match_separate_passes():
         alone = compiled.forward_numpy(x[i], [w])[0]
         np.testing.assert_allclose(together[i], alone, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(together_torch[i].numpy(), alone, rtol=1e-9, atol=1e-9)
+
+
+def test_forward_keeps_float64_inputs_and_float32_weights_do_not_upcast():
+    g = initial_genome(3, 2, 1.0, np.random.default_rng(0), with_activations=True)
+    x64 = np.random.default_rng(1).random((4, 3))
+    for use_torch in (False, True):
+        out64 = forward(g, x64, [0.5, -1.0], use_torch=use_torch)
+        assert out64.dtype == np.float64
+        out32 = forward(g, x64.astype(np.float32), [0.5, -1.0], use_torch=use_torch)
+        assert out32.dtype == np.float32  # weights given as Python floats do not upcast
+        ints = forward(g, (x64 * 10).astype(np.int64), [0.5], use_torch=use_torch)
+        assert ints.dtype == np.float64  # numpy: int64 and float32 make float64
+        np.testing.assert_allclose(
+            ints[0], reference_forward(g, (x64 * 10).astype(np.int64), 0.5), rtol=1e-5
+        )
+    np.testing.assert_array_equal(forward(g, x64, [0.5]), forward(g, x64, [0.5], use_torch=False))

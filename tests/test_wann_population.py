@@ -171,13 +171,18 @@ def test_fast_classification_agrees_with_the_per_network_reference(use_torch):
     genomes = [*make_population(20, 32, 10, 0.1, 60, 3), silent(32, 10), deep_chain(32, 10, 12, 1)]
     x, y = dataset(32, 1300, 4)  # two sample passes, the second one short
     shared = SharedArrays({"x_train": x, "y_train": y})
-    fast, reference = (
-        classify_chunk(
-            shared, ClassifyTask(genomes, "train", None, TRAIN_WEIGHT_VALUES, use_torch, "cpu", f)
-        )
-        for f in (True, False)
+    # The fast side straight from evaluate_classification: classify_chunk would fall back to
+    # the reference if the fast path raised.
+    fast_loss, fast_acc = evaluate_classification(
+        genomes, x, y, TRAIN_WEIGHT_VALUES, use_torch=use_torch
     )
-    fast_loss, fast_acc = (np.array(v) for v in zip(*fast, strict=True))
+    reference = classify_chunk(
+        shared, ClassifyTask(genomes, "train", None, TRAIN_WEIGHT_VALUES, use_torch, "cpu", False)
+    )
+    via_chunk = classify_chunk(
+        shared, ClassifyTask(genomes, "train", None, TRAIN_WEIGHT_VALUES, use_torch, "cpu", True)
+    )
+    np.testing.assert_array_equal(np.array([loss for loss, _ in via_chunk]), fast_loss)
     ref_loss, ref_acc = (np.array(v) for v in zip(*reference, strict=True))
     assert fast_loss.shape == (len(genomes), len(TRAIN_WEIGHT_VALUES))
     np.testing.assert_allclose(fast_loss, ref_loss, rtol=1e-5)
@@ -335,3 +340,78 @@ def test_make_population_is_seeded_and_grows_with_the_mutations():
     assert all(g.activations is not None for g in grown)
     assert np.mean([g.num_hidden for g in grown]) > np.mean([g.num_hidden for g in small]) + 10
     assert max(g.num_layers for g in grown) > 3
+
+
+def test_the_default_paths_are_numpy_and_keep_float64_inputs_in_float64():
+    genomes = make_population(5, 8, 3, 0.5, 20, 4)
+    rng = np.random.default_rng(5)
+    x64 = rng.uniform(0, 1, size=(40, 8))
+    y = rng.integers(0, 3, size=40)
+    weights = (-1.0, 0.5)
+    # Without use_torch: numpy, bit for bit (torch differs in the last bits).
+    np.testing.assert_array_equal(
+        population_forward(genomes, x64, weights),
+        population_forward(genomes, x64, weights, use_torch=False),
+    )
+    default = evaluate_classification(genomes, x64.astype(np.float32), y, weights)
+    numpy = evaluate_classification(genomes, x64.astype(np.float32), y, weights, use_torch=False)
+    np.testing.assert_array_equal(default[0], numpy[0])
+    # float64 inputs are computed in float64 on both paths (float32 would be ~1e-7 off).
+    reference = reference_outputs(genomes, x64, weights)
+    for use_torch in (False, True):
+        out = population_forward(genomes, x64, weights, use_torch=use_torch)
+        assert out.dtype == np.float64
+        np.testing.assert_allclose(out, reference, rtol=1e-12, atol=1e-12)
+        loss, _ = evaluate_classification(genomes, x64, y, weights, use_torch=use_torch)
+        expected = np.array(
+            [[classify_reference(g, x64, y, w) / len(y) for w in weights] for g in genomes]
+        )
+        np.testing.assert_allclose(loss, expected, rtol=1e-11)
+    # The torch path runs without a device given (the CPU).
+    loss, _ = evaluate_classification(genomes, x64, y, weights, use_torch=True)
+    assert np.isfinite(loss).all()
+
+
+def classify_reference(genome, x, y, weight):
+    """Summed cross-entropy of one network at one weight value, in float64."""
+    from evolearn.wann import reference_forward
+
+    logits = reference_forward(genome, x, weight)
+    logits = logits - logits.max(1, keepdims=True)
+    log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    return -log_softmax[np.arange(len(y)), y].sum()
+
+
+def test_network_groups_by_hand():
+    # Sizes (non-input neurons) 2, 3, 1, 4, 6 at 10 values a row, at most 50 values a group:
+    # 20 + 30 = 50 fits (not above the bound); 50 + 10 does not; 10 + 40 = 50 fits; 60 alone.
+    genomes = [
+        Genome(
+            1, 1, np.array([0] + [1] * n), np.zeros((0, 2), np.int64), None, np.zeros(n + 1, int)
+        )
+        for n in (2, 3, 1, 4, 6)
+    ]
+    assert network_groups(genomes, 10, max_values=50) == [range(0, 2), range(2, 4), range(4, 5)]
+
+
+def test_swingup_needs_five_inputs_and_one_output():
+    for num_inputs, num_outputs in ((4, 1), (5, 2)):
+        with pytest.raises(ValueError, match="5 inputs and 1 output"):
+            swingup_returns([silent(num_inputs, num_outputs)], (1.0,), (0,))
+
+
+@pytest.mark.parametrize("use_torch", [False, True])
+def test_swingup_episodes_that_all_end_early_give_their_returns(use_torch):
+    # Every episode of the push network leaves the track long before step 1000: the loop stops
+    # early and the returns are still those of the Gymnasium episodes.
+    genome = push_network()
+    weights, seeds = (-2.0, 2.0), (3, 4)
+    assert max(episode_length(genome, w, s) for w in weights for s in seeds) < 500
+    envs = [make_env("CartPoleSwingUp") for _ in range(4)]
+    expected = run_episodes(
+        CompiledWANN(genome), envs, np.array(weights), list(seeds), False, False
+    )
+    fast = swingup_returns([genome], weights, seeds, use_torch=use_torch)
+    np.testing.assert_allclose(fast[0], expected, rtol=1e-9, atol=1e-9)
+    if not use_torch:
+        np.testing.assert_array_equal(swingup_returns([genome], weights, seeds), fast)

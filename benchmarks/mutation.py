@@ -1,0 +1,413 @@
+"""Mutation testing of the core modules: how many small planted bugs the fast tests catch.
+
+    python benchmarks/mutation.py                 # run mutmut (cached in mutants/), then report
+    python benchmarks/mutation.py --report-only   # report the results already in mutants/
+    python benchmarks/mutation.py --rerun-survivors   # test the survivors again (new tests)
+
+mutmut (configured in pyproject.toml, ``[tool.mutmut]``) makes one small change at a time in
+the core modules (genome and mutations, ranking and reproduction, the learning rules and the
+population trainer, the WANN forward passes, the evaluation periods) and runs the fast tests
+that cover the changed function; a change no test fails "survives". A first run takes about an
+hour on 2 cores; later runs test only what changed.
+
+Some survivors cannot be told apart from the original by any test, or only by an error
+message's wording. This script sorts them out by rules, each with its reason (EQUIVALENT
+below), and reports
+
+    score = killed / (killed + survived - equivalent)
+
+with killed = mutants a test failed (or that hung past mutmut's timeout), and lists every
+remaining survivor with its diff. Mutants of code no fast test runs ("no tests") are listed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "mutants"
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
+TIMEOUT_CODES = {36, 24, -24, 152, 255}
+
+
+def _only(old: str, new: str) -> tuple[str, str]:
+    """The differing middle of two lines (common prefix and suffix removed)."""
+    i = 0
+    while i < min(len(old), len(new)) and old[i] == new[i]:
+        i += 1
+    j = 0
+    while j < min(len(old), len(new)) - i and old[-1 - j] == new[-1 - j]:
+        j += 1
+    return old[i : len(old) - j], new[i : len(new) - j]
+
+
+def _drops_argument(old: str, new: str, pattern: str) -> bool:
+    """``new`` is ``old`` with one keyword argument matching ``pattern`` removed or None."""
+    for match in re.finditer(pattern, old):
+        arg = match.group(0)
+        name = arg.split("=")[0]
+        for replacement in ("", f"{name}=None"):
+            for variant in (old.replace(arg, replacement), old.replace(", " + arg, replacement)):
+                if re.sub(r"[\s,]", "", variant) == re.sub(r"[\s,]", "", new):
+                    return True
+    return False
+
+
+def _drops_device(old: str, new: str) -> bool:
+    """``new`` is ``old`` with a device argument (``device``, ``x.device``, ``device=...``)
+    replaced by None or removed."""
+    squeeze = lambda text: re.sub(r"[\s,]", "", text)  # noqa: E731
+    for match in re.finditer(r"(device=)?[\w.]*device\b", old):
+        arg = match.group(0)
+        start, end = match.span()
+        prefix = "device=" if arg.startswith("device=") else ""
+        for replacement in ("", "None", prefix + "None"):
+            if squeeze(old[:start] + replacement + old[end:]) == squeeze(new):
+                return True
+    return False
+
+
+#: (name, reason, rule(old line, new line, in an error message) -> bool)
+EQUIVALENT = [
+    (
+        "error message",
+        "only the wording of an error message changes (the scientific result cannot); the "
+        "parameter layer's messages are tested separately",
+        lambda old, new, in_raise: in_raise,
+    ),
+    (
+        "case of a numpy/float name",
+        'numpy reads sort kinds and float() reads "inf" case-insensitively',
+        lambda old, new, in_raise: (
+            old != new
+            and old.lower() == new.lower()
+            and re.search(r'kind="|float\("', old) is not None
+        ),
+    ),
+    (
+        "copy flag",
+        "astype(..., copy=...) changes only whether memory is shared, never a value",
+        lambda old, new, in_raise: (
+            _drops_argument(old, new, r"copy=False")
+            or old.replace("copy=False", "copy=True") == new
+        ),
+    ),
+    (
+        "zip strict",
+        "zip(strict=...) only raises on sequences of different lengths, which these are not",
+        lambda old, new, in_raise: (
+            _drops_argument(old, new, r"strict=True")
+            or old.replace("strict=True", "strict=False") == new
+        ),
+    ),
+    (
+        "numpy default dtype",
+        "the argument names numpy's default for these inputs (float64 for floats, int64 "
+        "counts and indices on 64-bit Linux), so the numbers are the same",
+        lambda old, new, in_raise: _drops_argument(
+            old, new, r"dtype=(np\.)?(float64|float|int64|int32|bool)"
+        ),
+    ),
+    (
+        "device on the CPU",
+        "the tests run on the CPU, the default device; the CUDA paths are tested where a GPU "
+        "is lent (tests skipped here)",
+        lambda old, new, in_raise: _drops_device(old, new),
+    ),
+    (
+        "negative reshape size",
+        "numpy treats any negative size in reshape as the one to infer, like -1",
+        lambda old, new, in_raise: old.replace("reshape(-1)", "reshape(-2)") == new,
+    ),
+]
+
+
+#: Survivors reviewed one by one and found equivalent: (function, line before, line after,
+#: why no test can tell them apart). Matched on the changed line, so they stay listed when
+#: the line numbers move.
+REVIEWED = [
+    (
+        "crowding_distance",
+        "if num_points <= 2:",
+        "if num_points < 2:",
+        "with two points both are ends of the front and get an infinite distance either way",
+    ),
+    (
+        "nondominated_fronts",
+        "dominator_count[front] = -1",
+        "*",
+        "a sorted point must only never count 0 again; no later front dominates it, so any "
+        "non-zero mark stays non-zero",
+    ),
+    (
+        "nondominated_fronts",
+        "num_points = dominates.shape[0]",
+        "num_points = dominates.shape[1]",
+        "the domination matrix is square",
+    ),
+    (
+        "rank_by_dominance_reference",
+        "for k in range(1, len(by_m) - 1):",
+        "for k in range(len(by_m) - 1):",
+        "the first point of the order is an end, whose infinite distance the loop skips",
+    ),
+    (
+        "reproduce",
+        "members = np.argpartition(keys, tournament_size - 1, axis=1)[:, :tournament_size]",
+        "members = np.argpartition(keys, tournament_size - 1, )[:, :tournament_size]",
+        "numpy's default axis is the last one, axis 1 of the 2-D keys",
+    ),
+    (
+        "_FeedbackAlignmentMatmul",
+        "grad_* = * if ctx.needs_input_grad[*] else None",
+        "*",
+        "computes a gradient autograd does not use, or skips one it never asks for: the "
+        "activities need a gradient only when the weights below train, and then the "
+        "weights above train too",
+    ),
+    (
+        "_loss_and_correct_numpy",
+        "num_top = np.zeros(top.shape, dtype=np.min_scalar_type(num_outputs))",
+        "*",
+        "the tie counter counts up to the number of outputs in any integer or float type",
+    ),
+    (
+        "_loss_and_correct_numpy",
+        "*out=*",
+        "*",
+        "out= only reuses memory",
+    ),
+    (
+        "_loss_and_correct_*",
+        "index = *y*(1, 1, 1, -1)*",
+        "*",
+        "the label index broadcasts to the same [P, 1, W, S] (or [P, 2, W, S], of which only "
+        "the first row is read) from 3 or 4 dimensions",
+    ),
+    (
+        "_loss_and_correct_numpy",
+        "unsure = (correct & (num_top > 1)) | np.isnan(top)",
+        "*",
+        "more answers are checked again by argmax, which gives the same answers (slower)",
+    ),
+    (
+        "_loss_and_correct_numpy",
+        "answers = logits.transpose(0, 2, 3, 1)[unsure].argmax(-1)",
+        "answers = logits.transpose(0, 2, 3, 1)[unsure].argmax(+1)",
+        "the selected logits are 2-D [answers, outputs]: axis 1 is the last axis",
+    ),
+    (
+        "*",
+        "*.astype(np.float64)*",
+        "*.astype(None)*",
+        "astype(None) is float64",
+    ),
+    (
+        "evaluate_classification",
+        "*values_per_row*",
+        "*",
+        "changes only how networks are grouped into passes (memory); a network's numbers do "
+        "not depend on its group (tested bit for bit)",
+    ),
+    (
+        "evaluate_classification",
+        "for group in network_groups(genomes, values_per_row, MAX_ACTIVITY_VALUES):",
+        "*",
+        "changes only how networks are grouped into passes (memory); a network's numbers do "
+        "not depend on its group (tested bit for bit)",
+    ),
+    (
+        "network_groups",
+        "if i > start and total + size > max_values:",
+        "if i >= start and total + size > max_values:",
+        "the group that would end before the first network is empty and dropped",
+    ),
+    (
+        "swingup_returns",
+        "start = np.stack([swingup_initial_state(np.random.default_rng(s), 1)[0] for s in seeds])",
+        "*",
+        "the first of two start states drawn from a fresh generator is the one state drawn",
+    ),
+    (
+        "swingup_returns",
+        "with _torch_threads(1) if use_torch else nullcontext():",
+        "*",
+        "the number of torch threads changes the speed of these small per-step passes, not "
+        "their numbers (tested bit for bit against the numpy path's episodes)",
+    ),
+    (
+        "swingup_returns",
+        "running &= ~swingup_out_of_bounds(state)",
+        "running = ~swingup_out_of_bounds(state)",
+        "an ended episode keeps its last state, which stays out of bounds",
+    ),
+]
+
+
+def _match(text: str, pattern: str) -> bool:
+    """``pattern`` with ``*`` for any text, every other character literal."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, text) is not None
+
+
+def _reviewed(mutant: str, old: str, new: str) -> bool:
+    function = mutant.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]
+    return any(
+        _match(function, f"*{name}*") and _match(old, before) and _match(new, after)
+        for name, before, after, _ in REVIEWED
+    )
+
+
+def function_sources(path: Path) -> dict[str, tuple[list[str], list[tuple[int, int]]]]:
+    """Mutated module -> {function name: (source lines, raise statement line spans)}."""
+    tree = ast.parse(path.read_text())
+    text = path.read_text().splitlines()
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name:
+            lines = text[node.lineno - 1 : node.end_lineno]
+            spans = [
+                (n.lineno - node.lineno, n.end_lineno - node.lineno)
+                for n in ast.walk(node)
+                if isinstance(n, ast.Raise)
+            ]
+            found[node.name] = (lines, spans)
+    return found
+
+
+def mutant_diff(functions, mutant: str) -> tuple[list[str], list[str], bool]:
+    """(removed lines, added lines, all changes inside raise statements) of a mutant."""
+    name = mutant.rsplit(".", 1)[1]
+    base = name.rsplit("__mutmut_", 1)[0]
+    orig, spans = functions[base + "__mutmut_orig"]
+    mutated, _ = functions[name]
+    mutated = [line.replace(name, base + "__mutmut_orig") for line in mutated]
+    removed, added, in_raise = [], [], True
+    matcher = difflib.SequenceMatcher(a=orig, b=mutated, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        removed += [line.strip() for line in orig[i1:i2]]
+        added += [line.strip() for line in mutated[j1:j2]]
+        changed = range(i1, max(i2, i1 + 1))
+        if not all(any(a <= k <= b for a, b in spans) for k in changed):
+            in_raise = False
+    return removed, added, in_raise
+
+
+def classify(mutant: str, removed: list[str], added: list[str], in_raise: bool) -> str | None:
+    if len(removed) != len(added) or not removed:
+        return None
+    if all(_reviewed(mutant, o, n) for o, n in zip(removed, added, strict=True)):
+        return "reviewed"
+    for name, _, rule in EQUIVALENT:
+        if all(rule(o, n, in_raise) for o, n in zip(removed, added, strict=True)):
+            return name
+    return None
+
+
+def load_results() -> tuple[dict[str, str], dict[str, dict]]:
+    results, functions = {}, {}
+    for meta in sorted(MUTANTS.glob("src/**/*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        module = meta.with_suffix("")
+        functions[str(module)] = function_sources(module)
+        for mutant, code in codes.items():
+            if code in TIMEOUT_CODES:
+                status = "timeout"
+            elif code is None:
+                status = "not checked"
+            else:
+                status = STATUS.get(code, "suspicious")
+            results[mutant] = (status, str(module))
+    return results, functions
+
+
+def report() -> int:
+    results, functions = load_results()
+    if not results:
+        print("no mutmut results in mutants/: run without --report-only first")
+        return 1
+    by_status = Counter(status for status, _ in results.values())
+    equivalent: dict[str, list[str]] = defaultdict(list)
+    survivors: list[tuple[str, list[str], list[str]]] = []
+    for mutant, (status, module) in sorted(results.items()):
+        if status != "survived":
+            continue
+        removed, added, in_raise = mutant_diff(functions[module], mutant)
+        kind = classify(mutant, removed, added, in_raise)
+        if kind:
+            equivalent[kind].append(mutant)
+        else:
+            survivors.append((mutant, removed, added))
+    killed = by_status["killed"] + by_status["timeout"]
+    num_equivalent = sum(len(v) for v in equivalent.values())
+    counted = killed + by_status["survived"] - num_equivalent
+    print(f"mutants: {len(results)}; " + ", ".join(f"{k} {v}" for k, v in by_status.items()))
+    print(f"equivalent survivors: {num_equivalent}")
+    for name, reason, _ in EQUIVALENT:
+        if equivalent[name]:
+            print(f"  {name}: {len(equivalent[name])} ({reason})")
+    if equivalent["reviewed"]:
+        print(f"  reviewed one by one: {len(equivalent['reviewed'])}")
+        for mutant in equivalent["reviewed"]:
+            removed, added, _ = mutant_diff(functions[results[mutant][1]], mutant)
+            why = next(
+                reason
+                for name, before, after, reason in REVIEWED
+                if _match(removed[0], before) and _match(added[0], after)
+            )
+            print(f"    {mutant}: {removed[0]}  ->  {added[0]}\n      ({why})")
+    print(f"remaining survivors: {len(survivors)}")
+    per_module = Counter(m.split(".")[1] for m, _, _ in survivors)
+    for module, count in sorted(per_module.items()):
+        print(f"  {module}: {count}")
+    if counted:
+        print(
+            f"mutation score: {killed} / {counted} = {killed / counted:.1%} of non-equivalent "
+            f"mutants (plain mutmut score {killed / (killed + by_status['survived']):.1%})"
+        )
+    print("\nremaining survivors:")
+    for mutant, removed, added in survivors:
+        print(f"  {mutant}")
+        for line in removed:
+            print(f"    - {line}")
+        for line in added:
+            print(f"    + {line}")
+    no_tests = sorted(m for m, (s, _) in results.items() if s == "no tests")
+    if no_tests:
+        print(f"\nmutants of code no fast test runs ({len(no_tests)}):")
+        for mutant in no_tests:
+            print(f"  {mutant}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report-only", action="store_true", help="do not run mutmut")
+    parser.add_argument(
+        "--rerun-survivors", action="store_true", help="run mutmut again on the survivors only"
+    )
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutants")
+    args = parser.parse_args()
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
+    if args.rerun_survivors:
+        results, _ = load_results()
+        survivors = [m for m, (s, _) in results.items() if s in ("survived", "not checked")]
+        command += survivors
+    if not args.report_only:
+        subprocess.run(command, cwd=ROOT, check=False)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -245,8 +245,15 @@ def test_download_puts_checked_files_in_folder(tiny, server, tmp_path):
 def test_download_with_progress_bar_succeeds(tiny, server, tmp_path, capsys):
     root, base = server
     make_mirror(root, "good", tiny)
-    ds = load_mnist(tmp_path / "mnist", progress=True, mirrors=(f"{base}/good/",))
+    folder = tmp_path / "mnist"
+    ds = load_mnist(folder, progress=True, mirrors=(f"{base}/good/",))
     assert ds.x_train.shape == (12, 256)
+    # tqdm drew a bar named after each file on stderr (leave=False clears it afterwards).
+    stderr = capsys.readouterr().err
+    for stem, content in tiny.items():
+        assert f"{stem}.gz" in stderr
+        assert gzip.decompress((folder / f"{stem}.gz").read_bytes()) == content
+    assert not list(folder.glob("*.part"))
 
 
 def test_download_skips_mirror_with_wrong_content_and_unreachable_mirror(tiny, server, tmp_path):

@@ -286,3 +286,36 @@ def test_oja_rule_on_a_network_with_a_single_hidden_connection(path):
     )
     learned = oja_step(path, genome, torch.tensor([[2.0], [4.0]]), lr=0.1)
     np.testing.assert_allclose(learned, [0.5 + 0.1 * (5.0 - 2.5 * 0.5), 1.0], rtol=1e-6)
+
+
+def test_train_config_from_params_takes_each_training_option_and_defaults_the_rest():
+    given = {
+        "learning_rule": "feedback_alignment",
+        "optimizer": "sgd",
+        "lr": 0.5,
+        "batch_size": 7,
+        "num_epochs": 3,
+        "train_only_outputs": True,
+        "evaluation_period": "integral",
+        "population_size": 10,  # not a training option: ignored
+    }
+    assert TrainConfig.from_params(given) == TrainConfig(
+        learning_rule="feedback_alignment",
+        optimizer="sgd",
+        lr=0.5,
+        batch_size=7,
+        num_epochs=3,
+        train_only_outputs=True,
+        evaluation_period="integral",
+    )
+    for name in given:
+        if name == "population_size":
+            continue
+        partial = {k: v for k, v in given.items() if k != name}
+        config = TrainConfig.from_params(partial)
+        assert getattr(config, name) == getattr(TrainConfig(), name), name
+        assert all(
+            getattr(config, other) == value
+            for other, value in partial.items()
+            if other != "population_size"
+        )

@@ -6,6 +6,8 @@ import yaml
 from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
 
 from evolearn.network_io import load_genome
+from evolearn.no_evolution import SPEC, baseline_genome
+from evolearn.params import parse_params
 
 SCRIPT = "run-wlnn-mnist-no-evolution.py"
 DIGITS = "params/wlnn-no-evolution/digits-backprop.yaml"
@@ -41,10 +43,22 @@ def test_digits_run_is_reproducible_under_a_seed(tmp_path):
         )
         assert result.returncode == 0, result.stderr
     assert (outs[0] / "network.json").read_bytes() == (outs[1] / "network.json").read_bytes()
+    other = tmp_path / "other_seed"
+    result = run_script(SCRIPT, DIGITS, "--num_epochs", "2", "--seed", "6", "--out_dir", str(other))
+    assert result.returncode == 0, result.stderr
+    assert (other / "network.json").read_bytes() != (outs[0] / "network.json").read_bytes()
 
 
 @pytest.mark.slow
 def test_rules_differ_with_a_hidden_layer_and_only_existing_connections_change(tmp_path):
+    # The network every run starts from: the script draws it from the first of two streams
+    # spawned from the seed.
+    params = parse_params(SPEC, [DIGITS, "--num_hidden", "20", "--out_dir", str(tmp_path / "p")])
+    network_seed = np.random.SeedSequence(params.seed).spawn(2)[0]
+    start = baseline_genome(params, np.random.default_rng(network_seed))
+    into_hidden = start.layer[start.connections[:, 1]] < start.num_layers - 1
+    assert into_hidden.sum() == 64 * 20 and (~into_hidden).sum() == 20 * 10
+    start_weights = start.weights.astype(np.float32)  # the networks train in float32
     weights = {}
     for rule in ("backprop", "feedback_alignment", "hebbian", "last_layer"):
         out = tmp_path / rule
@@ -63,7 +77,16 @@ def test_rules_differ_with_a_hidden_layer_and_only_existing_connections_change(t
         assert result.returncode == 0, result.stderr
         network = load_genome(out / "network.json")
         assert network.num_hidden == 20 and network.num_connections == 64 * 20 + 20 * 10
+        # Training changes weights only: the connections and layers are the starting ones.
+        np.testing.assert_array_equal(network.connections, start.connections)
+        np.testing.assert_array_equal(network.layer, start.layer)
         weights[rule] = network.weights
+    for rule, learned in weights.items():
+        assert not np.allclose(learned[~into_hidden], start_weights[~into_hidden]), rule
+        if rule == "last_layer":  # only the output weights learn
+            np.testing.assert_array_equal(learned[into_hidden], start_weights[into_hidden])
+        else:
+            assert not np.allclose(learned[into_hidden], start_weights[into_hidden]), rule
     assert not np.allclose(weights["backprop"], weights["feedback_alignment"])
     assert not np.allclose(weights["backprop"], weights["hebbian"])
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, read_scalars, run_script
 
 from evolearn.errors import WorkerFailure
+from evolearn.evolution_loop import WORST_SCORE, EvolutionLoop
 from evolearn.workers import WorkerPool
 
 RUNS = {
@@ -197,12 +198,38 @@ def test_ctrl_c_checkpoints_the_last_complete_generation_and_says_how_to_resume(
 def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     script, args = RUNS["wann-gym"]
     out = tmp_path / "run"
-    process = start(script, [*args, "--num_generations", "400", "--out_dir", str(out)])
+    process = start(
+        script,
+        [*args, "--num_generations", "400", "--checkpoint_every", "50", "--out_dir", str(out)],
+    )
     wait_for_generation(out, 2, process)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and "--resume" in stderr
-    assert (out / "checkpoint.pkl").exists()
+    assert process.returncode == 130
+    assert "--resume" in stderr and "Traceback" not in stderr
+    # checkpoint_every 50: only the handler of SIGTERM can have saved a generation this early.
+    generation = checkpoint_generation(out)
+    assert generation >= 2
+    resumed = run_script(
+        script,
+        str(out / "params.yaml"),
+        "--resume",
+        str(out),
+        "--num_generations",
+        str(generation + 2),
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    steps = [s for s, _ in read_scalars(out)["best/mean_reward"]]
+    assert steps == list(range(1, generation + 3))
+
+
+def folder_contents(folder):
+    """Every file under ``folder``: relative path -> bytes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(tmp_path):
@@ -211,15 +238,25 @@ def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(t
     assert (
         run_script(script, *args, "--num_generations", "2", "--out_dir", str(out)).returncode == 0
     )
+    before = folder_contents(out)
+    assert "checkpoint.pkl" in before and "champion.json" in before
     other = run_script(script, str(out / "params.yaml"), "--resume", str(out), "--seed", "9")
     assert other.returncode == 2 and "seed" in other.stderr and "Traceback" not in other.stderr
+    assert folder_contents(out) == before  # the run folder is left alone
     (out / "checkpoint.pkl").write_bytes(b"not a checkpoint")
     damaged = run_script(script, str(out / "params.yaml"), "--resume", str(out))
     assert damaged.returncode == 2 and "damaged" in damaged.stderr
     assert "Traceback" not in damaged.stderr
-    assert (out / "champion.json").exists()  # the run folder is left alone
-    missing = run_script(script, str(out / "params.yaml"), "--resume", str(tmp_path / "none"))
+    after = folder_contents(out)
+    assert after.pop("checkpoint.pkl") == b"not a checkpoint"
+    assert after == {k: v for k, v in before.items() if k != "checkpoint.pkl"}
+    none = tmp_path / "none"
+    missing = run_script(script, str(out / "params.yaml"), "--resume", str(none))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    message = " ".join(missing.stderr.split())
+    assert f"resume: {str(none)!r} is not a run folder" in message
+    assert not none.exists()
+    assert folder_contents(out) == {**after, "checkpoint.pkl": b"not a checkpoint"}
 
 
 @pytest.mark.slow
@@ -245,9 +282,55 @@ def test_networks_that_diverge_get_the_worst_scores_and_the_run_goes_on(tmp_path
         str(out),
     )
     assert result.returncode == 0, result.stderr
-    failures = read_scalars(out)["failures/networks"]
+    scalars = read_scalars(out)
+    failures = scalars["failures/networks"]
     assert [s for s, _ in failures] == [1, 2] and max(v for _, v in failures) > 0
-    assert "NaN or infinite" in (out / "log.txt").read_text()
+    log = (out / "log.txt").read_text()
+    assert "NaN or infinite" in log and f"the worst possible scores ({WORST_SCORE:g})" in log
+    # The failed networks got the worst score, so the best and the champion stay finite.
+    for tag in ("best/reward", "champion/reward"):
+        assert scalars[tag] and all(np.isfinite(v) for _, v in scalars[tag]), tag
+
+
+class RecordingRun:
+    """What ``EvolutionLoop.sanitize`` writes to its run."""
+
+    def __init__(self):
+        self.scalars, self.messages = [], []
+
+    def scalar(self, tag, value, step):
+        self.scalars.append((tag, value, step))
+
+    def log(self, message):
+        self.messages.append(message)
+
+
+def test_sanitize_gives_every_score_of_a_failed_network_the_worst_score_and_logs_it():
+    loop = object.__new__(EvolutionLoop)
+    loop.run = RecordingRun()
+    scores = {
+        "reward": np.array([1.0, np.nan, 3.0, 4.0, 5.0, -6.0]),
+        "acc": np.array([0.1, 0.2, np.inf, 0.4, 0.5, 0.6]),
+        "other": np.array([7.0, 8.0, 9.0, -np.inf, 1e300, -1e300]),
+    }
+    copies = {k: v.copy() for k, v in scores.items()}
+    sanitized = loop.sanitize(scores, 7)
+    failed = [1, 2, 3]
+    for key, values in sanitized.items():
+        assert values[failed].tolist() == [WORST_SCORE] * 3, key
+        np.testing.assert_array_equal(np.delete(values, failed), np.delete(copies[key], failed))
+        np.testing.assert_array_equal(scores[key], copies[key])  # the input is not changed
+    assert loop.run.scalars == [("failures/networks", 3, 7)]
+    (message,) = loop.run.messages
+    assert "Generation 7: 3 network(s)" in message and "[1, 2, 3]" in message
+    assert f"({WORST_SCORE:g})" in message
+    # Without failures: nothing changes, 0 is counted and nothing is logged.
+    loop.run = RecordingRun()
+    clean = {"reward": np.array([1.0, 2.0]), "acc": np.array([0.5, 0.25])}
+    again = loop.sanitize(clean, 8)
+    for key, values in again.items():
+        np.testing.assert_array_equal(values, clean[key])
+    assert loop.run.scalars == [("failures/networks", 0, 8)] and not loop.run.messages
 
 
 def die_once(shared, chunk):
@@ -362,6 +445,11 @@ def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert "A worker process died" in (cut / "log.txt").read_text()
-    restarts = read_scalars(cut)["failures/worker_restarts"]
+    cut_scalars, full_scalars = comparable_scalars(cut), comparable_scalars(full)
+    restarts = cut_scalars.pop("failures/worker_restarts")
     assert sum(v for _, v in restarts) == 1
+    assert sum(v for _, v in full_scalars.pop("failures/worker_restarts")) == 0
+    assert cut_scalars == full_scalars
+    assert csv_rows(cut) == csv_rows(full)
+    assert [int(r["generation"]) for r in csv_rows(cut)] == list(range(1, 41))
     assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()

@@ -5,6 +5,7 @@ import pytest
 from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
 
 from evolearn.genome import Genome, initial_genome
+from evolearn.network_io import load_genome
 from evolearn.wann_evolution import mutate_wann, weight_scores
 from evolearn.wann_gym import EpisodeTask, episodes_chunk
 from evolearn.workers import SharedArrays
@@ -132,9 +133,15 @@ def test_classification_run_writes_its_tags(tmp_path, use_torch):
     assert len(rows) == 4 and rows[1]["champion_test10_max_acc"] != ""
 
 
+def summary_rows(out):
+    """results_summary.csv without its wall-clock column."""
+    with (out / "results_summary.csv").open(newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
 @pytest.mark.slow
 def test_classification_runs_agree_with_numpy_and_torch(tmp_path):
-    champions = []
+    outs = []
     for use_torch in ("no", "yes"):
         out = tmp_path / use_torch
         result = run_script(
@@ -149,10 +156,32 @@ def test_classification_runs_agree_with_numpy_and_torch(tmp_path):
             str(out),
         )
         assert result.returncode == 0, result.stderr
-        champions.append(read_scalars(out)["champion/mean_reward"])
-    np.testing.assert_allclose(
-        [v for _, v in champions[0]], [v for _, v in champions[1]], rtol=1e-5
+        outs.append(out)
+    # Every number the two backends report agrees, except wall-clock times.
+    numpy_scalars, torch_scalars = (
+        {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")} for out in outs
     )
+    assert sorted(numpy_scalars) == sorted(torch_scalars)
+    assert "champion/mean_acc" in numpy_scalars and "best/max_acc" in numpy_scalars
+    for tag, events in numpy_scalars.items():
+        assert [s for s, _ in events] == [s for s, _ in torch_scalars[tag]], tag
+        np.testing.assert_allclose(
+            [v for _, v in events], [v for _, v in torch_scalars[tag]], rtol=1e-5, err_msg=tag
+        )
+    numpy_rows, torch_rows = (summary_rows(out) for out in outs)
+    assert len(numpy_rows) == 3
+    for numpy_row, torch_row in zip(numpy_rows, torch_rows, strict=True):
+        assert numpy_row.keys() == torch_row.keys()
+        for key, value in numpy_row.items():
+            if value == "":  # a champion test not due in this generation
+                assert torch_row[key] == "", key
+            else:
+                np.testing.assert_allclose(
+                    float(torch_row[key]), float(value), rtol=1e-5, err_msg=key
+                )
+    numpy_champion, torch_champion = (load_genome(out / "champion.json") for out in outs)
+    np.testing.assert_array_equal(numpy_champion.connections, torch_champion.connections)
+    np.testing.assert_array_equal(numpy_champion.activations, torch_champion.activations)
 
 
 @pytest.mark.slow

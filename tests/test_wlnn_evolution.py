@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
 
-from evolearn import streams
+from evolearn import streams, wlnn_evolution
 from evolearn.data import load_dataset
 from evolearn.evolution_loop import WORST_SCORE
 from evolearn.genome import check_genome, compact_layers, split_connection
@@ -156,14 +156,32 @@ def test_make_wlnn_population_is_seeded_and_grows_by_mutation():
     assert max(g.num_layers for g in grown) > 3
 
 
-def test_fast_and_reference_generations_train_on_the_same_batches_and_agree():
+def test_fast_and_reference_generations_train_on_the_same_batches_and_agree(monkeypatch):
     dataset = load_dataset("digits")
     shared = {"x_train": dataset.x_train, "y_train": dataset.y_train}
     population = make_wlnn_population(6, 64, 10, 0, 2, p_initial_connection_enabled=0.3)
     config = TrainConfig(learning_rule="feedback_alignment", batch_size=64, num_epochs=1)
+    reference_calls = []
+    real_train_genome = wlnn_evolution.train_genome
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("the fast path fell back to the per-network reference")
+
+    def counted(*args, **kwargs):
+        reference_calls.append(1)
+        return real_train_genome(*args, **kwargs)
+
+    # One worker trains in this process, so the patches reach train_chunk: the fast side is
+    # the fast path itself (a fallback would give NaN scores), the reference the reference.
     with WorkerPool(1, shared) as pool:
+        monkeypatch.setattr(wlnn_evolution, "train_genome", no_fallback)
         fast = train_generation(pool, population, config, 5, 1, fast=True)
+        monkeypatch.setattr(wlnn_evolution, "train_genome", counted)
         reference = train_generation(pool, population, config, 5, 1, fast=False)
+    assert len(reference_calls) == len(population)
+    for result in (fast, reference):
+        assert np.isfinite(result[0]).all() and np.isfinite(result[1]).all(), "NaN: a fallback"
+        assert all(np.isfinite(w).all() for w in result[2])
     np.testing.assert_allclose(fast[0], reference[0], rtol=1e-4, atol=1e-5)  # rewards
     np.testing.assert_allclose(fast[1], reference[1], atol=1 / 64 + 1e-7)  # accuracies
     for a, b in zip(fast[2], reference[2], strict=True):
@@ -244,7 +262,8 @@ def test_digits_run_writes_every_tag_the_champion_and_the_results_table(tmp_path
     champion = load_genome(out / "champion.json")
     info = load_genome_info(out / "champion.json")
     assert info["reward"] == pytest.approx(champion_rewards[-1], abs=1e-6)
-    assert (out / "champions" / f"gen-{info['generation']:05d}.json").exists()
+    saved = out / "champions" / f"gen-{info['generation']:05d}.json"
+    assert load_genome(saved) == champion and load_genome_info(saved) == info
     assert load_genome(out / "champion_trained.json").connections.tolist() == (
         champion.connections.tolist()
     )

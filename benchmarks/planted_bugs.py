@@ -1,0 +1,123 @@
+"""Plant the bugs a reviewer once planted in the learning rules and the loop, one at a time in
+a copy of the repository, and check that the test suite catches each.
+
+    python benchmarks/planted_bugs.py            # every bug, with the tests that must catch it
+    python benchmarks/planted_bugs.py --all-fast # each bug against the whole fast suite
+
+Each bug is a small text change of one source file. For each, the script copies the
+repository to a temporary folder, applies the change, runs pytest there (the copy's ``src``
+first on ``PYTHONPATH``, so scripts and worker processes use the planted code too) and reports
+whether at least one test failed. Exit status 1 if a bug survived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: (name, file, original text, planted text, tests that must catch it)
+BUGS = [
+    (
+        "Oja's rule as mean(y) * mean(x), per-network path",
+        "src/evolearn/learning.py",
+        "self.w_hidden += lr * ((y * x).mean(0) - (y * y).mean(0) * self.w_hidden)",
+        "self.w_hidden += lr * (y.mean(0) * x.mean(0) - (y * y).mean(0) * self.w_hidden)",
+        ["tests/test_learning_by_hand.py"],
+    ),
+    (
+        "Oja's rule as mean(y) * mean(x), population path",
+        "src/evolearn/wlnn_population.py",
+        "yx.index_copy_(0, index, (y * x_src[:k]).mean(1))",
+        "yx.index_copy_(0, index, y.mean(1) * x_src[:k].mean(1))",
+        ["tests/test_learning_by_hand.py"],
+    ),
+    (
+        "feedback alignment through W between hidden layers, per-network path",
+        "src/evolearn/learning.py",
+        "feedback = self.feedback_out if is_output else self.feedback_hidden",
+        "feedback = self.feedback_out if is_output else None",
+        ["tests/test_learning_by_hand.py"],
+    ),
+    (
+        "feedback alignment through W between hidden layers, population path",
+        "src/evolearn/wlnn_population.py",
+        "down_weights = down.index_select(0, st.weight_index[lo:hi])",
+        "down_weights = (w_all if st.output_targets else down).index_select("
+        "0, st.weight_index[lo:hi])",
+        ["tests/test_learning_by_hand.py"],
+    ),
+    (
+        "Lamarckian inheritance switched off in the generation loop",
+        "src/evolearn/wlnn_evolution.py",
+        "        if not self.params.inherit_weights:\n            return population",
+        "        if True:\n            return population",
+        ["tests/test_wlnn_evolution.py", "-m", "not slow"],
+    ),
+    (
+        "TrainConfig.from_params ignoring evaluation_period",
+        "src/evolearn/learning.py",
+        "for name in cls.__dataclass_fields__  # type: ignore[attr-defined]\n",
+        "for name in cls.__dataclass_fields__  # type: ignore[attr-defined]\n"
+        '                if name != "evaluation_period"\n',
+        ["tests/test_wlnn_evolution.py", "-m", "not slow"],
+    ),
+]
+
+
+def copy_repository(destination: Path) -> None:
+    for name in ("src", "tests", "params", "benchmarks", "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(source, destination / name)
+    for script in ROOT.glob("run-*.py"):
+        shutil.copy2(script, destination / script.name)
+
+
+def run_with_bug(bug, pytest_args: list[str]) -> tuple[bool, str]:
+    name, path, original, planted, _ = bug
+    with tempfile.TemporaryDirectory(prefix="evolearn-planted-") as folder:
+        copy = Path(folder)
+        copy_repository(copy)
+        source = copy / path
+        text = source.read_text()
+        if text.count(original) != 1:
+            return False, f"the original text of {path} was not found once: update this script"
+        source.write_text(text.replace(original, planted))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src")])}
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *pytest_args],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+        return result.returncode == 1, (failed[0] if failed else result.stdout.strip()[-300:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--all-fast", action="store_true", help="run the whole fast suite")
+    args = parser.parse_args()
+    survived = 0
+    for bug in BUGS:
+        tests = ["tests", "-m", "not slow"] if args.all_fast else bug[4]
+        caught, detail = run_with_bug(bug, tests)
+        survived += not caught
+        print(f"{'caught  ' if caught else 'SURVIVED'} {bug[0]}\n         {detail}")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ mutmut (configured in pyproject.toml, ``[tool.mutmut]``) makes one small change 
 the core modules (genome and mutations, ranking and reproduction, the learning rules and the
 population trainer, the WANN forward passes, the evaluation periods) and runs the fast tests
 that cover the changed function; a change no test fails "survives". A first run takes about an
-hour on 2 cores; later runs test only what changed.
+hour on 2 cores; later runs test only what changed (``rm -rf mutants`` starts afresh).
 
 Some survivors cannot be told apart from the original by any test, or only by an error
 message's wording. This script sorts them out by rules, each with its reason (EQUIVALENT
@@ -26,6 +26,7 @@ import argparse
 import ast
 import difflib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -400,12 +401,15 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants")
     args = parser.parse_args()
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
-    if args.rerun_survivors:
+    if args.rerun_survivors:  # the timeouts too (a busy machine), and those without tests
         results, _ = load_results()
-        survivors = [m for m, (s, _) in results.items() if s in ("survived", "not checked")]
-        command += survivors
+        again = [m for m, (s, _) in results.items() if s in ("survived", "timeout", "no tests")]
+        command += again
     if not args.report_only:
-        subprocess.run(command, cwd=ROOT, check=False)
+        # One torch thread: mutmut forks the process that ran the tests, and torch's thread
+        # pool does not survive a fork.
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        subprocess.run(command, cwd=ROOT, check=False, env=env)
     return report()
 
 

@@ -70,8 +70,15 @@ def test_add_connection_never_duplicates_and_stays_feed_forward():
     rng = np.random.default_rng(3)
     g = initial_genome(4, 2, 0.5, rng, with_weights=True)
     for _ in range(40):
-        g = add_connection(add_node(g, rng), rng)
+        before = add_node(g, rng)
+        g = add_connection(before, rng)
         check_genome(g)
+        # One new connection, not there before, from a lower layer to a higher one.
+        assert g.num_connections == before.num_connections + 1
+        new = tuple(g.connections[-1])
+        assert new not in set(map(tuple, before.connections.tolist()))
+        assert g.layer[new[0]] < g.layer[new[1]]
+        np.testing.assert_array_equal(g.connections[:-1], before.connections)
 
 
 def test_add_connection_gives_up_on_a_full_network():

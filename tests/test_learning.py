@@ -218,6 +218,8 @@ def test_training_is_reproducible_under_the_same_random_stream():
     b = train_genome(g, x, y, config, np.random.default_rng(11))
     np.testing.assert_array_equal(a.learned_weights, b.learned_weights)
     assert a.reward == b.reward
+    other = train_genome(g, x, y, config, np.random.default_rng(12))  # another stream
+    assert not np.array_equal(a.learned_weights, other.learned_weights)
 
 
 def test_an_epoch_uses_floor_n_over_batch_size_full_batches():

@@ -9,6 +9,7 @@ from evolearn.genome import (
     check_genome,
     compact_layers,
     initial_genome,
+    split_connection,
 )
 
 
@@ -175,3 +176,118 @@ def test_genome_equality_compares_every_array():
     single = Genome(1, 1, np.array([0, 1]), np.array([[0, 1]]), np.array([1.0], np.float32))
     double = Genome(1, 1, np.array([0, 1]), np.array([[0, 1]]), np.array([[1.0]], np.float32))
     assert single != double
+
+
+# --- edge cases found by mutation testing (benchmarks/mutation.py) -------------------------
+
+
+def layered(num_hidden_layers: int, weights: bool = True) -> Genome:
+    """Inputs 0, 1; outputs 2, 3; two hidden neurons per hidden layer; a chain from input 0
+    through the first hidden neuron of every layer to output 2."""
+    n = num_hidden_layers
+    hidden_layers = [l for l in range(1, n + 1) for _ in range(2)]
+    layer = np.array([0, 0, n + 1, n + 1, *hidden_layers])
+    chain = [0] + [4 + 2 * i for i in range(n)] + [2]
+    connections = np.array([[a, b] for a, b in zip(chain[:-1], chain[1:], strict=True)])
+    w = np.full(len(connections), 0.5, np.float32) if weights else None
+    return Genome(2, 2, layer, connections, w)
+
+
+def new_connections(genome, only_hidden, draws=300, seed=0):
+    rng = np.random.default_rng(seed)
+    found = []
+    for _ in range(draws):
+        child = add_connection(genome, rng, only_hidden=only_hidden)
+        if child.num_connections > genome.num_connections:
+            found.append(tuple(child.connections[-1]))
+    return found
+
+
+def test_add_connection_reaches_every_allowed_source_and_target_layer():
+    g = layered(3)  # layers: inputs 0, hidden 1, 2, 3, output 4
+    layers = lambda pairs: {(int(g.layer[a]), int(g.layer[b])) for a, b in pairs}  # noqa: E731
+    # Any source below the output layer, any target above it.
+    everywhere = layers(new_connections(g, only_hidden=False))
+    assert {a for a, _ in everywhere} == {0, 1, 2, 3} and {b for _, b in everywhere} == {1, 2, 3, 4}
+    assert all(a < b for a, b in everywhere)
+    # only_hidden (WLNN): sources up to the second-to-last hidden layer, targets hidden only.
+    hidden = layers(new_connections(g, only_hidden=True))
+    assert {a for a, _ in hidden} == {0, 1, 2} and {b for _, b in hidden} == {1, 2, 3}
+    assert all(a < b for a, b in hidden)
+
+
+def test_add_connection_on_the_smallest_networks():
+    # One hidden layer: only_hidden can still connect an input to a hidden neuron.
+    one = layered(1)
+    assert set(new_connections(one, only_hidden=True)) == {(0, 5), (1, 4), (1, 5)}
+    # One input and no hidden layer: the single source still gets a connection.
+    lone = Genome(1, 2, np.array([0, 1, 1]), np.array([[0, 1]]), np.array([0.5], np.float32))
+    assert set(new_connections(lone, only_hidden=False)) == {(0, 2)}
+    assert new_connections(lone, only_hidden=True) == []  # no hidden layer to connect into
+
+
+def test_a_new_connection_gets_a_fresh_float32_weight_and_keeps_the_others():
+    g = layered(2)
+    child = add_connection(g, np.random.default_rng(3))
+    assert child.num_connections == g.num_connections + 1
+    assert child.weights.dtype == np.float32 and child.weights.shape == (child.num_connections,)
+    np.testing.assert_array_equal(child.weights[:-1], g.weights)
+    assert child.weights[-1] != 0.5 and np.isfinite(child.weights[-1])
+    split = split_connection(g, 0, np.random.default_rng(3))
+    assert split.weights.dtype == np.float32 and split.weights.shape == (split.num_connections,)
+    wann = add_connection(layered(2, weights=False), np.random.default_rng(3))
+    assert wann.weights is None
+
+
+def test_change_activation_reaches_every_other_activation():
+    g = initial_genome(2, 1, 1.0, np.random.default_rng(0), with_activations=True)
+    g = add_node(g, np.random.default_rng(1), num_activations=10)
+    hidden = g.num_neurons - 1
+    current = int(g.activations[hidden])
+    rng = np.random.default_rng(2)
+    seen = {
+        int(change_activation(g, rng, num_activations=10).activations[hidden]) for _ in range(400)
+    }
+    assert seen == set(range(10)) - {current}
+
+
+def test_initial_connections_are_listed_input_major():
+    g = initial_genome(3, 2, 1.0, np.random.default_rng(0))
+    assert g.connections.tolist() == [[0, 3], [0, 4], [1, 3], [1, 4], [2, 3], [2, 4]]
+
+
+def test_with_weights_replaces_the_weights_as_float32():
+    g = layered(1)
+    new = g.with_weights(np.array([1.5, -2.0], dtype=np.float64))
+    assert new.weights.dtype == np.float32 and new.weights.tolist() == [1.5, -2.0]
+    assert g.weights.tolist() == [0.5, 0.5]  # the original is untouched
+
+
+INVALID = [
+    ("layer must list every neuron", dict(layer=np.array([0, 0]))),
+    ("layer must list every neuron", dict(layer=np.array([[0, 0, 1]]))),
+    ("inputs must be in layer 0", dict(layer=np.array([0, 1, 2, 1]))),
+    ("outputs must all be in the last layer", dict(layer=np.array([0, 0, 1, 2, 1]), outputs=2)),
+    ("outputs must all be in the last layer", dict(layer=np.array([0, 0, 0, 0]), c=[])),
+    ("strictly between", dict(layer=np.array([0, 0, 1, 1]), c=[[0, 2]])),
+    ("strictly between", dict(layer=np.array([0, 0, 2, 3]), c=[[0, 2]])),
+    ("shape [num_connections, 2]", dict(c=[[0, 3, 2]])),
+    ("shape [num_connections, 2]", dict(c=[0, 3])),
+    ("does not exist", dict(c=[[0, 4]])),
+    ("does not exist", dict(c=[[-1, 3]])),
+    ("lower to a higher layer", dict(c=[[3, 3]])),
+    ("lower to a higher layer", dict(c=[[0, 1]])),
+    ("appears twice", dict(c=[[0, 3], [0, 3]])),
+]
+
+
+@pytest.mark.parametrize("message, change", INVALID)
+def test_check_genome_rejects_each_kind_of_invalid_network(message, change):
+    # The valid network: inputs 0, 1; output 2; hidden 3 in layer 1.
+    layer = change.get("layer", np.array([0, 0, 2, 1]))
+    c = np.array(change.get("c", [[0, 3], [3, 2]]), dtype=np.int64)
+    if c.size == 0:
+        c = c.reshape(0, 2)
+    check_genome(Genome(2, 1, np.array([0, 0, 2, 1]), np.array([[0, 3], [3, 2]])))
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check_genome(Genome(2, change.get("outputs", 1), layer, c))

@@ -319,3 +319,21 @@ def test_train_config_from_params_takes_each_training_option_and_defaults_the_re
             for other, value in partial.items()
             if other != "population_size"
         )
+
+
+def test_connections_sorted_by_target_layer_keep_their_order_within_a_layer():
+    from evolearn.genome import add_node, compact_layers, initial_genome
+    from evolearn.learning import layer_sorted_connections, torch_generator
+
+    rng = np.random.default_rng(0)
+    g = initial_genome(8, 4, 0.9, rng, with_weights=True)
+    for _ in range(15):
+        g = compact_layers(add_node(g, rng))
+    assert g.num_connections > 40  # long enough for an unstable sort to reorder ties
+    target_layer = g.layer[g.connections[:, 1]]
+    stable = sorted(range(g.num_connections), key=lambda c: target_layer[c])  # Python: stable
+    assert layer_sorted_connections(g).tolist() == stable
+    # The torch streams are seeded with one draw below 2**63 - 1 from the network's stream.
+    seed = int(np.random.default_rng(4).integers(2**63 - 1))
+    assert seed > 2**40  # a draw from the whole range
+    assert torch_generator(np.random.default_rng(4)).initial_seed() == seed

@@ -325,3 +325,30 @@ def test_forward_keeps_float64_inputs_and_float32_weights_do_not_upcast():
             ints[0], reference_forward(g, (x64 * 10).astype(np.int64), 0.5), rtol=1e-5
         )
     np.testing.assert_array_equal(forward(g, x64, [0.5]), forward(g, x64, [0.5], use_torch=False))
+
+
+def test_inputs_and_outputs_are_linear_whatever_the_genome_lists_for_them():
+    from evolearn.wann import neuron_activations
+
+    g = add_node(
+        initial_genome(2, 2, 1.0, np.random.default_rng(0), with_activations=True),
+        np.random.default_rng(1),
+        num_activations=10,
+    )
+    listed = np.full(g.num_neurons, activation_index("sine"))
+    acts = neuron_activations(Genome(2, 2, g.layer, g.connections, None, listed))
+    linear = activation_index("linear")
+    assert acts[:4].tolist() == [linear] * 4 and acts[4] == activation_index("sine")
+    for bad in (-1, 10):
+        listed[4] = bad
+        with pytest.raises(ValueError, match="activation indices must lie in 0..9"):
+            neuron_activations(Genome(2, 2, g.layer, g.connections, None, listed))
+
+
+def test_inputs_per_weight_value_must_match_the_number_of_weight_values():
+    g = initial_genome(3, 2, 1.0, np.random.default_rng(0), with_activations=True)
+    compiled = CompiledWANN(g)
+    compiled.forward_numpy(np.zeros((2, 5, 3)), [1.0, 2.0])  # [W, batch, inputs]
+    for shape in ((3, 5, 3), (2, 5, 4), (5,), (1, 2, 5, 3)):
+        with pytest.raises(ValueError, match="expected inputs of shape"):
+            compiled.forward_numpy(np.zeros(shape), [1.0, 2.0])

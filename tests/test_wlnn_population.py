@@ -351,3 +351,59 @@ def test_networks_must_share_inputs_and_outputs():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="same inputs and outputs"):
         PopulationGraph([grown(rng, 0), grown(rng, 0, num_outputs=3)])
+
+
+# --- edge cases found by mutation testing (benchmarks/mutation.py) -------------------------
+
+
+def single_connection(source: int, output: int) -> Genome:
+    """A network whose only connection goes from input ``source`` to output ``output``."""
+    layer = np.array([0] * NUM_INPUTS + [1] * NUM_OUTPUTS)
+    return Genome(
+        NUM_INPUTS,
+        NUM_OUTPUTS,
+        layer,
+        np.array([[source, NUM_INPUTS + output]]),
+        np.array([0.7], dtype=np.float32),
+    )
+
+
+@pytest.mark.parametrize("rule", ["backprop", "hebbian"])
+def test_networks_with_a_single_connection_or_none_at_all_train_as_alone(rule):
+    empty = initial_genome(
+        NUM_INPUTS, NUM_OUTPUTS, 0.0, np.random.default_rng(0), with_weights=True
+    )
+    cases = [
+        [single_connection(2, 1)],
+        [single_connection(0, 3), *mixed_population(4)[:3]],
+        [empty],
+        [empty, empty],  # no network has a connection
+    ]
+    x, y = toy_data(64)
+    config = TrainConfig(learning_rule=rule, batch_size=16, num_epochs=1)
+    orders = batches(len(x), config)
+    for genomes in cases:
+        logits = WLNNPopulation(genomes).forward(x).detach()
+        for p, g in enumerate(genomes):
+            alone, _ = WLNNModel(g).forward(x)
+            np.testing.assert_allclose(logits[:, p], alone.detach(), rtol=1e-6, atol=1e-7)
+        fast = train_population(genomes, x, y, config, streams_for(genomes), orders)
+        reference = [
+            train_genome(g, x, y, config, rng, orders)
+            for g, rng in zip(genomes, streams_for(genomes), strict=True)
+        ]
+        assert_same_training(fast, reference, config.batch_size)
+    # The single connection learns; an output without connections stays at 0.
+    (result,) = train_population(cases[0], x, y, config, streams_for(cases[0]), orders)
+    assert result.learned_weights[0] != np.float32(0.7)
+    assert not WLNNPopulation(cases[2]).forward(x).any()
+
+
+def test_learned_weights_are_float32_in_genome_order_in_both_paths():
+    genomes = mixed_population(5)
+    model = WLNNModel(genomes[1])
+    assert model.learned_weights().dtype == np.float32
+    np.testing.assert_array_equal(model.learned_weights(), genomes[1].weights)
+    for weights, g in zip(WLNNPopulation(genomes).learned_weights(), genomes, strict=True):
+        assert weights.dtype == np.float32
+        np.testing.assert_array_equal(weights, g.weights)

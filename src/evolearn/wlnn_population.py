@@ -467,7 +467,6 @@ class WLNNPopulation:
         for g in genomes:
             if g.weights is None:
                 raise ValueError("a weight learning network needs weights")
-        self.genomes = list(genomes)
         self.graph = PopulationGraph(genomes, device)
         self.device = self.graph.device
         self.w_hidden, self.w_out = self.graph.pack([g.weights for g in genomes])

@@ -389,6 +389,65 @@ REVIEWED += [
 ]
 
 
+# More of the population trainer: buffers, broadcasting, gradients nobody asks for.
+REVIEWED += [
+    (
+        "PopulationGraph*",
+        "* = workspace.take(*",
+        "*",
+        "only the name or size of a scratch buffer changes (memory reuse, not values)",
+    ),
+    (
+        "PopulationGraph*forward",
+        "return _PopulationPass.apply(x, w_hidden, w_out, self, feedback, saved, workspace)",
+        "return _PopulationPass.apply(x, w_hidden, w_out, self, feedback, saved, None)",
+        "without a workspace the pass allocates its buffers anew (memory, not values)",
+    ),
+    (
+        "PopulationTrainer*__init__",
+        "self.workspace = Workspace()",
+        "self.workspace = None",
+        "without a workspace every pass allocates its buffers anew (memory, not values)",
+    ),
+    (
+        "Workspace*__init__",
+        "*",
+        "*",
+        "whether buffers are kept changes memory reuse, not values",
+    ),
+    (
+        "PopulationGraph*_backward",
+        "if hi > lo:",
+        "if hi >= lo:",
+        "with hi == lo the skipped work is on empty tensors",
+    ),
+    (
+        "losses_and_accuracies",
+        "target = y.view(1, 1, batch).expand(num_networks, 1, batch)",
+        "*",
+        "expand broadcasts a [1, batch] view to the same [P, 1, batch]",
+    ),
+    (
+        "losses_and_accuracies",
+        "rank = torch.arange(num_outputs, 0, -1, device=logits.device).view(1, -1, 1)",
+        "*view(-1, 1)",
+        "an [O, 1] rank broadcasts against [P, O, B] as [1, O, 1] does",
+    ),
+    (
+        "_PopulationPass*backward",
+        "grad_* = grad[*] if * else None",
+        "*",
+        "returns a gradient for a weight vector that does not train; autograd drops it",
+    ),
+    (
+        "_PopulationPass*backward",
+        "hidden_too = ctx.needs_input_grad[1]",
+        "hidden_too = ctx.needs_input_grad[2]",
+        "the output weights always train: computes hidden gradients autograd then drops",
+    ),
+]
+
+
 # Genomes and the WANN passes.
 REVIEWED += [
     (
@@ -518,14 +577,12 @@ def load_results() -> tuple[dict[str, str], dict[str, dict]]:
     return results, functions
 
 
-def report() -> int:
+def survivors() -> tuple[list[tuple[str, list[str], list[str]]], dict[str, list[str]]]:
+    """The surviving mutants that are not equivalent (name, removed and added lines), and the
+    equivalent ones by kind."""
     results, functions = load_results()
-    if not results:
-        print("no mutmut results in mutants/: run without --report-only first")
-        return 1
-    by_status = Counter(status for status, _ in results.values())
     equivalent: dict[str, list[str]] = defaultdict(list)
-    survivors: list[tuple[str, list[str], list[str]]] = []
+    remaining: list[tuple[str, list[str], list[str]]] = []
     for mutant, (status, module) in sorted(results.items()):
         if status != "survived":
             continue
@@ -534,7 +591,17 @@ def report() -> int:
         if kind:
             equivalent[kind].append(mutant)
         else:
-            survivors.append((mutant, removed, added))
+            remaining.append((mutant, removed, added))
+    return remaining, equivalent
+
+
+def report() -> int:
+    results, functions = load_results()
+    if not results:
+        print("no mutmut results in mutants/: run without --report-only first")
+        return 1
+    by_status = Counter(status for status, _ in results.values())
+    remaining, equivalent = survivors()
     killed = by_status["killed"] + by_status["timeout"]
     num_equivalent = sum(len(v) for v in equivalent.values())
     counted = killed + by_status["survived"] - num_equivalent
@@ -555,8 +622,8 @@ def report() -> int:
                 if _match(removed[0], before) and _match(added[0], after)
             )
             print(f"    {mutant}: {removed[0]}  ->  {added[0]}\n      ({why})")
-    print(f"remaining survivors: {len(survivors)}")
-    per_module = Counter(m.split(".")[1] for m, _, _ in survivors)
+    print(f"remaining survivors: {len(remaining)}")
+    per_module = Counter(m.split(".")[1] for m, _, _ in remaining)
     for module, count in sorted(per_module.items()):
         print(f"  {module}: {count}")
     if counted:
@@ -565,7 +632,7 @@ def report() -> int:
             f"mutants (plain mutmut score {killed / (killed + by_status['survived']):.1%})"
         )
     print("\nremaining survivors:")
-    for mutant, removed, added in survivors:
+    for mutant, removed, added in remaining:
         print(f"  {mutant}")
         for line in removed:
             print(f"    - {line}")
@@ -593,8 +660,9 @@ def main() -> int:
     if not args.report_only:  # new and changed code first
         subprocess.run(command, cwd=ROOT, check=False, env=env)
     if args.rerun_survivors:  # the timeouts too (a busy machine), and those without tests
-        results, _ = load_results()
-        again = [m for m, (s, _) in results.items() if s in ("survived", "timeout", "no tests")]
+        again = [m for m, _, _ in survivors()[0]] + [
+            m for m, (s, _) in load_results()[0].items() if s in ("timeout", "no tests")
+        ]
         if again:
             subprocess.run(command + again, cwd=ROOT, check=False, env=env)
     return report()

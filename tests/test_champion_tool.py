@@ -121,6 +121,7 @@ def test_on_cartpole_swingup_through_the_vectorised_physics(tmp_path):
         str(out),
     )
     assert result.returncode == 0, result.stderr
+    assert [s for s, _ in read_scalars(out)["champion/test_mean_reward"]] == [1]  # the end
     stdout = check_episodes_match_the_champion_scores(out)
     assert "CartPoleSwingUp" in stdout
 

@@ -98,20 +98,24 @@ def test_oja_rule_by_hand_with_two_hidden_layers(path):
     np.testing.assert_allclose(learned, oja_by_hand(0.1), rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_hebbian_training_step_by_hand(path):
-    # One hebbian batch with sgd: the optimizer moves only the output weights (by the
-    # cross-entropy gradient), then Oja moves the hidden ones with the batch's activities,
-    # which were computed before the step.
-    # The network of oja_network with a second output (neuron 3): hidden 3, 4, 5 become
-    # 4, 5, 6; outputs 2 (from 6) and 3 (from 4).
-    genome = Genome(
+def hebbian_network() -> Genome:
+    """The network of oja_network with a second output (neuron 3): hidden 3, 4, 5 become
+    4, 5, 6; outputs 2 (from 6) and 3 (from 4)."""
+    return Genome(
         2,
         2,
         np.array([0, 0, 3, 3, 1, 1, 2]),
         np.array([[0, 4], [1, 4], [0, 5], [1, 5], [4, 6], [5, 6], [6, 2], [4, 3]]),
         np.array([0.5, 0.25, -0.5, 1.0, 0.5, 1.0, 1.0, 0.5], dtype=np.float32),
     )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_hebbian_training_step_by_hand(path):
+    # One hebbian batch with sgd: the optimizer moves only the output weights (by the
+    # cross-entropy gradient), then Oja moves the hidden ones with the batch's activities,
+    # which were computed before the step.
+    genome = hebbian_network()
     x = torch.tensor(OJA_X)
     y = torch.tensor([0, 1, 0])
     config = TrainConfig(
@@ -337,3 +341,42 @@ def test_connections_sorted_by_target_layer_keep_their_order_within_a_layer():
     seed = int(np.random.default_rng(4).integers(2**63 - 1))
     assert seed > 2**40  # a draw from the whole range
     assert torch_generator(np.random.default_rng(4)).initial_seed() == seed
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("period", ["last_epoch", "first_ten_batches"])
+def test_a_training_result_scores_its_record_by_the_period(path, period):
+    genome = hebbian_network()
+    x = torch.stack([torch.linspace(-1, 2, 96), torch.linspace(2, 0, 96)], dim=1)
+    y = (x[:, 0] > 0.5).long()
+    config = TrainConfig(batch_size=8, num_epochs=2, evaluation_period=period)
+    orders = draw_batch_orders(96, 8, 2, torch.Generator().manual_seed(2))
+    if path == "reference":
+        result = train_genome(genome, x, y, config, np.random.default_rng(0), orders)
+    else:
+        (result,) = train_population([genome], x, y, config, [np.random.default_rng(0)], orders)
+    losses, accs = result.record.losses, result.record.accs
+    assert losses.shape == (2, 12)
+    first, last = slice(0, 10), slice(12, 24)
+    part = first if period == "first_ten_batches" else last
+    assert result.reward == pytest.approx(-losses.reshape(-1)[part].mean(), rel=1e-6)
+    assert result.acc == pytest.approx(accs.reshape(-1)[part].mean(), rel=1e-6)
+    assert 0.0 <= result.acc <= 1.0
+
+
+def test_population_losses_and_accuracies_are_means_over_the_batch_by_default():
+    from evolearn.wlnn_population import losses_and_accuracies
+
+    # Two networks, two outputs, three examples with labels 0, 1, 1.
+    logits = torch.tensor([[[2.0, 0.0, 1.0], [0.0, 1.0, 0.0]], [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]])
+    y = torch.tensor([0, 1, 1])
+    loss, acc = losses_and_accuracies(logits, y)
+    ce = lambda a, b: np.log(np.exp(a) + np.exp(b)) - a  # noqa: E731  (-log softmax of a)
+    expected_0 = (ce(2.0, 0.0) + ce(1.0, 0.0) + ce(0.0, 1.0)) / 3
+    expected_1 = (ce(0.0, 1.0) + ce(1.0, 0.0) + ce(1.0, 0.0)) / 3
+    np.testing.assert_allclose(loss.detach().numpy(), [expected_0, expected_1], rtol=1e-6)
+    # Network 0 answers 0, 1, 0 (the third is wrong); network 1 answers 1, 1, 1.
+    np.testing.assert_allclose(acc.numpy(), [2 / 3, 2 / 3], rtol=1e-6)
+    total, correct = losses_and_accuracies(logits, y, "sum")
+    np.testing.assert_allclose(total.detach().numpy(), 3 * loss.detach().numpy(), rtol=1e-6)
+    assert correct.tolist() == [2.0, 2.0]

@@ -212,27 +212,6 @@ def test_gym_run_writes_its_tags(tmp_path):  # the champion tool: test_champion_
 
 
 @pytest.mark.slow
-def test_swingup_run_goes_to_the_end(tmp_path):
-    out = tmp_path / "run"
-    result = run_script(
-        GYM,
-        "params/wann-gym/CartPoleSwingUp.yaml",
-        "--population_size",
-        "6",
-        "--tournament_size",
-        "2",
-        "--num_generations",
-        "1",
-        "--num_trials",
-        "1",
-        "--out_dir",
-        str(out),
-    )
-    assert result.returncode == 0, result.stderr
-    assert "champion/test_mean_reward" in read_scalars(out)
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "script, params",
     [

@@ -36,7 +36,7 @@ from evolearn.wann_evolution import (
     weight_scores,
 )
 from evolearn.wann_population import evaluate_classification
-from evolearn.workers import SharedArrays, WorkerPool, each_or_nan
+from evolearn.workers import ChunkResults, SharedArrays, WorkerPool, each_or_nan, fallback_reason
 
 #: Ten weight values evenly spaced in [-2, 2] for the test-set evaluation.
 TEST_WEIGHT_VALUES = tuple(np.linspace(-2, 2, 10).tolist())
@@ -95,14 +95,15 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.nd
     x, y = shared[f"x_{task.split}"], shared[f"y_{task.split}"]
     if task.indices is not None:
         x, y = x[task.indices], y[task.indices]
+    fallback = None
     if task.fast:
         try:
             loss, acc = evaluate_classification(
                 task.genomes, x, y, task.weights, task.use_torch, task.device
             )
-            return list(zip(loss, acc, strict=True))
-        except Exception:  # network by network below: a failing network costs only itself
-            pass
+            return ChunkResults(zip(loss, acc, strict=True))
+        except Exception as error:  # network by network below: a failing one costs only itself
+            fallback = fallback_reason(error)
 
     def one(genome: Genome) -> np.ndarray:
         compiled = CompiledWANN(genome)
@@ -115,7 +116,8 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.nd
             correct += c
         return np.stack([loss / len(x), correct / len(x)])
 
-    return [tuple(r) for r in each_or_nan(one, task.genomes, (2, len(task.weights)))]
+    results = each_or_nan(one, task.genomes, (2, len(task.weights)))
+    return ChunkResults((tuple(r) for r in results), fallback)
 
 
 class WANNClassification(WANNEvolution):
@@ -149,7 +151,7 @@ class WANNClassification(WANNEvolution):
             self._task([population[i] for i in chunk], "train", indices)
             for chunk in self.chunks(len(population))
         ]
-        return self._scores([r for chunk in self.pool.map(classify_chunk, tasks) for r in chunk])
+        return self._scores(self.pool.map_chunks(classify_chunk, tasks))
 
     def evaluate_one(self, genome: Genome, split: str, weights=TRAIN_WEIGHT_VALUES) -> dict:
         results = classify_chunk(self.pool.shared, self._task([genome], split, None, weights))

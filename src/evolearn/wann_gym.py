@@ -39,7 +39,7 @@ from evolearn.wann_evolution import (
     weight_scores,
 )
 from evolearn.wann_population import swingup_returns
-from evolearn.workers import SharedArrays, each_or_nan
+from evolearn.workers import ChunkResults, SharedArrays, each_or_nan, fallback_reason
 
 #: Trials per weight value when a new champion is checked, and when the champion is tested.
 CHAMPION_TRIALS = 16
@@ -177,12 +177,13 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> list[np.ndarray]:
     A network's numbers do not depend on the other networks of its chunk (fast path
     included), so they do not depend on the number of workers.
     """
+    fallback = None
     if task.fast and has_fast_path(task.env_name, task.take_argmax_action):
         try:
             returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
-            return [r.mean(axis=1) for r in returns]
-        except Exception:  # network by network below: a failing network costs only itself
-            pass
+            return ChunkResults(r.mean(axis=1) for r in returns)
+        except Exception as error:  # network by network below: a failing one costs only itself
+            fallback = fallback_reason(error)
     weights = np.asarray(task.weights, dtype=np.float64)
     # Step at most MAX_PARALLEL_EPISODES episodes together: trials in blocks.
     block = max(1, MAX_PARALLEL_EPISODES // len(weights))
@@ -206,7 +207,7 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> list[np.ndarray]:
         )
         return returns.mean(axis=1)
 
-    return each_or_nan(one, task.genomes, (len(weights),))
+    return ChunkResults(each_or_nan(one, task.genomes, (len(weights),)), fallback)
 
 
 class WANNGym(WANNEvolution):
@@ -230,7 +231,7 @@ class WANNGym(WANNEvolution):
             self._task([population[i] for i in chunk], seeds)
             for chunk in self.chunks(len(population))
         ]
-        rewards = np.array([r for chunk in self.pool.map(episodes_chunk, tasks) for r in chunk])
+        rewards = np.array(self.pool.map_chunks(episodes_chunk, tasks))
         return weight_scores(rewards)
 
     def _evaluate_one(self, genome: Genome, seeds) -> dict[str, float]:

@@ -60,7 +60,13 @@ from evolearn.params import (
 from evolearn.reporting import save_population
 from evolearn.run import Run
 from evolearn.wlnn_population import evaluate_population, train_population
-from evolearn.workers import SharedArrays, WorkerPool, split_evenly
+from evolearn.workers import (
+    ChunkResults,
+    SharedArrays,
+    WorkerPool,
+    fallback_reason,
+    split_evenly,
+)
 
 #: Every this many generations the champion is trained for LONG_TRAINING_EPOCHS and tested.
 LONG_TRAINING_EVERY = 20
@@ -272,11 +278,13 @@ def train_chunk(shared: SharedArrays, task: TrainTask) -> list[tuple[float, floa
     x, y = _tensors(shared, "train", task.device)
     orders = generation_batch_orders(len(x), task.config, task.batch_entropy)
     rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
+    fallback = None
     if task.fast:
         try:
             results = train_population(task.genomes, x, y, task.config, rngs, orders)
-            return [(r.reward, r.acc, r.learned_weights) for r in results]
-        except Exception:  # network by network below: a failing network costs only itself
+            return ChunkResults((r.reward, r.acc, r.learned_weights) for r in results)
+        except Exception as error:  # network by network below: a failing one costs only itself
+            fallback = fallback_reason(error)
             rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
 
     def one(item) -> tuple[float, float, np.ndarray]:
@@ -287,7 +295,7 @@ def train_chunk(shared: SharedArrays, task: TrainTask) -> list[tuple[float, floa
         except Exception:  # NaN scores: the generation loop gives them the worst score
             return (float("nan"), float("nan"), genome.weights)
 
-    return [one(item) for item in zip(task.genomes, rngs, strict=True)]
+    return ChunkResults((one(item) for item in zip(task.genomes, rngs, strict=True)), fallback)
 
 
 def test_chunk(shared: SharedArrays, task: TestTask) -> list[tuple[float, float]]:
@@ -327,7 +335,7 @@ def train_generation(
         )
         for chunk in split_evenly(len(genomes), pool.num_workers)
     ]
-    results = [r for chunk in pool.map(train_chunk, tasks) for r in chunk]
+    results = pool.map_chunks(train_chunk, tasks)
     rewards = np.array([r[0] for r in results])
     accs = np.array([r[1] for r in results])
     return rewards, accs, [r[2] for r in results]
@@ -381,7 +389,7 @@ class WLNNEvolution(EvolutionLoop):
             TestTask([genomes[i] for i in chunk], split, self.params.batch_size_eval, self.device)
             for chunk in self.chunks(len(genomes))
         ]
-        results = [r for chunk in self.pool.map(test_chunk, tasks) for r in chunk]
+        results = self.pool.map_chunks(test_chunk, tasks)
         return np.array([r[0] for r in results]), np.array([r[1] for r in results])
 
     def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:

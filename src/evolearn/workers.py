@@ -33,6 +33,24 @@ class SharedArrays(dict):
         self.cache: dict[Any, Any] = {}
 
 
+class ChunkResults(list):
+    """The results of one chunk of networks, and why its fast path was not used.
+
+    ``fallback`` is None when the whole chunk went through the fast path; otherwise the error
+    that made it fall back to evaluating the networks one by one (correct, but slower), which
+    :meth:`WorkerPool.map_chunks` logs.
+    """
+
+    def __init__(self, items=(), fallback: str | None = None):
+        super().__init__(items)
+        self.fallback = fallback
+
+
+def fallback_reason(error: BaseException) -> str:
+    """The error a fast path raised, in one short line for the log."""
+    return " ".join(f"{type(error).__name__}: {error}".split())[:300]
+
+
 # Per worker process: the shared arrays of each pool folder, loaded once.
 _SHARED_OBJECTS: dict[str, SharedArrays] = {}
 
@@ -129,6 +147,25 @@ class WorkerPool:
                 )
                 self.terminate()
         raise AssertionError("unreachable")
+
+    def map_chunks(
+        self, fn: Callable[[SharedArrays, Any], Sequence[Any]], chunks: Sequence[Any]
+    ) -> list[Any]:
+        """The results of :meth:`map` for chunks of a population, concatenated in order.
+
+        A chunk whose fast path failed (its :class:`ChunkResults` ``fallback``) is logged: its
+        networks were evaluated one by one, which gives the same numbers, only slower.
+        """
+        results: list[Any] = []
+        for chunk in self.map(fn, chunks):
+            fallback = getattr(chunk, "fallback", None)
+            if fallback:
+                self.log(
+                    f"{fn.__name__}: the fast path failed on a chunk of {len(chunk)} networks "
+                    f"({fallback}); they were evaluated one by one instead (slower)."
+                )
+            results.extend(chunk)
+        return results
 
     def terminate(self) -> None:
         """Stop the worker processes now (their current work is lost)."""

@@ -36,20 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
 
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
-TIMEOUT_CODES = {36, 24, -24, 152, 255}
-
-
-def _only(old: str, new: str) -> tuple[str, str]:
-    """The differing middle of two lines (common prefix and suffix removed)."""
-    i = 0
-    while i < min(len(old), len(new)) and old[i] == new[i]:
-        i += 1
-    j = 0
-    while j < min(len(old), len(new)) - i and old[-1 - j] == new[-1 - j]:
-        j += 1
-    return old[i : len(old) - j], new[i : len(new) - j]
-
 
 def _drops_argument(old: str, new: str, pattern: str) -> bool:
     """``new`` is ``old`` with one keyword argument matching ``pattern`` removed or None."""
@@ -258,12 +244,8 @@ REVIEWED = [
         "running = ~swingup_out_of_bounds(state)",
         "an ended episode keeps its last state, which stays out of bounds",
     ),
-]
-
-
-# The weight learning networks: memory reuse, bookkeeping that no index reaches, and the
-# gradients autograd never asks for.
-REVIEWED += [
+    # The weight learning networks: memory reuse, bookkeeping that no index reaches, and the
+    # gradients autograd never asks for.
     (
         "*",
         "self.device = torch.device(device)",
@@ -328,18 +310,6 @@ REVIEWED += [
     ),
     (
         "PopulationGraph*_backward",
-        "* = workspace.take(*",
-        "*",
-        "only the name or size of a scratch buffer changes (memory reuse, not values)",
-    ),
-    (
-        "PopulationGraph*_backward",
-        "reversed(self.stages), reversed(sources), reversed(self._error_src), strict=True",
-        "*",
-        "zip(strict=...) only raises on sequences of different lengths, which these are not",
-    ),
-    (
-        "PopulationGraph*_backward",
         "first = 0 if hidden_too else st.output_targets",
         "*",
         "computes hidden-weight gradients that autograd does not ask for (slower, same result)",
@@ -386,11 +356,7 @@ REVIEWED += [
         "if ctx.needs_input_grad[2] or ctx.needs_input_grad[2]:",
         "the output weights always train, so needs_input_grad[2] alone decides",
     ),
-]
-
-
-# More of the population trainer: buffers, broadcasting, gradients nobody asks for.
-REVIEWED += [
+    # More of the population trainer: buffers, broadcasting, gradients nobody asks for.
     (
         "PopulationGraph*",
         "* = workspace.take(*",
@@ -445,11 +411,7 @@ REVIEWED += [
         "hidden_too = ctx.needs_input_grad[2]",
         "the output weights always train: computes hidden gradients autograd then drops",
     ),
-]
-
-
-# Genomes and the WANN passes.
-REVIEWED += [
+    # Genomes and the WANN passes.
     (
         "change_activation",
         "activations[neuron] = (activations[neuron] + shift) % num_activations",
@@ -502,12 +464,13 @@ def _match(text: str, pattern: str) -> bool:
     return re.fullmatch(regex, text) is not None
 
 
-def _reviewed(mutant: str, old: str, new: str) -> bool:
+def _reviewed(mutant: str, old: str, new: str) -> str | None:
+    """The reason a reviewed entry gives for this change of one line, or None."""
     function = mutant.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]
-    return any(
-        _match(function, f"*{name}*") and _match(old, before) and _match(new, after)
-        for name, before, after, _ in REVIEWED
-    )
+    for name, before, after, reason in REVIEWED:
+        if _match(function, f"*{name}*") and _match(old, before) and _match(new, after):
+            return reason
+    return None
 
 
 def function_sources(path: Path) -> dict[str, tuple[list[str], list[tuple[int, int]]]]:
@@ -547,49 +510,52 @@ def mutant_diff(functions, mutant: str) -> tuple[list[str], list[str], bool]:
     return removed, added, in_raise
 
 
-def classify(mutant: str, removed: list[str], added: list[str], in_raise: bool) -> str | None:
+def classify(
+    mutant: str, removed: list[str], added: list[str], in_raise: bool
+) -> tuple[str, str] | None:
+    """(kind, reason) of an equivalent mutant, or None."""
     if not removed:
         return None
     if len(removed) != len(added):  # a change that joined lines: compare the statements
         removed, added = [" ".join(removed)], [" ".join(added)]
-    if all(_reviewed(mutant, o, n) for o, n in zip(removed, added, strict=True)):
-        return "reviewed"
-    for name, _, rule in EQUIVALENT:
+    reasons = [_reviewed(mutant, o, n) for o, n in zip(removed, added, strict=True)]
+    if all(reasons):
+        return "reviewed", reasons[0]
+    for name, reason, rule in EQUIVALENT:
         if all(rule(o, n, in_raise) for o, n in zip(removed, added, strict=True)):
-            return name
+            return name, reason
     return None
 
 
-def load_results() -> tuple[dict[str, str], dict[str, dict]]:
+def load_results() -> tuple[dict[str, tuple[str, str]], dict[str, dict]]:
+    """mutant -> (status, mutated module), and each mutated module's functions."""
+    from mutmut.stats import status_by_exit_code
+
     results, functions = {}, {}
     for meta in sorted(MUTANTS.glob("src/**/*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         module = meta.with_suffix("")
         functions[str(module)] = function_sources(module)
         for mutant, code in codes.items():
-            if code in TIMEOUT_CODES:
-                status = "timeout"
-            elif code is None:
-                status = "not checked"
-            else:
-                status = STATUS.get(code, "suspicious")
-            results[mutant] = (status, str(module))
+            results[mutant] = (status_by_exit_code[code], str(module))
     return results, functions
 
 
-def survivors() -> tuple[list[tuple[str, list[str], list[str]]], dict[str, list[str]]]:
-    """The surviving mutants that are not equivalent (name, removed and added lines), and the
-    equivalent ones by kind."""
-    results, functions = load_results()
-    equivalent: dict[str, list[str]] = defaultdict(list)
-    remaining: list[tuple[str, list[str], list[str]]] = []
+Diff = tuple[str, list[str], list[str]]  # mutant, removed lines, added lines
+
+
+def survivors(results, functions) -> tuple[list[Diff], dict[str, list[tuple[Diff, str]]]]:
+    """The surviving mutants that are not equivalent, and the equivalent ones by kind, each
+    with its reason."""
+    equivalent: dict[str, list[tuple[Diff, str]]] = defaultdict(list)
+    remaining: list[Diff] = []
     for mutant, (status, module) in sorted(results.items()):
         if status != "survived":
             continue
         removed, added, in_raise = mutant_diff(functions[module], mutant)
-        kind = classify(mutant, removed, added, in_raise)
-        if kind:
-            equivalent[kind].append(mutant)
+        found = classify(mutant, removed, added, in_raise)
+        if found:
+            equivalent[found[0]].append(((mutant, removed, added), found[1]))
         else:
             remaining.append((mutant, removed, added))
     return remaining, equivalent
@@ -601,7 +567,7 @@ def report() -> int:
         print("no mutmut results in mutants/: run without --report-only first")
         return 1
     by_status = Counter(status for status, _ in results.values())
-    remaining, equivalent = survivors()
+    remaining, equivalent = survivors(results, functions)
     killed = by_status["killed"] + by_status["timeout"]
     num_equivalent = sum(len(v) for v in equivalent.values())
     counted = killed + by_status["survived"] - num_equivalent
@@ -612,16 +578,9 @@ def report() -> int:
             print(f"  {name}: {len(equivalent[name])} ({reason})")
     if equivalent["reviewed"]:
         print(f"  reviewed one by one: {len(equivalent['reviewed'])}")
-        for mutant in equivalent["reviewed"]:
-            removed, added, _ = mutant_diff(functions[results[mutant][1]], mutant)
-            if len(removed) != len(added):
-                removed, added = [" ".join(removed)], [" ".join(added)]
-            why = next(
-                reason
-                for name, before, after, reason in REVIEWED
-                if _match(removed[0], before) and _match(added[0], after)
-            )
-            print(f"    {mutant}: {removed[0]}  ->  {added[0]}\n      ({why})")
+        for (mutant, removed, added), why in equivalent["reviewed"]:
+            before, after = " ".join(removed), " ".join(added)
+            print(f"    {mutant}: {before}  ->  {after}\n      ({why})")
     print(f"remaining survivors: {len(remaining)}")
     per_module = Counter(m.split(".")[1] for m, _, _ in remaining)
     for module, count in sorted(per_module.items()):
@@ -660,8 +619,9 @@ def main() -> int:
     if not args.report_only:  # new and changed code first
         subprocess.run(command, cwd=ROOT, check=False, env=env)
     if args.rerun_survivors:  # the timeouts too (a busy machine), and those without tests
-        again = [m for m, _, _ in survivors()[0]] + [
-            m for m, (s, _) in load_results()[0].items() if s in ("timeout", "no tests")
+        results, functions = load_results()
+        again = [m for m, _, _ in survivors(results, functions)[0]] + [
+            m for m, (s, _) in results.items() if s in ("timeout", "no tests")
         ]
         if again:
             subprocess.run(command + again, cwd=ROOT, check=False, env=env)

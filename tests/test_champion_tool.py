@@ -31,6 +31,14 @@ def champion_tool(*args: str) -> str:
     return result.stdout
 
 
+def run_to_the_end(tmp_path, script: str, params: str, *args: str, timeout: float = 300):
+    """Run a script as a user would, check it ended well; returns its run folder."""
+    out = tmp_path / "run"
+    result = run_script(script, params, *args, "--out_dir", str(out), timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 def per_weight(stdout: str, pattern: str) -> list[tuple[float, ...]]:
     rows = re.findall(rf"weight {NUMBER}: {pattern}", stdout)
     return [tuple(float(v) for v in row) for row in rows]
@@ -59,9 +67,9 @@ def check_episodes_match_the_champion_scores(out, tool_args=()):
 
 @pytest.mark.slow
 def test_on_a_gymnasium_environment_with_discrete_actions(tmp_path):
-    out = tmp_path / "run"
     args = ["--env_name", "CartPole-v1", "--num_generations", "2", "--num_trials", "2"]
-    result = run_script(
+    out = run_to_the_end(
+        tmp_path,
         "run-wann-gym.py",
         "params/wann-gym/CartPole-v0.yaml",
         *args,
@@ -69,10 +77,7 @@ def test_on_a_gymnasium_environment_with_discrete_actions(tmp_path):
         "12",
         "--tournament_size",
         "4",
-        "--out_dir",
-        str(out),
     )
-    assert result.returncode == 0, result.stderr
     stdout = check_episodes_match_the_champion_scores(out)
     assert "CartPole-v1, 16 trials per weight value" in stdout
 
@@ -81,8 +86,8 @@ def test_on_a_gymnasium_environment_with_discrete_actions(tmp_path):
 def test_bipedal_walker_one_generation_and_the_tool_on_continuous_actions(tmp_path):
     # BipedalWalker-v3: 24 observations, 4 continuous motor torques through Gymnasium (no fast
     # path), and the environment check of the script (check_fits_env) on a real environment.
-    out = tmp_path / "run"
-    result = run_script(
+    out = run_to_the_end(
+        tmp_path,
         "run-wann-gym.py",
         "params/wann-gym/BipedalWalker-v3.yaml",
         "--population_size",
@@ -91,11 +96,8 @@ def test_bipedal_walker_one_generation_and_the_tool_on_continuous_actions(tmp_pa
         "2",
         "--num_generations",
         "1",
-        "--out_dir",
-        str(out),
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr
     scalars = read_scalars(out)
     assert [s for s, _ in scalars["champion/test_mean_reward"]] == [1]
     # A walker's return is in [-100 - falls, ~300]: a random network falls or stands still.
@@ -105,8 +107,8 @@ def test_bipedal_walker_one_generation_and_the_tool_on_continuous_actions(tmp_pa
 
 @pytest.mark.slow
 def test_on_cartpole_swingup_through_the_vectorised_physics(tmp_path):
-    out = tmp_path / "run"
-    result = run_script(
+    out = run_to_the_end(
+        tmp_path,
         "run-wann-gym.py",
         "params/wann-gym/CartPoleSwingUp.yaml",
         "--population_size",
@@ -117,10 +119,7 @@ def test_on_cartpole_swingup_through_the_vectorised_physics(tmp_path):
         "1",
         "--num_trials",
         "1",
-        "--out_dir",
-        str(out),
     )
-    assert result.returncode == 0, result.stderr
     assert [s for s, _ in read_scalars(out)["champion/test_mean_reward"]] == [1]  # the end
     stdout = check_episodes_match_the_champion_scores(out)
     assert "CartPoleSwingUp" in stdout
@@ -128,8 +127,8 @@ def test_on_cartpole_swingup_through_the_vectorised_physics(tmp_path):
 
 @pytest.mark.slow
 def test_on_a_dataset_for_a_weight_agnostic_network(tmp_path):
-    out = tmp_path / "run"
-    result = run_script(
+    out = run_to_the_end(
+        tmp_path,
         "run-wann-classification.py",
         "params/wann-classification/digits.yaml",
         "--population_size",
@@ -140,10 +139,7 @@ def test_on_a_dataset_for_a_weight_agnostic_network(tmp_path):
         "2",
         "--test_every",
         "2",
-        "--out_dir",
-        str(out),
     )
-    assert result.returncode == 0, result.stderr
     info = load_genome_info(out / "champion.json")
     # The champion's stored scores are on the whole training set.
     train = champion_tool(str(out), "--split", "train")
@@ -170,8 +166,8 @@ def test_on_a_dataset_for_a_weight_agnostic_network(tmp_path):
 
 @pytest.mark.slow
 def test_on_a_dataset_for_a_weight_learning_network(tmp_path):
-    out = tmp_path / "run"
-    result = run_script(
+    out = run_to_the_end(
+        tmp_path,
         "run-wlnn-mnist.py",
         "params/wlnn/digits-backprop.yaml",
         "--population_size",
@@ -182,10 +178,7 @@ def test_on_a_dataset_for_a_weight_learning_network(tmp_path):
         "1",
         "--num_epochs",
         "1",
-        "--out_dir",
-        str(out),
     )
-    assert result.returncode == 0, result.stderr
     info = load_genome_info(out / "champion_trained.json")
     stdout = champion_tool(str(out / "champion_trained.json"))
     ((loss, acc),) = re.findall(

@@ -1,7 +1,9 @@
 """Long runs survive kills, Ctrl-C, failing networks and dying workers."""
 
+import csv
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,8 +117,6 @@ def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
 
 def csv_rows(out):
     """results_summary.csv without its wall-clock column."""
-    import csv
-
     with (out / "results_summary.csv").open(newline="") as f:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
@@ -132,8 +132,6 @@ def kill_between_checkpoints(script, args, out, tries=3):
     tensorboard steps) but in no checkpoint. Returns (checkpoint generation, last row)."""
     for _ in range(tries):
         if out.exists():
-            import shutil
-
             shutil.rmtree(out)
         process = start(script, [*args, "--checkpoint_every", "3", "--out_dir", str(out)])
         wait_for_generation(out, 4, process, poll=0.005)

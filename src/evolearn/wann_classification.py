@@ -36,7 +36,13 @@ from evolearn.wann_evolution import (
     weight_scores,
 )
 from evolearn.wann_population import evaluate_classification
-from evolearn.workers import ChunkResults, SharedArrays, WorkerPool, each_or_nan, fallback_reason
+from evolearn.workers import (
+    ChunkResults,
+    SharedArrays,
+    WorkerPool,
+    each_or_nan,
+    fast_or_one_by_one,
+)
 
 #: Ten weight values evenly spaced in [-2, 2] for the test-set evaluation.
 TEST_WEIGHT_VALUES = tuple(np.linspace(-2, 2, 10).tolist())
@@ -86,7 +92,7 @@ def classify(
     return -picked[..., 0].sum(-1), correct
 
 
-def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.ndarray, np.ndarray]]:
+def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
     """Mean loss ``[W]`` and accuracy ``[W]`` of each network of the chunk.
 
     A network's numbers do not depend on the other networks of its chunk (fast path
@@ -95,15 +101,12 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.nd
     x, y = shared[f"x_{task.split}"], shared[f"y_{task.split}"]
     if task.indices is not None:
         x, y = x[task.indices], y[task.indices]
-    fallback = None
-    if task.fast:
-        try:
-            loss, acc = evaluate_classification(
-                task.genomes, x, y, task.weights, task.use_torch, task.device
-            )
-            return ChunkResults(zip(loss, acc, strict=True))
-        except Exception as error:  # network by network below: a failing one costs only itself
-            fallback = fallback_reason(error)
+
+    def whole_chunk():
+        loss, acc = evaluate_classification(
+            task.genomes, x, y, task.weights, task.use_torch, task.device
+        )
+        return zip(loss, acc, strict=True)
 
     def one(genome: Genome) -> np.ndarray:
         compiled = CompiledWANN(genome)
@@ -116,8 +119,10 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> list[tuple[np.nd
             correct += c
         return np.stack([loss / len(x), correct / len(x)])
 
-    results = each_or_nan(one, task.genomes, (2, len(task.weights)))
-    return ChunkResults((tuple(r) for r in results), fallback)
+    return fast_or_one_by_one(
+        whole_chunk if task.fast else None,
+        lambda: (tuple(r) for r in each_or_nan(one, task.genomes, (2, len(task.weights)))),
+    )
 
 
 class WANNClassification(WANNEvolution):

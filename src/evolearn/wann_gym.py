@@ -39,7 +39,7 @@ from evolearn.wann_evolution import (
     weight_scores,
 )
 from evolearn.wann_population import swingup_returns
-from evolearn.workers import ChunkResults, SharedArrays, each_or_nan, fallback_reason
+from evolearn.workers import ChunkResults, SharedArrays, each_or_nan, fast_or_one_by_one
 
 #: Trials per weight value when a new champion is checked, and when the champion is tested.
 CHAMPION_TRIALS = 16
@@ -171,43 +171,45 @@ def run_episodes(
     return returns
 
 
-def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> list[np.ndarray]:
+def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> ChunkResults:
     """Mean return per weight value ``[W]`` of each network of the chunk.
 
     A network's numbers do not depend on the other networks of its chunk (fast path
     included), so they do not depend on the number of workers.
     """
-    fallback = None
-    if task.fast and has_fast_path(task.env_name, task.take_argmax_action):
-        try:
-            returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
-            return ChunkResults(r.mean(axis=1) for r in returns)
-        except Exception as error:  # network by network below: a failing one costs only itself
-            fallback = fallback_reason(error)
     weights = np.asarray(task.weights, dtype=np.float64)
-    # Step at most MAX_PARALLEL_EPISODES episodes together: trials in blocks.
-    block = max(1, MAX_PARALLEL_EPISODES // len(weights))
-    envs = _environments(shared, task.env_name, len(weights) * min(block, len(task.seeds)))
 
-    def one(genome: Genome) -> np.ndarray:
-        compiled = CompiledWANN(genome)
-        returns = np.concatenate(
-            [
-                run_episodes(
-                    compiled,
-                    envs,
-                    weights,
-                    list(task.seeds[start : start + block]),
-                    task.take_argmax_action,
-                    task.use_torch,
-                )
-                for start in range(0, len(task.seeds), block)
-            ],
-            axis=1,
-        )
-        return returns.mean(axis=1)
+    def whole_chunk():
+        returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
+        return (r.mean(axis=1) for r in returns)
 
-    return ChunkResults(each_or_nan(one, task.genomes, (len(weights),)), fallback)
+    def one_by_one():
+        # Step at most MAX_PARALLEL_EPISODES episodes together: trials in blocks.
+        block = max(1, MAX_PARALLEL_EPISODES // len(weights))
+        envs = _environments(shared, task.env_name, len(weights) * min(block, len(task.seeds)))
+
+        def one(genome: Genome) -> np.ndarray:
+            compiled = CompiledWANN(genome)
+            returns = np.concatenate(
+                [
+                    run_episodes(
+                        compiled,
+                        envs,
+                        weights,
+                        list(task.seeds[start : start + block]),
+                        task.take_argmax_action,
+                        task.use_torch,
+                    )
+                    for start in range(0, len(task.seeds), block)
+                ],
+                axis=1,
+            )
+            return returns.mean(axis=1)
+
+        return each_or_nan(one, task.genomes, (len(weights),))
+
+    fast = task.fast and has_fast_path(task.env_name, task.take_argmax_action)
+    return fast_or_one_by_one(whole_chunk if fast else None, one_by_one)
 
 
 class WANNGym(WANNEvolution):

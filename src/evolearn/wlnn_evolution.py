@@ -64,7 +64,7 @@ from evolearn.workers import (
     ChunkResults,
     SharedArrays,
     WorkerPool,
-    fallback_reason,
+    fast_or_one_by_one,
     split_evenly,
 )
 
@@ -273,29 +273,29 @@ def generation_batch_orders(
     return draw_batch_orders(num_examples, config.batch_size, config.num_epochs, generator)
 
 
-def train_chunk(shared: SharedArrays, task: TrainTask) -> list[tuple[float, float, np.ndarray]]:
+def train_chunk(shared: SharedArrays, task: TrainTask) -> ChunkResults:
     """(reward, acc, learned weights) of each network of the chunk."""
     x, y = _tensors(shared, "train", task.device)
     orders = generation_batch_orders(len(x), task.config, task.batch_entropy)
-    rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
-    fallback = None
-    if task.fast:
-        try:
-            results = train_population(task.genomes, x, y, task.config, rngs, orders)
-            return ChunkResults((r.reward, r.acc, r.learned_weights) for r in results)
-        except Exception as error:  # network by network below: a failing one costs only itself
-            fallback = fallback_reason(error)
-            rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
 
-    def one(item) -> tuple[float, float, np.ndarray]:
-        genome, rng = item
+    def network_streams() -> list[np.random.Generator]:  # fresh for each path
+        return [np.random.default_rng(entropy) for entropy in task.entropies]
+
+    def whole_chunk():
+        results = train_population(task.genomes, x, y, task.config, network_streams(), orders)
+        return ((r.reward, r.acc, r.learned_weights) for r in results)
+
+    def one(genome: Genome, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
         try:
             r = train_genome(genome, x, y, task.config, rng, orders)
             return (r.reward, r.acc, r.learned_weights)
         except Exception:  # NaN scores: the generation loop gives them the worst score
             return (float("nan"), float("nan"), genome.weights)
 
-    return ChunkResults((one(item) for item in zip(task.genomes, rngs, strict=True)), fallback)
+    return fast_or_one_by_one(
+        whole_chunk if task.fast else None,
+        lambda: (one(g, rng) for g, rng in zip(task.genomes, network_streams(), strict=True)),
+    )
 
 
 def test_chunk(shared: SharedArrays, task: TestTask) -> list[tuple[float, float]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,21 @@ class ChunkResults(list):
 def fallback_reason(error: BaseException) -> str:
     """The error a fast path raised, in one short line for the log."""
     return " ".join(f"{type(error).__name__}: {error}".split())[:300]
+
+
+def fast_or_one_by_one(
+    fast: Callable[[], Iterable[Any]] | None, one_by_one: Callable[[], Iterable[Any]]
+) -> ChunkResults:
+    """A chunk's results from its fast path ``fast()`` (the whole chunk at once); when there is
+    none (None) or it raises, from ``one_by_one()`` (network by network, so that a failing
+    network costs only itself), with the fast path's error as the ``fallback``."""
+    fallback = None
+    if fast is not None:
+        try:
+            return ChunkResults(fast())
+        except Exception as error:
+            fallback = fallback_reason(error)
+    return ChunkResults(one_by_one(), fallback)
 
 
 # Per worker process: the shared arrays of each pool folder, loaded once.

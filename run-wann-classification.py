@@ -4,8 +4,9 @@
     python run-wann-classification.py params/wann-classification/digits.yaml [--option value ...]
 """
 
-from evolearn.cli import main_wrapper
-from evolearn.wann_classification import main
+from evolearn.wann.classification import main
+
+from evolearn.experiment.cli import main_wrapper
 
 if __name__ == "__main__":
     main_wrapper(main)

@@ -4,8 +4,9 @@
     python run-wann-gym.py params/wann-gym/CartPoleSwingUp.yaml --num_workers 4
 """
 
-from evolearn.cli import main_wrapper
-from evolearn.wann_gym import main
+from evolearn.wann.gym import main
+
+from evolearn.experiment.cli import main_wrapper
 
 if __name__ == "__main__":
     main_wrapper(main)

@@ -4,8 +4,8 @@
     python run-wlnn-mnist-no-evolution.py params/wlnn-no-evolution/backprop.yaml [--option value ...]
 """
 
-from evolearn.cli import main_wrapper
-from evolearn.no_evolution import main
+from evolearn.experiment.cli import main_wrapper
+from evolearn.wlnn.baseline import main
 
 if __name__ == "__main__":
     main_wrapper(main)

@@ -4,8 +4,8 @@
     python run-wlnn-mnist.py params/wlnn/backprop.yaml --num_workers 4
 """
 
-from evolearn.cli import main_wrapper
-from evolearn.wlnn_evolution import main
+from evolearn.experiment.cli import main_wrapper
+from evolearn.wlnn.evolution import main
 
 if __name__ == "__main__":
     main_wrapper(main)

@@ -31,23 +31,23 @@ import time
 
 import numpy as np
 import torch
+from evolearn.wann.classification import ClassifyTask, classify_chunk
+from evolearn.wann.evolution import mutate_wann, weight_scores
+from evolearn.wann.gym import EpisodeTask, episodes_chunk
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES
+from evolearn.wann.population import make_population
 
 from evolearn import streams
 from evolearn.data import load_dataset
-from evolearn.evolution import (
+from evolearn.experiment.workers import WorkerPool, split_evenly
+from evolearn.search.ranking import (
     rank_by_dominance,
     rank_by_dominance_reference,
-    reproduce,
     select_objectives,
 )
-from evolearn.learning import TrainConfig
-from evolearn.wann import TRAIN_WEIGHT_VALUES
-from evolearn.wann_classification import ClassifyTask, classify_chunk
-from evolearn.wann_evolution import mutate_wann, weight_scores
-from evolearn.wann_gym import EpisodeTask, episodes_chunk
-from evolearn.wann_population import make_population
-from evolearn.wlnn_evolution import make_wlnn_population, train_generation
-from evolearn.workers import WorkerPool, split_evenly
+from evolearn.search.reproduction import reproduce
+from evolearn.wlnn.evolution import make_wlnn_population, train_generation
+from evolearn.wlnn.learning import TrainConfig
 
 
 def timed(fn, repeats: int = 1) -> float:

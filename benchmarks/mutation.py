@@ -260,26 +260,26 @@ REVIEWED = [
         "and unset gradients give the same step",
     ),
     (
-        "WLNNModel*__init__",
+        "WLNNNetwork*__init__",
         "starts = np.searchsorted(g.layer[order], np.arange(g.num_layers + 1))",
         "*",
         "an extra layer start past the last layer is never read",
     ),
     (
-        "WLNNModel*forward",
+        "WLNNNetwork*forward",
         "h = torch.cat([h, z if is_output else torch.relu(z)], dim=1)",
         "*",
         "the output layer is the last: its activities (relu or not) feed nothing, the "
         "logits are taken before",
     ),
     (
-        "WLNNModel*__init__",
+        "WLNNNetwork*__init__",
         "self.layers.append((rows, cols, first - h, last - h, shape))",
         "self.layers.append((rows, cols, first - h, last + h, shape))",
         "last - h is the end of the output weights; a slice past the end stops there too",
     ),
     (
-        "WLNNModel*forward",
+        "WLNNNetwork*forward",
         "logits = None",
         "*",
         "the initial value is overwritten by the output layer",
@@ -432,19 +432,19 @@ REVIEWED = [
         "a seed drawn below 2**63 - 2 instead of 2**63 - 1: the same draw but for one value",
     ),
     (
-        "CompiledWANN*__init__",
+        "WANNNetwork*__init__",
         "position = np.full(g.num_neurons, -1, dtype=np.int64)",
         "*",
         "the marker for inputs is never read: inputs enter through the input matrix",
     ),
     (
-        "CompiledWANN*__init__",
+        "WANNNetwork*__init__",
         "from_input = src < g.num_inputs",
         "from_input = src <= g.num_inputs",
         "neuron num_inputs is the first output, which is never a source",
     ),
     (
-        "CompiledWANN*__init__",
+        "WANNNetwork*__init__",
         'start = int(np.searchsorted(sorted_layers, l, side="left"))',
         "start = int(np.searchsorted(sorted_layers, l, ))",
         'side="left" is numpy\'s default',

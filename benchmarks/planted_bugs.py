@@ -26,47 +26,47 @@ ROOT = Path(__file__).resolve().parents[1]
 BUGS = [
     (
         "Oja's rule as mean(y) * mean(x), per-network path",
-        "src/evolearn/learning.py",
+        "src/evolearn/wlnn/network.py",
         "self.w_hidden += lr * ((y * x).mean(0) - (y * y).mean(0) * self.w_hidden)",
         "self.w_hidden += lr * (y.mean(0) * x.mean(0) - (y * y).mean(0) * self.w_hidden)",
-        ["tests/test_learning_by_hand.py"],
+        ["tests/wlnn/test_learning_by_hand.py"],
     ),
     (
         "Oja's rule as mean(y) * mean(x), population path",
-        "src/evolearn/wlnn_population.py",
+        "src/evolearn/wlnn/graph.py",
         "yx.index_copy_(0, index, (y * x_src[:k]).mean(1))",
         "yx.index_copy_(0, index, y.mean(1) * x_src[:k].mean(1))",
-        ["tests/test_learning_by_hand.py"],
+        ["tests/wlnn/test_learning_by_hand.py"],
     ),
     (
         "feedback alignment through W between hidden layers, per-network path",
-        "src/evolearn/learning.py",
+        "src/evolearn/wlnn/network.py",
         "feedback = self.feedback_out if is_output else self.feedback_hidden",
         "feedback = self.feedback_out if is_output else None",
-        ["tests/test_learning_by_hand.py"],
+        ["tests/wlnn/test_learning_by_hand.py"],
     ),
     (
         "feedback alignment through W between hidden layers, population path",
-        "src/evolearn/wlnn_population.py",
+        "src/evolearn/wlnn/graph.py",
         "down_weights = down.index_select(0, st.weight_index[lo:hi])",
         "down_weights = (w_all if st.output_targets else down).index_select("
         "0, st.weight_index[lo:hi])",
-        ["tests/test_learning_by_hand.py"],
+        ["tests/wlnn/test_learning_by_hand.py"],
     ),
     (
         "Lamarckian inheritance switched off in the generation loop",
-        "src/evolearn/wlnn_evolution.py",
+        "src/evolearn/wlnn/evolution.py",
         "        if not self.params.inherit_weights:\n            return population",
         "        if True:\n            return population",
-        ["tests/test_wlnn_evolution.py", "-m", "not slow"],
+        ["tests/wlnn/test_evolution.py", "-m", "not slow"],
     ),
     (
         "TrainConfig.from_params ignoring evaluation_period",
-        "src/evolearn/learning.py",
+        "src/evolearn/wlnn/learning.py",
         "for name in cls.__dataclass_fields__  # type: ignore[attr-defined]\n",
         "for name in cls.__dataclass_fields__  # type: ignore[attr-defined]\n"
         '                if name != "evaluation_period"\n',
-        ["tests/test_wlnn_evolution.py", "-m", "not slow"],
+        ["tests/wlnn/test_evolution.py", "-m", "not slow"],
     ),
 ]
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from evolearn.params import OPTIONS
+from evolearn.experiment.options import OPTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import yaml
 
-from evolearn.cli import main_wrapper
 from evolearn.errors import ParamError, UserError
+from evolearn.experiment.cli import main_wrapper
 from evolearn.network_io import load_genome
-from evolearn.wann import TRAIN_WEIGHT_VALUES, CompiledWANN
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,8 +79,8 @@ def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
 def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -> np.ndarray:
     """``[W, num_trials]`` episode returns of a WANN on the run's environment."""
     from evolearn.envs import make_env
-    from evolearn.wann_gym import has_fast_path, run_episodes
-    from evolearn.wann_population import swingup_returns
+    from evolearn.wann.gym import has_fast_path, run_episodes
+    from evolearn.wann.population import swingup_returns
 
     argmax = bool(params.get("take_argmax_action", False))
     seeds = list(range(seed, seed + num_trials))
@@ -89,7 +89,7 @@ def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -
     envs = [make_env(params["env_name"]) for _ in range(len(weights) * num_trials)]
     try:
         return run_episodes(
-            CompiledWANN(genome),
+            WANNNetwork(genome),
             envs,
             np.asarray(weights, dtype=np.float64),
             seeds,
@@ -130,9 +130,9 @@ def main(argv: list[str]) -> None:
     x = getattr(dataset, f"x_{args.split}")
     y = getattr(dataset, f"y_{args.split}")
     if genome.activations is not None or genome.weights is None:
-        from evolearn.wann_classification import classify
+        from evolearn.wann.classification import classify
 
-        loss, correct = classify(CompiledWANN(genome), x, y, tuple(args.weights), False, "cpu")
+        loss, correct = classify(WANNNetwork(genome), x, y, tuple(args.weights), False, "cpu")
         loss, acc = loss / len(x), correct / len(x)
         print(f"{params['dataset']} {args.split} set ({len(x)} samples):")
         for w, l, a in zip(args.weights, loss, acc, strict=True):
@@ -142,9 +142,9 @@ def main(argv: list[str]) -> None:
             f"{args.weights[int(loss.argmin())]:+.3f} with accuracy {acc[loss.argmin()]:.4f}"
         )
         return
-    from evolearn.learning import WLNNModel
+    from evolearn.wlnn.network import WLNNNetwork
 
-    loss, acc = WLNNModel(genome).evaluate(torch.as_tensor(x), torch.as_tensor(y), 1000)
+    loss, acc = WLNNNetwork(genome).evaluate(torch.as_tensor(x), torch.as_tensor(y), 1000)
     print(
         f"{params['dataset']} {args.split} set ({len(x)} samples): loss {loss:.4f}, "
         f"accuracy {acc:.4f}"

@@ -1,0 +1,434 @@
+"""The option catalogue: every parameter the toolkit knows, with its type, default and help.
+
+Every option is an :class:`Option` in :data:`OPTIONS`; its help text is its documentation
+(``--help`` and the README show it). A script lists the options it uses, and its own defaults
+for some of them, in a :class:`~evolearn.experiment.parsing.ScriptSpec`; parsing and validating
+values is :mod:`evolearn.experiment.parsing`'s job. The cross-option checks that scripts list
+in their specs (:func:`check_tournament_fits`, ...) live here too.
+
+To add an option: append an :class:`Option` to ``_OPTION_LIST`` below and list its name in the
+specs of the scripts that use it (or in one of the shared lists, :data:`EVOLUTION_OPTIONS`, ...).
+An option's default is written here once; a script may override it in its spec.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evolearn.errors import ParamError
+from evolearn.search.reproduction import breeding_pool_size
+
+#: The option groups of the thesis's scripts, in the order ``--help`` shows them.
+GROUPS: tuple[str, ...] = (
+    "evolution options",
+    "evaluation options",
+    "training options",
+    "architecture options",
+    "task and dataset options",
+    "computational options",
+    "miscellaneous options",
+)
+
+#: Spellings accepted for boolean values (compared case-insensitively).
+TRUE_WORDS = ("yes", "true", "t", "y", "1")
+FALSE_WORDS = ("no", "false", "f", "n", "0")
+
+#: The value of an option of type "flag" is a bool; on the command line it takes no value.
+FLAG = "flag"
+
+#: The largest magnitude of an integer option (int64, what numpy and torch can hold).
+MAX_INT = 2**63 - 1
+
+Choices = tuple[str, ...] | Callable[[], Iterable[str]]
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter: its type, default, help text and the values it allows.
+
+    ``type`` is ``int``, ``float``, ``bool``, ``str`` or ``"flag"`` (a bool that is given on
+    the command line without a value). ``minimum``/``maximum`` bound numbers (inclusive unless
+    ``min_exclusive``/``max_exclusive``). ``choices`` is a tuple of names or a zero-argument
+    callable returning them, called only when needed, so that registries of other modules
+    are read lazily. With ``nullable`` the value may be None; ``default_factory`` then
+    computes the value at parse time when it is None (``default_help`` describes it).
+    """
+
+    name: str
+    group: str
+    type: type | str
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    choices: Choices | None = None
+    nullable: bool = False
+    default_factory: Callable[[], Any] | None = None
+    default_help: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.group not in GROUPS:
+            raise ValueError(f"option {self.name}: unknown group {self.group!r}")
+        if self.type not in (int, float, bool, str, FLAG):
+            raise ValueError(f"option {self.name}: unsupported type {self.type!r}")
+
+    def choice_names(self) -> tuple[str, ...] | None:
+        """The allowed names, reading a lazy registry now; None when any value is allowed."""
+        if self.choices is None:
+            return None
+        names = self.choices if isinstance(self.choices, tuple) else self.choices()
+        return tuple(names)
+
+    def allowed(self) -> str:
+        """What values are allowed, as words: "a number in [0, 1]", "one of: a, b"."""
+        names = self.choice_names()
+        if names is not None:
+            text = "one of: " + ", ".join(names)
+        elif self.type in (bool, FLAG):
+            text = f"a boolean ({'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)})"
+        elif self.type is str:
+            text = "a string"
+        else:
+            text = ("an integer" if self.type is int else "a number") + self._bounds_text()
+        if self.nullable:
+            text += " or null"
+        return text
+
+    def _bounds_text(self) -> str:
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            left = "(" if self.min_exclusive else "["
+            right = ")" if self.max_exclusive else "]"
+            return f" in {left}{_num(low)}, {_num(high)}{right}"
+        if low is not None:
+            return f" {'>' if self.min_exclusive else '>='} {_num(low)}"
+        if high is not None:
+            return f" {'<' if self.max_exclusive else '<='} {_num(high)}"
+        return ""
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _probability(name: str, group: str, default: float, help: str) -> Option:
+    return Option(name, group, float, default, help, minimum=0.0, maximum=1.0)
+
+
+def _positive_int(name: str, group: str, default: int, help: str) -> Option:
+    return Option(name, group, int, default, help, minimum=1)
+
+
+def _evaluation_periods() -> Iterable[str]:
+    from evolearn.wlnn.learning import EVALUATION_PERIODS
+
+    return EVALUATION_PERIODS.keys()
+
+
+def _learning_rules() -> Iterable[str]:
+    from evolearn.wlnn.learning import LEARNING_RULES
+
+    return LEARNING_RULES.keys()
+
+
+def _optimizers() -> Iterable[str]:
+    from evolearn.wlnn.learning import OPTIMIZERS
+
+    return OPTIMIZERS.keys()
+
+
+def _datasets() -> Iterable[str]:
+    from evolearn.data import DATASETS
+
+    return DATASETS.keys()
+
+
+def default_out_dir() -> str:
+    """``out/<YYYY-mm-dd_HH-MM-SS>`` for the current local time."""
+    return str(Path("out") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+
+
+def default_data_dir() -> str:
+    """$EVOLEARN_DATA_DIR if set, else ``~/.cache/evolearn/mnist`` (expanded)."""
+    env = os.environ.get("EVOLEARN_DATA_DIR")
+    return str(Path(env or "~/.cache/evolearn/mnist").expanduser())
+
+_EVO, _EVAL, _TRAIN, _ARCH, _TASK, _COMP, _MISC = GROUPS
+#: The group of ``--help`` that shows the positional parameter file.
+PARAMS_FILE_GROUP = _TASK
+
+_OPTION_LIST: list[Option] = [
+    # evolution options
+    _probability(
+        "cull_ratio", _EVO, 0.2, "Fraction of worst networks to leave out of the breeding pool"
+    ),
+    _probability(
+        "elite_ratio",
+        _EVO,
+        0.2,
+        "Fraction of best networks to pass on to the new population directly",
+    ),
+    _positive_int("num_generations", _EVO, 100, "Number of generations for evolution"),
+    _positive_int("population_size", _EVO, 64, "Number of networks in the population"),
+    _probability(
+        "p_add_connection", _EVO, 0.25, "Probability of adding a connection during mutation"
+    ),
+    _probability("p_add_node", _EVO, 0.25, "Probability of adding a node during mutation"),
+    _probability(
+        "p_change_activation",
+        _EVO,
+        0.5,
+        "Probability of changing the activation of a node during mutation",
+    ),
+    _positive_int(
+        "tournament_size",
+        _EVO,
+        8,
+        "Number of networks that compete during tournament selection",
+    ),
+    Option("inherit_weights", _EVO, bool, False, "Keep weights after mutating a network"),
+    _positive_int(
+        "num_mutations_per_generation",
+        _EVO,
+        1,
+        "The number of mutations to carry out at each generation",
+    ),
+    _probability(
+        "p_complexity_objective",
+        _EVO,
+        0.8,
+        "The fraction of generations to rank according to complexity and reward "
+        "(otherwise only reward)",
+    ),
+    # evaluation options
+    _positive_int(
+        "batch_size",
+        _EVAL,
+        256,
+        "Batch size for evaluation (in run-wann-classification.py) or learning (in "
+        "run-wlnn-mnist-no-evolution.py and run-wlnn-mnist.py)",
+    ),
+    _positive_int(
+        "batch_size_eval", _EVAL, 1000, "Batch size for test set evaluation of learned networks"
+    ),
+    Option(
+        "evaluation_period",
+        _EVAL,
+        str,
+        "last_epoch",
+        "Which training period should be used to evaluate networks. The options are: "
+        '"integral" the mean across the whole training duration, "last_batch" the values in '
+        'the final batch, "last_ten_batches" the values in the last ten batches, '
+        '"first_ten_batches" the values in the first ten batches and "last_epoch" the values '
+        "averaged in the last epoch only.",
+        choices=_evaluation_periods,
+    ),
+    _positive_int("num_trials", _EVAL, 1, "How often to run the gym environment during evaluation"),
+    _positive_int(
+        "test_every",
+        _EVAL,
+        10,
+        "Evaluate the champion on the test set every this many generations",
+    ),
+    # training options
+    Option(
+        "learning_rule",
+        _TRAIN,
+        str,
+        "backprop",
+        "Learning rule to train network",
+        choices=_learning_rules,
+    ),
+    Option("lr", _TRAIN, float, 0.01, "Learning rate", minimum=0.0, min_exclusive=True),
+    _positive_int("num_epochs", _TRAIN, 1, "Number of epochs for learning"),
+    Option(
+        "optimizer",
+        _TRAIN,
+        str,
+        "adam",
+        "Optimizer to train network (sgd, adam or adadelta)",
+        choices=_optimizers,
+    ),
+    Option(
+        "train_only_outputs",
+        _TRAIN,
+        FLAG,
+        False,
+        "If this option is selected, only the weights to the output units will be learned. "
+        "Else, all weights will be learned.",
+    ),
+    # architecture options
+    _positive_int("num_inputs", _ARCH, 256, "Number of input neurons"),
+    _positive_int("num_outputs", _ARCH, 10, "Number of output neurons"),
+    _probability(
+        "p_initial_connection_enabled",
+        _ARCH,
+        0.05,
+        "Probability of enabling a connection between input and output layer at the start "
+        "of evolution",
+    ),
+    Option(
+        "num_hidden",
+        _ARCH,
+        int,
+        0,
+        "Number of relu neurons in one fully connected hidden layer of the trained network "
+        "(run-wlnn-mnist-no-evolution.py; 0 gives the thesis's network without hidden layer, "
+        "where p_initial_connection_enabled applies)",
+        minimum=0,
+    ),
+    # task and dataset options
+    Option(
+        "dataset",
+        _TASK,
+        str,
+        "mnist",
+        "Dataset for classification (digits or mnist)",
+        choices=_datasets,
+    ),
+    Option("env_name", _TASK, str, "CartPole-v1", "Name of the gym environment"),
+    Option(
+        "data_dir",
+        _TASK,
+        str,
+        None,
+        "Folder where MNIST's IDX files are looked for, and downloaded to if missing",
+        nullable=True,
+        default_factory=default_data_dir,
+        default_help="$EVOLEARN_DATA_DIR, else ~/.cache/evolearn/mnist",
+    ),
+    # computational options
+    _positive_int("num_workers", _COMP, 1, "Number of workers to run on"),
+    Option(
+        "take_argmax_action",
+        _COMP,
+        bool,
+        False,
+        "Use argmax of the network output as the action in the environment",
+    ),
+    Option("use_cuda", _COMP, bool, False, "Use cuda devices if available"),
+    Option("use_torch", _COMP, bool, False, "Use torch instead of numpy"),
+    # miscellaneous options
+    Option(
+        "out_dir",
+        _MISC,
+        str,
+        None,
+        "The path to the output directory",
+        nullable=True,
+        default_factory=default_out_dir,
+        default_help="out/<YYYY-mm-dd_HH-MM-SS>",
+    ),
+    Option(
+        "overwrite_output",
+        _MISC,
+        FLAG,
+        False,
+        "Overwrite data in the output folder if it already exists.",
+    ),
+    Option(
+        "seed",
+        _MISC,
+        int,
+        0,
+        "Seed of all random number generators; the same seed gives the same run whatever "
+        "the number of workers",
+        minimum=0,
+    ),
+    Option(
+        "checkpoint_every",
+        _MISC,
+        int,
+        1,
+        "Write a checkpoint (everything needed to continue the run) every this many "
+        "generations (evolution scripts)",
+        minimum=1,
+    ),
+    Option(
+        "resume",
+        _MISC,
+        str,
+        None,
+        "Continue the run in this output folder from its last checkpoint (give the run's "
+        "params.yaml as the parameter file: python SCRIPT OUT_DIR/params.yaml --resume OUT_DIR)",
+        nullable=True,
+    ),
+]
+
+#: Every option the toolkit knows, by name, in the order of the groups.
+OPTIONS: dict[str, Option] = {}
+
+
+def register_option(option: Option) -> Option:
+    """Add ``option`` to :data:`OPTIONS` (a name may be registered once)."""
+    if option.name in OPTIONS:
+        raise ValueError(f"option {option.name!r} is registered twice")
+    OPTIONS[option.name] = option
+    return option
+
+
+for _option in _OPTION_LIST:
+    register_option(_option)
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-option checks (listed in ScriptSpec.checks)
+
+
+def check_mutation_probabilities_sum(params: Mapping[str, Any], names: Sequence[str] | None = None) -> None:
+    """The mutation probabilities ``names`` must sum to 1 (within 1e-6).
+
+    Without ``names``: those of p_add_connection, p_add_node, p_change_activation that the
+    script uses.
+    """
+    if names is None:
+        names = [
+            n for n in ("p_add_connection", "p_add_node", "p_change_activation") if n in params
+        ]
+    values = [params[n] for n in names]
+    total = math.fsum(values)
+    if abs(total - 1.0) > 1e-6:
+        terms = ", ".join(f"{n} = {v:g}" for n, v in zip(names, values, strict=True))
+        raise ParamError(
+            f"The mutation probabilities must sum to 1, but {terms} sum to {total:g}. "
+            f"Change them so that {' + '.join(names)} = 1."
+        )
+
+
+def check_tournament_fits(params: Mapping[str, Any]) -> None:
+    """``tournament_size`` must not exceed the breeding pool (the population after culling)."""
+    n, cull, size = params.population_size, params.cull_ratio, params.tournament_size
+    pool = breeding_pool_size(n, cull)
+    if size > pool:
+        raise ParamError(
+            f"tournament_size must be at most the size of the breeding pool, got "
+            f"tournament_size = {size} but the breeding pool has only {pool} networks "
+            f"(population_size {n} minus the int({n} * cull_ratio {cull:g}) = {n - pool} "
+            f"culled). Lower tournament_size or cull_ratio, or raise population_size."
+        )
+
+
+def check_elite_and_cull(params: Mapping[str, Any]) -> None:
+    """The elite (``int(N * elite_ratio)``) must fit into the population left after culling."""
+    n, elite_ratio, cull = params.population_size, params.elite_ratio, params.cull_ratio
+    elite = int(n * elite_ratio)
+    pool = breeding_pool_size(n, cull)
+    if elite > pool:
+        raise ParamError(
+            f"elite_ratio and cull_ratio do not fit together: the elite has int({n} * "
+            f"elite_ratio {elite_ratio:g}) = {elite} networks, but only {pool} are left after "
+            f"culling int({n} * cull_ratio {cull:g}) = {n - pool} of population_size {n}. "
+            f"Lower elite_ratio or cull_ratio."
+        )

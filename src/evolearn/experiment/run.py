@@ -1,0 +1,434 @@
+"""The output folder of one run, and the reporters that write into it.
+
+A :class:`Run` owns the folder ``params.out_dir``::
+
+    out_dir/
+        params.yaml            the merged parameters
+        log.txt                everything logged to the console
+        tensorboard_summary/   tensorboard event files (tensorboardX)
+        ...                    whatever the script writes at run.path(name)
+
+Use it as a context manager::
+
+    with Run.create(params) as run:
+        run.log("generation 1")
+        run.scalar("best/reward", reward, step=1)
+        run.mark_started()      # from now on the folder holds results worth keeping
+
+If the run stops with a :class:`~evolearn.errors.UserError` before :meth:`Run.mark_started`,
+the half-written folder is removed again (only when this run created it; otherwise only the
+files this toolkit writes are removed), so a mistake never leaves a folder behind that would
+block the corrected run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import threading
+import traceback
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import yaml
+
+from evolearn.errors import Interrupted, ParamError, UserError
+from evolearn.experiment.devices import cuda_device_count
+from evolearn.experiment.parsing import Params
+
+#: Name of the logger every message of a run goes through; modules of the package log to
+#: its children (``logging.getLogger(__name__)``), which reach the console and log.txt too.
+LOGGER_NAME = "evolearn"
+
+#: What this toolkit writes into a run folder (glob patterns relative to the folder). Only
+#: these are removed by ``--overwrite_output``; anything else in the folder is left alone.
+TOOLKIT_OUTPUTS: tuple[str, ...] = (
+    "params.yaml",
+    "log.txt",
+    "tensorboard_summary",
+    "*.json",
+    "champions",
+    "networks",
+    "results_summary.csv",
+    "checkpoint*",
+)
+
+PARAMS_FILE = "params.yaml"
+LOG_FILE = "log.txt"
+TENSORBOARD_DIR = "tensorboard_summary"
+
+
+def toolkit_outputs(folder: Path) -> list[Path]:
+    """The files and folders directly in ``folder`` that match :data:`TOOLKIT_OUTPUTS`."""
+    found: dict[Path, None] = {}
+    for pattern in TOOLKIT_OUTPUTS:
+        for path in sorted(folder.glob(pattern)):
+            found[path] = None
+    return list(found)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False
+
+
+class QuietProgress:
+    """Stands in for a tqdm bar when stdout is not a terminal: same methods, no output."""
+
+    def __init__(self, iterable: Iterable[Any] | None = None, total: int | None = None) -> None:
+        self.iterable = iterable
+        self.total = total
+        self.n = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.iterable is None:
+            raise TypeError("this progress bar was created with a total, not an iterable")
+        for item in self.iterable:
+            yield item
+            self.n += 1
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, ordered_dict: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> QuietProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def progress(iterable_or_total: Iterable[Any] | int, desc: str = "") -> Any:
+    """A tqdm bar (on stderr) when stdout is a terminal, else a silent :class:`QuietProgress`.
+
+    ``iterable_or_total`` is what to iterate over, or the number of steps for ``update``.
+    """
+    if isinstance(iterable_or_total, int):
+        iterable, total = None, iterable_or_total
+    else:
+        iterable, total = iterable_or_total, None
+    if stdout_is_terminal():
+        from tqdm import tqdm
+
+        return tqdm(iterable, total=total, desc=desc, dynamic_ncols=True)
+    return QuietProgress(iterable, total)
+
+
+def params_markdown(params: Params) -> str:
+    """The parameters as a markdown table ``|param|value|`` (shown by tensorboard's text tab)."""
+    rows = [f"|{name}|{value}|" for name, value in params.items()]
+    return "\n".join(["|param|value|", "|-|-|", *rows])
+
+
+class _StrictFileHandler(logging.FileHandler):
+    """A log file handler whose failed writes (a full disk) raise instead of printing a
+    traceback and going on, so the run stops with a clear error."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        raise  # re-raises the OSError being handled
+
+
+_WRITER_THREAD_ERRORS: list[BaseException] = []
+_previous_excepthook = threading.excepthook
+
+
+def _record_writer_thread_error(args: threading.ExceptHookArgs) -> None:
+    """Errors of tensorboard's writer thread are kept and raised by Run.flush (in the main
+    thread, as a clear error), instead of a traceback printed by a dying thread."""
+    if type(args.thread).__name__ == "_EventLoggerThread" and isinstance(args.exc_value, OSError):
+        _WRITER_THREAD_ERRORS.append(args.exc_value)
+    else:
+        _previous_excepthook(args)
+
+
+threading.excepthook = _record_writer_thread_error
+
+
+def _raise_writer_thread_error() -> None:
+    if _WRITER_THREAD_ERRORS:
+        raise _WRITER_THREAD_ERRORS.pop()
+
+
+def _sync_tensorboard(writer: Any) -> None:
+    """Write every queued tensorboard event to disk before returning.
+
+    tensorboardX's ``flush()`` leaves events in the queue of its writer thread, so a kill right
+    after it can lose the last events although a checkpoint says they were written. Here the
+    writer thread is stopped (it drains its queue first), the file flushed, and a new thread
+    started on the same queue and file. Falls back to ``flush()`` where tensorboardX's
+    internals differ.
+    """
+    try:
+        from tensorboardX.event_file_writer import _EventLoggerThread
+
+        for file_writer in writer.all_writers.values():
+            events = file_writer.event_writer
+            events._worker.stop()
+            events._ev_writer.flush()
+            events._worker = _EventLoggerThread(
+                events._event_queue, events._ev_writer, events._flush_secs
+            )
+            events._worker.start()
+    except (ImportError, AttributeError):
+        writer.flush()
+
+
+class Run:
+    """One run's output folder, log and tensorboard writer. Create with :meth:`create`."""
+
+    def __init__(self, params: Params, script_name: str, out_dir: Path, created: bool) -> None:
+        self.params = params
+        self.script_name = script_name
+        self.out_dir = out_dir
+        self.logger = logging.getLogger(LOGGER_NAME)
+        self.writer: Any = None
+        self._created = created
+        self._started = False
+        self._closed = False
+        self._handlers: list[logging.Handler] = []
+        self._saved_logger_state = (self.logger.level, self.logger.propagate)
+        self.resume_state: dict | None = None
+
+    # ----------------------------------------------------------------------------------------
+    # creation and teardown
+
+    @classmethod
+    def create(cls, params: Params, script_name: str | None = None) -> Run:
+        """Prepare ``params.out_dir`` and open the log and the tensorboard writer.
+
+        The folder must not exist or be empty; otherwise, with ``params.overwrite_output``
+        the toolkit's own outputs in it are removed (nothing else), and without it a
+        ParamError is raised and the folder is left untouched.
+        """
+        script_name = script_name or params.script
+        if params.get("resume"):
+            return cls._resume(params, script_name)
+        out_dir = Path(params.out_dir)
+        created = not out_dir.exists()
+        if not created:
+            cls._clear_existing(out_dir, bool(params.get("overwrite_output", False)))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ParamError(
+                f"out_dir {str(out_dir)!r} cannot be created: {err.strerror or err}; "
+                f"choose another --out_dir."
+            ) from None
+        run = cls(params, script_name, out_dir, created)
+        try:
+            run._open()
+        except BaseException:
+            run.close()
+            run._discard()
+            raise
+        return run
+
+    @classmethod
+    def _resume(cls, params: Params, script_name: str) -> Run:
+        """Reopen the folder of an interrupted run: append to its log, tensorboard files and
+        results; ``run.resume_state`` holds its checkpoint."""
+        from evolearn.experiment.checkpoint import load_checkpoint
+
+        out_dir = Path(params.resume)
+        if not out_dir.is_dir():
+            raise ParamError(f"resume: {str(out_dir)!r} is not a run folder.")
+        state = load_checkpoint(out_dir, params)
+        run = cls(params, script_name, out_dir, created=False)
+        run.resume_state = state
+        run._started = True  # the folder holds results: never remove it
+        try:
+            run._open(resume_step=state["generation"] + 1)
+        except BaseException:
+            run.close()
+            raise
+        return run
+
+    @staticmethod
+    def _clear_existing(out_dir: Path, overwrite: bool) -> None:
+        if not out_dir.is_dir():
+            raise ParamError(
+                f"out_dir {str(out_dir)!r} exists and is not a folder; choose another --out_dir."
+            )
+        if not any(out_dir.iterdir()):
+            return
+        if not overwrite:
+            raise ParamError(
+                f"out_dir {str(out_dir)!r} exists and is not empty; pass --overwrite_output "
+                f"or choose another --out_dir."
+            )
+        for path in toolkit_outputs(out_dir):
+            _remove(path)
+
+    def _open(self, resume_step: int | None = None) -> None:
+        if resume_step is None:
+            with open(self.path(PARAMS_FILE), "w", encoding="utf-8") as f:
+                yaml.safe_dump(self.params.to_dict(), f, sort_keys=False)
+
+        console = logging.StreamHandler(sys.stdout)
+        mode = "w" if resume_step is None else "a"
+        log_file = _StrictFileHandler(self.path(LOG_FILE), mode=mode, encoding="utf-8")
+        for handler in (console, log_file):
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            self.logger.addHandler(handler)
+            self._handlers.append(handler)
+        self.logger.setLevel(logging.INFO)
+        # The run's handlers show every message once; a root handler would print it again.
+        self.logger.propagate = False
+
+        from tensorboardX import SummaryWriter
+
+        # On resume, tensorboard drops what the interrupted run wrote after its checkpoint.
+        self.writer = SummaryWriter(
+            str(self.path(TENSORBOARD_DIR)), flush_secs=30, purge_step=resume_step
+        )
+        if resume_step is None:
+            self._log_header()
+            self.writer.add_text("params", params_markdown(self.params), 0)
+        else:
+            self.log(
+                f"Resumed {self.script_name} at {datetime.now():%Y-%m-%d %H:%M:%S} from the "
+                f"checkpoint of generation {resume_step - 1} ({os.cpu_count()} CPU cores, "
+                f"{self.params.get('num_workers', 1)} worker process(es))"
+            )
+
+    def _log_header(self) -> None:
+        self.log(self.script_name)
+        self.log(f"Started: {datetime.now():%Y-%m-%d %H:%M:%S}")
+        self.log(f"CPU cores: {os.cpu_count()}")
+        self.log(f"CUDA devices: {cuda_device_count()}")
+        self.log(f"Output folder: {self.out_dir}")
+        if self.params.params_file is not None:
+            self.log(f"Parameter file: {self.params.params_file}")
+        self.log("Parameters:")
+        for name, value in self.params.items():
+            self.log(f"  {name}: {value}")
+        for note in self.params.notes:
+            self.log(f"Note: {note}")
+        if self.params.ignored:
+            self.log(
+                f"Note: {self.script_name} does not use these keys of the parameter file, "
+                f"they are ignored: {', '.join(self.params.ignored)}"
+            )
+
+    def mark_started(self) -> None:
+        """Say that the folder now holds results: from now on a failure keeps the folder."""
+        self._started = True
+
+    def flush(self) -> None:
+        """Put everything reported so far on disk (before a checkpoint is written).
+
+        Raises the OSError of a failed write (a full disk), also one that happened in
+        tensorboard's writer thread.
+        """
+        if self.writer is not None:
+            _sync_tensorboard(self.writer)
+            _raise_writer_thread_error()
+        for handler in self._handlers:
+            handler.flush()
+
+    def close(self) -> None:
+        """Flush and close the tensorboard writer and the log file (idempotent).
+
+        Never raises for a failed write: closing runs while another error (a full disk) is
+        already on its way to the user.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self.writer is not None:
+            with contextlib.suppress(OSError):
+                self.writer.flush()
+                self.writer.close()
+        for handler in self._handlers:
+            self.logger.removeHandler(handler)
+            with contextlib.suppress(OSError):
+                handler.close()
+        self._handlers.clear()
+        self.logger.setLevel(self._saved_logger_state[0])
+        self.logger.propagate = self._saved_logger_state[1]
+
+    def _discard(self) -> None:
+        """Remove what this run wrote: the whole folder if this run created it."""
+        if self._created:
+            shutil.rmtree(self.out_dir, ignore_errors=True)
+        elif self.out_dir.is_dir():
+            for path in toolkit_outputs(self.out_dir):
+                _remove(path)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        discard = (
+            isinstance(exc, UserError) and not isinstance(exc, Interrupted) and not self._started
+        )
+        self.close()
+        if discard:
+            self._discard()
+        elif exc is not None:
+            self._append_error_to_log(exc)
+        return False
+
+    def _append_error_to_log(self, exc: BaseException) -> None:
+        # The console shows the error through main_wrapper (or Python); the log file needs it.
+        if isinstance(exc, UserError):
+            text = f"error: {exc}\n"
+        elif isinstance(exc, KeyboardInterrupt):
+            text = "interrupted\n"
+        else:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            with open(self.path(LOG_FILE), "a", encoding="utf-8") as f:
+                f.write(text)
+        except OSError:
+            pass
+
+    # ----------------------------------------------------------------------------------------
+    # reporters
+
+    def path(self, name: str | os.PathLike) -> Path:
+        """``out_dir / name``."""
+        return self.out_dir / name
+
+    def log(self, msg: object) -> None:
+        """Print ``msg`` on stdout and append it to log.txt."""
+        self.logger.info(str(msg))
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        self.writer.add_scalar(tag, float(value), step)
+
+    def histogram(self, tag: str, values: Any, step: int) -> None:
+        self.writer.add_histogram(tag, np.asarray(values, dtype=np.float64), step)
+
+    def text(self, tag: str, s: str, step: int) -> None:
+        self.writer.add_text(tag, s, step)
+
+    def progress(self, iterable_or_total: Iterable[Any] | int, desc: str = "") -> Any:
+        """See :func:`progress`."""
+        return progress(iterable_or_total, desc)

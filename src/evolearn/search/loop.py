@@ -1,0 +1,419 @@
+"""The generation loop shared by the evolution scripts.
+
+Each generation: evaluate the population, update the champion, test the champion when due,
+rank (NSGA-II) and reproduce (culling, elitism, tournaments, mutation), then report. A script
+subclasses :class:`EvolutionLoop` and fills in what differs between tasks: the initial
+population, how a population is evaluated, how a child is mutated, the ranking objectives and
+when and how the champion is checked and tested.
+
+Every random decision comes from a stream of :mod:`evolearn.streams`, keyed by the run seed,
+the generation and an index, so a run does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evolearn import streams
+from evolearn.errors import Interrupted, WorkerFailure
+from evolearn.experiment.checkpoint import save_checkpoint
+from evolearn.experiment.parsing import Params
+from evolearn.experiment.reporting import (
+    GenerationProgress,
+    ResultsTable,
+    StageTimer,
+    population_stats,
+    save_champion,
+)
+from evolearn.experiment.run import Run
+from evolearn.experiment.workers import WorkerPool, split_evenly
+from evolearn.genome import Genome
+from evolearn.search.ranking import rank_by_dominance
+from evolearn.search.reproduction import reproduce
+
+#: The score a network gets when its evaluation gives NaN or infinity, or raises.
+WORST_SCORE = -1e30
+
+
+def install_interrupt_handlers() -> dict:
+    """Ctrl-C and SIGTERM: the first raises KeyboardInterrupt (the run then checkpoints and
+    stops); a second one exits at once, leaving the last checkpoint written."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def exit_now(signum, frame):
+        os._exit(128 + signum)
+
+    def first(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, exit_now)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, first)
+    return previous
+
+
+def restore_handlers(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+@dataclass
+class Champion:
+    """The best network so far: its genome (as evaluated) and its scores by name."""
+
+    genome: Genome
+    generation: int
+    index: int
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def info(self) -> dict:
+        return {"generation": self.generation, "index": self.index, **self.scores}
+
+
+class EvolutionLoop:
+    """Evaluate, select and reproduce a population for ``params.num_generations`` generations.
+
+    Subclasses implement :meth:`initial_population`, :meth:`evaluate`, :meth:`objectives`,
+    :meth:`mutate` and :meth:`champion_candidate`, and may override the other hooks.
+    ``evaluate`` returns scores by name, each an array ``[population]``, maximised; the key
+    ``CHAMPION_KEY`` decides the champion.
+    """
+
+    #: The score that decides the generation's best and the champion.
+    CHAMPION_KEY = "reward"
+    #: Scores whose population maximum is written as ``best/<name>`` each generation.
+    BEST_KEYS: tuple[str, ...] = ("reward",)
+    #: Champion scores written as ``champion/<name>`` each generation.
+    CHAMPION_KEYS: tuple[str, ...] = ("reward",)
+
+    def __init__(self, params: Params, run: Run, pool: WorkerPool):
+        self.params = params
+        self.run = run
+        self.pool = pool
+        self.champion: Champion | None = None
+        self.timer = StageTimer()
+        self.table = ResultsTable(
+            run.path("results_summary.csv"),
+            self.table_columns(),
+            append=run.resume_state is not None,
+        )
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def initial_population(self) -> list[Genome]:
+        raise NotImplementedError
+
+    def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def objectives(
+        self, population: list[Genome], scores: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> np.ndarray:
+        """``[population, 2]`` ranking objectives, maximised."""
+        raise NotImplementedError
+
+    def mutate(self, genome: Genome, rng: np.random.Generator) -> Genome:
+        raise NotImplementedError
+
+    def champion_candidate(
+        self, genome: Genome, scores: dict[str, float], generation: int
+    ) -> dict[str, float] | None:
+        """The scores with which the generation's best would become champion, or None.
+
+        Called only when the best beats the champion on ``CHAMPION_KEY``; a task that checks
+        candidates again (on the whole training set, with more trials) does it here.
+        """
+        return scores
+
+    def after_evaluation(
+        self, population: list[Genome], scores: dict[str, np.ndarray]
+    ) -> list[Genome]:
+        """The population to rank and reproduce (Lamarckian runs keep learned weights here).
+
+        Called after the champion update and the reporting, which see the networks as
+        evaluated."""
+        return population
+
+    def start(self, population: list[Genome]) -> None:
+        """Generation 0, before the first evaluation."""
+
+    def due_for_test(self, generation: int) -> bool:
+        return False
+
+    def champion_test_scores(self, generation: int) -> dict[str, float]:
+        """Scores of the champion on its test (``champion/<name>`` in tensorboard)."""
+        return {}
+
+    def after_generation(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> None:
+        """Extra reporting (saving networks, histograms)."""
+
+    def table_columns(self) -> list[str]:
+        return (
+            ["generation"]
+            + [f"best_{k}" for k in self.BEST_KEYS]
+            + ["champion_generation"]
+            + [f"champion_{k}" for k in self.CHAMPION_KEYS]
+            + ["champion_connections"]
+            + [f"champion_{k}" for k in self.champion_test_keys()]
+            + ["connections_mean", "neurons_mean", "layers_mean", "seconds"]
+        )
+
+    def champion_test_keys(self) -> tuple[str, ...]:
+        return ()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def chunks(self, n: int) -> list[range]:
+        """Contiguous index ranges of the population, one per worker."""
+        return split_evenly(n, self.pool.num_workers)
+
+    def set_champion(self, genome: Genome, generation: int, index: int, scores: dict) -> None:
+        self.champion = Champion(
+            genome, generation, index, {k: float(v) for k, v in scores.items()}
+        )
+        save_champion(self.run, genome, self.champion.info())
+
+    def update_champion(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> bool:
+        key = self.CHAMPION_KEY
+        best = int(np.argmax(scores[key]))
+        if self.champion is not None and not scores[key][best] > self.champion.scores[key]:
+            return False
+        candidate = self.champion_candidate(
+            population[best], {k: float(v[best]) for k, v in scores.items()}, generation
+        )
+        if candidate is None:
+            return False
+        if self.champion is not None and not candidate[key] > self.champion.scores[key]:
+            return False
+        self.set_champion(population[best], generation, best, candidate)
+        return True
+
+    def next_population(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> list[Genome]:
+        seed = self.params.seed
+        objectives = self.objectives(
+            population, scores, streams.stream(seed, generation, streams.REPRODUCE)
+        )
+        with self.timer.stage("ranking"):
+            ranks = rank_by_dominance(objectives)
+        with self.timer.stage("reproduction"):
+            elites, parents = reproduce(
+                ranks,
+                cull_ratio=self.params.cull_ratio,
+                elite_ratio=self.params.elite_ratio,
+                tournament_size=self.params.tournament_size,
+                rng=streams.stream(seed, generation, streams.REPRODUCE, 1),
+            )
+            children = [
+                self.mutate(population[parent], streams.stream(seed, generation, streams.MUTATE, i))
+                for i, parent in enumerate(parents)
+            ]
+        return [population[i] for i in elites] + children
+
+    def checkpoint_state(self, population: list[Genome], generation: int) -> dict:
+        """Everything needed to continue after ``generation``: ``population`` is the next one."""
+        return {
+            "script": self.params.script,
+            "params": self.params.to_dict(),
+            "generation": generation,
+            "population": population,
+            "champion": self.champion,
+        }
+
+    def write_checkpoint(self, state: dict) -> None:
+        save_checkpoint(self.run.out_dir, state)
+        self._checkpointed_generation = state["generation"]
+
+    def sanitize(self, scores: dict[str, np.ndarray], generation: int) -> dict[str, np.ndarray]:
+        """Networks with a NaN or infinite score (a diverging Hebbian network, or one whose
+        evaluation raised) get the worst possible scores; they are counted and logged."""
+        failed = np.zeros(len(scores[self.CHAMPION_KEY]), dtype=bool)
+        for values in scores.values():
+            failed |= ~np.isfinite(values)
+        self.run.scalar("failures/networks", int(failed.sum()), generation)
+        if failed.any():
+            self.run.log(
+                f"Generation {generation}: {int(failed.sum())} network(s) gave NaN or infinite "
+                f"scores (indices {np.flatnonzero(failed).tolist()[:20]}); they get the worst "
+                f"possible scores ({WORST_SCORE:g})."
+            )
+            scores = {k: np.where(failed, WORST_SCORE, v) for k, v in scores.items()}
+        return scores
+
+    def evolve(self) -> Champion:
+        params, run = self.params, self.run
+        num_generations = params.num_generations
+        state = run.resume_state
+        if state is not None:
+            population = state["population"]
+            self.champion = state["champion"]
+            first = state["generation"] + 1
+            self._checkpointed_generation = state["generation"]
+            self.table.keep_until(state["generation"])
+        else:
+            population = self.initial_population()
+            self.start(population)
+            first = 1
+            self._checkpointed_generation = 0
+        self._latest_state = None
+        previous_handlers = install_interrupt_handlers()
+        try:
+            self._generations(population, first, num_generations)
+        except KeyboardInterrupt:
+            self.pool.terminate()
+            self._stop(Interrupted, "Interrupted")
+        except WorkerFailure as err:
+            self.pool.terminate()
+            self._stop(WorkerFailure, str(err))
+        finally:
+            restore_handlers(previous_handlers)
+        return self.champion
+
+    def _generations(self, population: list[Genome], first: int, num_generations: int) -> None:
+        run = self.run
+        progress = GenerationProgress(run, num_generations, first)
+        for generation in range(first, num_generations + 1):
+            self.timer = StageTimer()
+            start = time.perf_counter()
+            restarts = self.pool.restarts
+            with self.timer.stage("evaluation"):
+                scores = self.sanitize(self.evaluate(population, generation), generation)
+            run.scalar("failures/worker_restarts", self.pool.restarts - restarts, generation)
+            # The champion, the saved networks and the statistics are the networks as they
+            # were evaluated (training them again gives their scores); reproduction starts
+            # from what after_evaluation makes of them (a Lamarckian run's learned weights).
+            evaluated = population
+            with self.timer.stage("champion_evaluation"):
+                improved = self.update_champion(evaluated, scores, generation)
+                tested = {}
+                if self.due_for_test(generation):
+                    tested = self.champion_test_scores(generation)
+            run.mark_started()
+            self.after_generation(evaluated, scores, generation)
+            parents = self.after_evaluation(evaluated, scores)
+            population = self.next_population(parents, scores, generation)
+            self.timer.seconds["complete_generation"] = time.perf_counter() - start
+            self.report(generation, evaluated, scores, tested)
+            self._latest_state = self.checkpoint_state(population, generation)
+            if generation % self.params.checkpoint_every == 0 or generation == num_generations:
+                self.write_checkpoint(self._latest_state)
+            progress.update(
+                generation, self.summary(scores, improved, tested), self.postfix(scores)
+            )
+        progress.close()
+
+    def _stop(self, error: type[Exception], reason: str) -> None:
+        """Checkpoint the last complete generation, say how to resume, and stop the run."""
+        latest = self._latest_state
+        if latest is not None and latest["generation"] != self._checkpointed_generation:
+            self.write_checkpoint(latest)
+        out = self.run.out_dir
+        if self._checkpointed_generation:
+            how = (
+                f"the checkpoint of generation {self._checkpointed_generation} is in {out}. "
+                f"Resume with: python {self.params.script} {out / 'params.yaml'} --resume {out}"
+            )
+        else:
+            how = "no generation was complete, so there is no checkpoint to resume from."
+        message = f"{reason}: {how}"
+        self.run.log(message)
+        self.run.flush()
+        raise error(message)
+
+    # --- reporting -----------------------------------------------------------------------
+
+    def report_champion(self, step: int, tested: dict[str, float]) -> None:
+        champion, run = self.champion, self.run
+        for key in self.CHAMPION_KEYS:
+            run.scalar(f"champion/{key}", champion.scores[key], step)
+        run.scalar("champion/connections", champion.genome.num_connections, step)
+        run.scalar("champion/neurons", champion.genome.num_neurons, step)
+        run.scalar("champion/layers", champion.genome.num_layers, step)
+        for key, value in tested.items():
+            run.scalar(f"champion/{key}", value, step)
+
+    def report(
+        self,
+        generation: int,
+        population: list[Genome],
+        scores: dict[str, np.ndarray],
+        tested: dict[str, float],
+    ) -> None:
+        run = self.run
+        best = {key: float(np.max(scores[key])) for key in self.BEST_KEYS}
+        for key, value in best.items():
+            run.scalar(f"best/{key}", value, generation)
+        self.report_champion(generation, tested)
+        stats = population_stats(population)
+        for name, value in stats.items():
+            run.scalar(f"stats/{name}", value, generation)
+        for name, seconds in self.timer.seconds.items():
+            run.scalar(f"times/{name}", seconds, generation)
+        champion = self.champion
+        self.table.append(
+            {
+                "generation": generation,
+                **{f"best_{k}": v for k, v in best.items()},
+                "champion_generation": champion.generation,
+                **{f"champion_{k}": champion.scores[k] for k in self.CHAMPION_KEYS},
+                "champion_connections": champion.genome.num_connections,
+                **{f"champion_{k}": v for k, v in tested.items() if k in self.champion_test_keys()},
+                "connections_mean": stats["connections_mean"],
+                "neurons_mean": stats["neurons_mean"],
+                "layers_mean": stats["layers_mean"],
+                "seconds": round(self.timer.seconds["complete_generation"], 3),
+            }
+        )
+        run.flush()
+
+    def summary(self, scores: dict[str, np.ndarray], improved: bool, tested: dict) -> str:
+        """One log line: the generation's best, the champion, and test scores if measured."""
+        best = ", ".join(f"{k} {np.max(scores[k]):.4f}" for k in self.BEST_KEYS)
+        champion = ", ".join(f"{k} {self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS)
+        text = f"best {best} | champion {champion}" + (" (new)" if improved else "")
+        if tested:
+            text += " | champion " + ", ".join(f"{k} {v:.4f}" for k, v in tested.items())
+        return text
+
+    def postfix(self, scores: dict[str, np.ndarray]) -> dict[str, str]:
+        """What the progress bar shows: the champion's scores (the best so far)."""
+        return {f"champion_{k}": f"{self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS}
+
+
+def run_evolution(
+    params: Params,
+    make_loop: Callable[[Run, WorkerPool], EvolutionLoop],
+    shared: dict[str, np.ndarray] | None = None,
+    notes: Sequence[str | None] = (),
+) -> Champion:
+    """Open the run folder and the worker pool, evolve, and log the champion.
+
+    ``make_loop(run, pool)`` builds the script's loop; ``shared`` are the arrays every worker
+    needs (the dataset); ``notes`` are logged first (None entries are skipped).
+    """
+    with Run.create(params) as run, WorkerPool(params.num_workers, shared, log=run.log) as pool:
+        for note in notes:
+            if note:
+                run.log(note)
+        champion = make_loop(run, pool).evolve()
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in champion.scores.items())
+        run.log(
+            f"Done. Champion from generation {champion.generation}: {scores}, "
+            f"{champion.genome.num_connections} connections; saved as champion.json"
+        )
+    return champion

@@ -1,0 +1,287 @@
+"""Forward passes of weight agnostic neural networks (WANN; Gaier & Ha 2019), numpy and torch.
+
+Every connection of a WANN shares one weight value ``w``. A neuron's activity is
+``act(w * sum of its inputs' activities)``, computed layer by layer; inputs and outputs are
+linear, hidden neurons use ``genome.activations[n]`` (an index into
+:data:`evolearn.activations.ACTIVATION_NAMES`).
+
+A network is judged on several weight values; a forward pass computes all of them at once by
+stacking them along the batch: ``x [batch, num_inputs]`` and ``weights [W]`` give outputs
+``[W, batch, num_outputs]``.
+
+:class:`WANNNetwork` turns a genome once into per-layer matrices; :func:`reference_forward` is
+the slow neuron-by-neuron version that the tests hold the fast one against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from evolearn.activations import (
+    ACTIVATION_NAMES,
+    LINEAR,
+    NUMPY_ACTIVATIONS,
+    TORCH_ACTIVATIONS,
+)
+from evolearn.genome import Genome, check_genome
+
+#: The shared weight values a WANN is evaluated with during the search (Gaier & Ha 2019).
+TRAIN_WEIGHT_VALUES = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+
+
+def neuron_activations(genome: Genome) -> np.ndarray:
+    """int64 ``[num_neurons]``: the activation index of every neuron; inputs and outputs linear.
+
+    Raises ValueError for a genome with hidden neurons but no activations, or an unknown index.
+    """
+    g = genome
+    first_hidden = g.num_inputs + g.num_outputs
+    acts = np.full(g.num_neurons, LINEAR, dtype=np.int64)
+    if g.num_hidden:
+        if g.activations is None:
+            raise ValueError("a WANN genome with hidden neurons needs activations")
+        acts[first_hidden:] = g.activations[first_hidden:]
+    if np.any(acts < 0) or np.any(acts >= len(ACTIVATION_NAMES)):
+        raise ValueError(
+            f"activation indices must lie in 0..{len(ACTIVATION_NAMES) - 1} "
+            f"({', '.join(ACTIVATION_NAMES)})"
+        )
+    return acts
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One layer >= 1 of a compiled WANN.
+
+    Attributes:
+        start, stop: the layer's rows in the activity matrix of the non-input neurons.
+        hidden_matrix: float64 0/1 ``[start, stop - start]``: connections from the non-input
+            neurons below the layer (rows ``0 .. start-1``) to the layer's neurons; None when
+            there are none.
+        groups: ``(activation name, first, stop)`` row ranges of the layer, relative to
+            ``start``, one per activation used in the layer.
+    """
+
+    start: int
+    stop: int
+    hidden_matrix: np.ndarray | None
+    groups: tuple[tuple[str, int, int], ...]
+
+
+class WANNNetwork:
+    """A genome compiled once into per-layer arrays.
+
+    A forward pass fills an activity array ``[non-input neurons, W, batch]``: one row per
+    neuron, every weight value stacked along the batch. The non-input neurons are sorted by
+    (layer, activation, neuron number), so that the neurons below layer ``l`` are a prefix of the
+    rows, and each layer's neurons with one activation are a contiguous block of rows (each
+    activation function is applied once per layer, to contiguous memory, not once per neuron).
+    The outputs, all in the last layer and all linear, end up as the last ``num_outputs`` rows,
+    in neuron order.
+
+    Connections from the inputs are kept apart in one 0/1 matrix ``[num_inputs, non-input
+    neurons]``: the inputs' activities do not depend on the weight value, so their contribution
+    is computed once per batch, not once per weight value. For each layer ``l >= 1`` a 0/1 matrix
+    ``[non-input neurons below l, neurons in l]`` holds the other connections.
+
+    Attributes:
+        num_inputs, num_outputs: as in the genome.
+        order: int64 ``[num_neurons - num_inputs]``, the neuron in each activity row.
+    """
+
+    def __init__(self, genome: Genome):
+        check_genome(genome)
+        g = genome
+        self.num_inputs = g.num_inputs
+        self.num_outputs = g.num_outputs
+        acts = neuron_activations(g)
+        non_input = np.arange(g.num_inputs, g.num_neurons)
+        # lexsort: last key is the primary one.
+        self.order = non_input[np.lexsort((non_input, acts[non_input], g.layer[non_input]))]
+        self._num_computed = len(self.order)
+        position = np.full(g.num_neurons, -1, dtype=np.int64)
+        position[self.order] = np.arange(self._num_computed)
+
+        src, dst = g.connections[:, 0], g.connections[:, 1]
+        from_input = src < g.num_inputs
+        self._input_matrix = np.zeros((g.num_inputs, self._num_computed))
+        self._input_matrix[src[from_input], position[dst[from_input]]] = 1.0
+
+        hidden_src, hidden_dst = position[src[~from_input]], position[dst[~from_input]]
+        sorted_layers = g.layer[self.order]
+        sorted_acts = acts[self.order]
+        layers = []
+        for l in range(1, g.num_layers):
+            start = int(np.searchsorted(sorted_layers, l, side="left"))
+            stop = int(np.searchsorted(sorted_layers, l, side="right"))
+            into = (hidden_dst >= start) & (hidden_dst < stop)
+            hidden_matrix = None
+            if np.any(into):
+                hidden_matrix = np.zeros((start, stop - start))
+                hidden_matrix[hidden_src[into], hidden_dst[into] - start] = 1.0
+            layer_acts = sorted_acts[start:stop]
+            bounds = np.flatnonzero(np.diff(layer_acts)) + 1
+            firsts = [0, *bounds.tolist()]
+            stops = [*bounds.tolist(), stop - start]
+            groups = tuple(
+                (ACTIVATION_NAMES[layer_acts[a]], a, b) for a, b in zip(firsts, stops, strict=True)
+            )
+            layers.append(_Layer(start, stop, hidden_matrix, groups))
+        self._layers = tuple(layers)
+        self._numpy_cache: dict[np.dtype, tuple] = {}
+        self._torch_cache: dict[tuple, tuple] = {}
+
+    def _check_input(self, shape: tuple[int, ...], num_weights: int) -> None:
+        ok = shape[-1:] == (self.num_inputs,) and (
+            len(shape) == 2 or (len(shape) == 3 and shape[0] == num_weights)
+        )
+        if not ok:
+            raise ValueError(
+                f"expected inputs of shape [batch, {self.num_inputs}] or [{num_weights} weights, "
+                f"batch, {self.num_inputs}], got {shape}"
+            )
+
+    def forward_numpy(self, x: np.ndarray, weights: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Outputs ``[W, batch, num_outputs]`` for ``W`` weight values.
+
+        ``x`` is ``[batch, num_inputs]`` (the same inputs for every weight value) or
+        ``[W, batch, num_inputs]`` (inputs of their own per weight value, e.g. observations of
+        one environment per weight value). Computes in the dtype of ``x`` (float32 or float64;
+        other dtypes are promoted with float32 by numpy's rules: integers to float64, float16
+        to float32).
+        """
+        x = np.asarray(x)
+        dtype = np.result_type(x.dtype, np.float32)
+        x = x.astype(dtype, copy=False)
+        w = np.asarray(weights, dtype=dtype).reshape(1, -1, 1)
+        num_weights = w.shape[1]
+        self._check_input(x.shape, num_weights)
+        batch = x.shape[-2]
+        input_matrix, hidden_matrices = self._numpy_matrices(dtype)
+        # [non-input neurons, 1 or W, batch]
+        if x.ndim == 2:
+            from_inputs = (input_matrix.T @ x.T)[:, None, :]
+        else:
+            from_inputs = (x.reshape(-1, self.num_inputs) @ input_matrix).T.reshape(
+                self._num_computed, num_weights, batch
+            )
+        activity = np.empty((self._num_computed, num_weights, batch), dtype=dtype)
+        flat = activity.reshape(self._num_computed, num_weights * batch)
+        for layer, hidden_matrix in zip(self._layers, hidden_matrices, strict=True):
+            s, e = layer.start, layer.stop
+            if hidden_matrix is None:
+                z = from_inputs[s:e] * w
+            else:
+                z = (hidden_matrix.T @ flat[:s]).reshape(e - s, num_weights, batch)
+                z += from_inputs[s:e]
+                z *= w
+            for name, a, b in layer.groups:
+                activity[s + a : s + b] = NUMPY_ACTIVATIONS[name](z[a:b])
+        return activity[self._num_computed - self.num_outputs :].transpose(1, 2, 0).copy()
+
+    def _numpy_matrices(self, dtype: np.dtype) -> tuple:
+        if dtype not in self._numpy_cache:
+            self._numpy_cache[dtype] = (
+                self._input_matrix.astype(dtype),
+                tuple(
+                    None if layer.hidden_matrix is None else layer.hidden_matrix.astype(dtype)
+                    for layer in self._layers
+                ),
+            )
+        return self._numpy_cache[dtype]
+
+    def _torch_matrices(self, dtype: torch.dtype, device: torch.device) -> tuple:
+        key = (dtype, str(device))
+        if key not in self._torch_cache:
+            self._torch_cache[key] = (
+                torch.as_tensor(self._input_matrix, dtype=dtype, device=device),
+                tuple(
+                    None
+                    if layer.hidden_matrix is None
+                    else torch.as_tensor(layer.hidden_matrix, dtype=dtype, device=device)
+                    for layer in self._layers
+                ),
+            )
+        return self._torch_cache[key]
+
+    @torch.no_grad()
+    def forward_torch(
+        self, x: torch.Tensor, weights: torch.Tensor | Sequence[float]
+    ) -> torch.Tensor:
+        """Outputs ``[W, batch, num_outputs]``, as :meth:`forward_numpy`, on the device of ``x``.
+
+        No gradients are tracked (a WANN's weights are not learned). Computes in the dtype of
+        ``x`` if it is a floating dtype, else in float32.
+        """
+        x = torch.as_tensor(x)
+        if not x.is_floating_point():
+            x = x.to(torch.float32)
+        dtype, device = x.dtype, x.device
+        w = torch.as_tensor(weights, dtype=dtype, device=device).reshape(1, -1, 1)
+        num_weights = w.shape[1]
+        self._check_input(tuple(x.shape), num_weights)
+        batch = x.shape[-2]
+        input_matrix, hidden_matrices = self._torch_matrices(dtype, device)
+        if x.dim() == 2:
+            from_inputs = (input_matrix.T @ x.T)[:, None, :]
+        else:
+            from_inputs = (x.reshape(-1, self.num_inputs) @ input_matrix).T.reshape(
+                self._num_computed, num_weights, batch
+            )
+        activity = torch.empty((self._num_computed, num_weights, batch), dtype=dtype, device=device)
+        flat = activity.view(self._num_computed, num_weights * batch)
+        for layer, hidden_matrix in zip(self._layers, hidden_matrices, strict=True):
+            s, e = layer.start, layer.stop
+            if hidden_matrix is None:
+                z = from_inputs[s:e] * w
+            else:
+                z = (hidden_matrix.T @ flat[:s]).view(e - s, num_weights, batch)
+                z = (z + from_inputs[s:e]) * w
+            for name, a, b in layer.groups:
+                activity[s + a : s + b] = TORCH_ACTIVATIONS[name](z[a:b])
+        return activity[self._num_computed - self.num_outputs :].permute(1, 2, 0).contiguous()
+
+
+def forward(
+    genome: Genome,
+    x: np.ndarray,
+    weights: Sequence[float] | np.ndarray,
+    use_torch: bool = False,
+) -> np.ndarray:
+    """Compile ``genome`` and run it: outputs ``[W, batch, num_outputs]`` as a numpy array.
+
+    With ``use_torch`` the pass runs in torch on the CPU; the numbers agree with numpy's.
+    """
+    compiled = WANNNetwork(genome)
+    if not use_torch:
+        return compiled.forward_numpy(x, weights)
+    x = np.asarray(x)
+    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    w = np.asarray(weights, dtype=x.dtype)
+    return compiled.forward_torch(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+
+
+def reference_forward(genome: Genome, x: np.ndarray, weight: float) -> np.ndarray:
+    """Outputs ``[batch, num_outputs]`` for one weight value, neuron by neuron, in float64.
+
+    Slow and plain on purpose: the tests hold the fast passes of :class:`WANNNetwork` against it.
+    """
+    g = genome
+    x = np.asarray(x, dtype=np.float64)
+    acts = neuron_activations(g)
+    incoming: dict[int, list[int]] = {n: [] for n in range(g.num_neurons)}
+    for a, b in g.connections.tolist():
+        incoming[b].append(a)
+    activity = np.zeros((x.shape[0], g.num_neurons))
+    activity[:, : g.num_inputs] = x
+    for neurons in g.neurons_in_layer()[1:]:
+        for n in neurons:
+            total = np.zeros(x.shape[0])
+            for a in incoming[n]:
+                total = total + activity[:, a]
+            activity[:, n] = NUMPY_ACTIVATIONS[ACTIVATION_NAMES[acts[n]]](weight * total)
+    return activity[:, g.num_inputs : g.num_inputs + g.num_outputs]

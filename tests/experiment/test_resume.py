@@ -1,0 +1,429 @@
+"""Long runs survive kills, Ctrl-C, failing networks and dying workers."""
+
+import csv
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO, read_scalars, run_script
+
+from evolearn.errors import WorkerFailure
+from evolearn.experiment.workers import WorkerPool
+from evolearn.search.loop import WORST_SCORE, EvolutionLoop
+
+RUNS = {
+    "wann-classification": (
+        "run-wann-classification.py",
+        [
+            "params/wann-classification/digits.yaml",
+            "--num_generations",
+            "6",
+            "--population_size",
+            "16",
+            "--tournament_size",
+            "4",
+            "--test_every",
+            "2",
+        ],
+    ),
+    "wann-gym": (
+        "run-wann-gym.py",
+        [
+            "params/wann-gym/CartPole-v0.yaml",
+            "--env_name",
+            "CartPole-v1",
+            "--num_generations",
+            "6",
+            "--population_size",
+            "12",
+            "--tournament_size",
+            "4",
+            "--num_trials",
+            "2",
+            "--test_every",
+            "2",
+        ],
+    ),
+    "wlnn": (
+        "run-wlnn-mnist.py",
+        [
+            "params/wlnn/digits-backprop.yaml",
+            "--num_generations",
+            "6",
+            "--population_size",
+            "8",
+            "--tournament_size",
+            "4",
+            "--num_epochs",
+            "1",
+            "--inherit_weights",
+            "yes",
+        ],
+    ),
+}
+
+
+def start(script, args):
+    return subprocess.Popen(
+        [sys.executable, str(REPO / script), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_generation(out, generation, process, timeout=300, poll=0.05):
+    deadline = time.time() + timeout
+    log = out / "log.txt"
+    while time.time() < deadline:
+        if log.exists() and f"Generation {generation}/" in log.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended early: {process.communicate()}")
+        time.sleep(poll)
+    raise AssertionError("timed out")
+
+
+def comparable_scalars(out):
+    return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
+    script, args = RUNS[name]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    process = start(script, [*args, "--out_dir", str(cut)])
+    wait_for_generation(cut, 3, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
+    assert comparable_scalars(cut) == comparable_scalars(full)
+    with open(cut / "checkpoint.pkl", "rb") as f:
+        assert pickle.load(f)["generation"] == 6
+    log = (cut / "log.txt").read_text()
+    assert "Resumed" in log and log.startswith(script)
+
+
+def csv_rows(out):
+    """results_summary.csv without its wall-clock column."""
+    with (out / "results_summary.csv").open(newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def checkpoint_generation(out):
+    with open(out / "checkpoint.pkl", "rb") as f:
+        return pickle.load(f)["generation"]
+
+
+def kill_between_checkpoints(script, args, out, tries=3):
+    """Start a run with a checkpoint every 3 generations and SIGKILL it once generation 4 is
+    complete, so that generations after the checkpoint of generation 3 are on disk (rows,
+    tensorboard steps) but in no checkpoint. Returns (checkpoint generation, last row)."""
+    for _ in range(tries):
+        if out.exists():
+            shutil.rmtree(out)
+        process = start(script, [*args, "--checkpoint_every", "3", "--out_dir", str(out)])
+        wait_for_generation(out, 4, process, poll=0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        checkpointed = checkpoint_generation(out)
+        last_row = int(csv_rows(out)[-1]["generation"])
+        if last_row > checkpointed:
+            return checkpointed, last_row
+    raise AssertionError("the run always reached its next checkpoint before the kill")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_run_killed_between_checkpoints_resumes_to_the_uninterrupted_run(tmp_path, name):
+    script, args = RUNS[name]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    checkpointed, last_row = kill_between_checkpoints(script, args, cut)
+    assert checkpointed == 3 and last_row >= 4  # generations 4.. are dropped on resume
+    resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
+    assert comparable_scalars(cut) == comparable_scalars(full)
+    assert csv_rows(cut) == csv_rows(full)
+    assert [int(r["generation"]) for r in csv_rows(cut)] == list(range(1, 7))
+    assert checkpoint_generation(cut) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, sig", [("wann-classification", signal.SIGINT), ("wann-gym", signal.SIGTERM)]
+)
+def test_ctrl_c_or_sigterm_checkpoint_the_last_complete_generation_and_say_how_to_resume(
+    tmp_path, name, sig
+):
+    script, args = RUNS[name]
+    out = tmp_path / "run"
+    process = start(
+        script,
+        [*args, "--num_generations", "400", "--checkpoint_every", "50", "--out_dir", str(out)],
+    )
+    wait_for_generation(out, 3, process)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "--resume" in stderr and "Traceback" not in stderr
+    # checkpoint_every 50: only the signal's handler can have saved a generation this early.
+    generation = checkpoint_generation(out)
+    assert generation >= 3
+    rows = (out / "results_summary.csv").read_text().strip().splitlines()
+    assert int(rows[-1].split(",")[0]) >= generation
+    resumed = run_script(
+        script,
+        str(out / "params.yaml"),
+        "--resume",
+        str(out),
+        "--num_generations",
+        str(generation + 2),
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    steps = [s for s, _ in read_scalars(out)["best/mean_reward"]]
+    assert steps == list(range(1, generation + 3))
+
+
+def folder_contents(folder):
+    """Every file under ``folder``: relative path -> bytes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(tmp_path):
+    script, args = RUNS["wann-classification"]
+    out = tmp_path / "run"
+    assert (
+        run_script(script, *args, "--num_generations", "2", "--out_dir", str(out)).returncode == 0
+    )
+    before = folder_contents(out)
+    assert "checkpoint.pkl" in before and "champion.json" in before
+    other = run_script(script, str(out / "params.yaml"), "--resume", str(out), "--seed", "9")
+    assert other.returncode == 2 and "seed" in other.stderr and "Traceback" not in other.stderr
+    assert folder_contents(out) == before  # the run folder is left alone
+    (out / "checkpoint.pkl").write_bytes(b"not a checkpoint")
+    damaged = run_script(script, str(out / "params.yaml"), "--resume", str(out))
+    assert damaged.returncode == 2 and "damaged" in damaged.stderr
+    assert "Traceback" not in damaged.stderr
+    after = folder_contents(out)
+    assert after.pop("checkpoint.pkl") == b"not a checkpoint"
+    assert after == {k: v for k, v in before.items() if k != "checkpoint.pkl"}
+    none = tmp_path / "none"
+    missing = run_script(script, str(out / "params.yaml"), "--resume", str(none))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    message = " ".join(missing.stderr.split())
+    assert f"resume: {str(none)!r} is not a run folder" in message
+    assert not none.exists()
+    assert folder_contents(out) == {**after, "checkpoint.pkl": b"not a checkpoint"}
+
+
+@pytest.mark.slow
+def test_networks_that_diverge_get_the_worst_scores_and_the_run_goes_on(tmp_path):
+    # Hebbian learning with a huge learning rate drives Oja's rule to infinity and NaN.
+    out = tmp_path / "run"
+    result = run_script(
+        "run-wlnn-mnist.py",
+        "params/wlnn/digits-hebbian.yaml",
+        "--num_generations",
+        "2",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "4",
+        "--num_epochs",
+        "1",
+        "--lr",
+        "1e11",
+        "--optimizer",
+        "sgd",
+        "--out_dir",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    scalars = read_scalars(out)
+    failures = scalars["failures/networks"]
+    assert [s for s, _ in failures] == [1, 2] and max(v for _, v in failures) > 0
+    log = (out / "log.txt").read_text()
+    assert "NaN or infinite" in log and f"the worst possible scores ({WORST_SCORE:g})" in log
+    # The failed networks got the worst score, so the best and the champion stay finite.
+    for tag in ("best/reward", "champion/reward"):
+        assert scalars[tag] and all(np.isfinite(v) for _, v in scalars[tag]), tag
+
+
+class RecordingRun:
+    """What ``EvolutionLoop.sanitize`` writes to its run."""
+
+    def __init__(self):
+        self.scalars, self.messages = [], []
+
+    def scalar(self, tag, value, step):
+        self.scalars.append((tag, value, step))
+
+    def log(self, message):
+        self.messages.append(message)
+
+
+def test_sanitize_gives_every_score_of_a_failed_network_the_worst_score_and_logs_it():
+    loop = object.__new__(EvolutionLoop)
+    loop.run = RecordingRun()
+    scores = {
+        "reward": np.array([1.0, np.nan, 3.0, 4.0, 5.0, -6.0]),
+        "acc": np.array([0.1, 0.2, np.inf, 0.4, 0.5, 0.6]),
+        "other": np.array([7.0, 8.0, 9.0, -np.inf, 1e300, -1e300]),
+    }
+    copies = {k: v.copy() for k, v in scores.items()}
+    sanitized = loop.sanitize(scores, 7)
+    failed = [1, 2, 3]
+    for key, values in sanitized.items():
+        assert values[failed].tolist() == [WORST_SCORE] * 3, key
+        np.testing.assert_array_equal(np.delete(values, failed), np.delete(copies[key], failed))
+        np.testing.assert_array_equal(scores[key], copies[key])  # the input is not changed
+    assert loop.run.scalars == [("failures/networks", 3, 7)]
+    (message,) = loop.run.messages
+    assert "Generation 7: 3 network(s)" in message and "[1, 2, 3]" in message
+    assert f"({WORST_SCORE:g})" in message
+    # Without failures: nothing changes, 0 is counted and nothing is logged.
+    loop.run = RecordingRun()
+    clean = {"reward": np.array([1.0, 2.0]), "acc": np.array([0.5, 0.25])}
+    again = loop.sanitize(clean, 8)
+    for key, values in again.items():
+        np.testing.assert_array_equal(values, clean[key])
+    assert loop.run.scalars == [("failures/networks", 0, 8)] and not loop.run.messages
+
+
+def die_once(shared, chunk):
+    marker, value = chunk
+    if value == 3 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return value * 10
+
+
+def die_always(shared, chunk):
+    os._exit(1)
+
+
+def test_a_dead_worker_is_replaced_and_its_work_done_again(tmp_path):
+    messages = []
+    with WorkerPool(2, {"x": np.zeros(3)}, log=messages.append) as pool:
+        chunks = [(str(tmp_path / "marker"), v) for v in range(6)]
+        assert pool.map(die_once, chunks) == [0, 10, 20, 30, 40, 50]
+        assert pool.restarts == 1 and "died" in messages[0]
+        with pytest.raises(WorkerFailure, match="died 3 times"):
+            pool.map(die_always, [0, 1])
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
+    script, args = RUNS["wann-classification"]
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    result = run_script(script, *args, "--out_dir", str(blocker / "run"))
+    assert result.returncode == 2 and "out_dir" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 96 KiB file system (tmpfs), where a run soon finds the disk full."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(tiny_disk):
+    script, args = RUNS["wann-classification"]
+    out = tiny_disk / "run"
+    result = run_script(script, *args, "--num_generations", "300", "--out_dir", str(out))
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "No space left on device" in message and "Traceback" not in message
+    with open(out / "checkpoint.pkl", "rb") as f:
+        assert pickle.load(f)["generation"] >= 1
+    assert not (out / "checkpoint.pkl.tmp").exists()
+
+
+def test_a_network_whose_evaluation_raises_gets_nan_and_the_others_their_scores():
+    from dataclasses import replace
+
+    from evolearn.wann.classification import ClassifyTask, classify_chunk
+    from evolearn.wann.population import make_population
+
+    rng = np.random.default_rng(0)
+    x = rng.random((50, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    shared = {"x_train": x, "y_train": y}
+    population = make_population(4, 6, 3, 0.5, 5, seed=1)
+    broken = replace(population[2], activations=np.full(population[2].num_neurons, 99))
+    weights = (-1.0, 1.0)
+    good = classify_chunk(shared, ClassifyTask(population, "train", None, weights, False, "cpu"))
+    mixed = classify_chunk(
+        shared,
+        ClassifyTask(
+            population[:2] + [broken] + population[3:], "train", None, weights, False, "cpu"
+        ),
+    )
+    assert np.isnan(mixed[2][0]).all()
+    for i in (0, 1, 3):
+        np.testing.assert_allclose(mixed[i][0], good[i][0], rtol=1e-5)
+
+
+def worker_processes(pid: int) -> list[int]:
+    """The loky worker processes of a run (children of its main process)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    workers = []
+    for child in children.split():
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"popen_loky_posix" in f.read():
+                    workers.append(int(child))
+        except OSError:
+            pass
+    return workers
+
+
+@pytest.mark.slow
+def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(tmp_path):
+    script, args = RUNS["wann-classification"]
+    args = [*args, "--num_generations", "40", "--num_workers", "2"]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    process = start(script, [*args, "--out_dir", str(cut)])
+    wait_for_generation(cut, 3, process)
+    workers = worker_processes(process.pid)
+    assert workers, "no worker processes found"
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert "A worker process died" in (cut / "log.txt").read_text()
+    cut_scalars, full_scalars = comparable_scalars(cut), comparable_scalars(full)
+    restarts = cut_scalars.pop("failures/worker_restarts")
+    assert sum(v for _, v in restarts) == 1
+    assert sum(v for _, v in full_scalars.pop("failures/worker_restarts")) == 0
+    assert cut_scalars == full_scalars
+    assert csv_rows(cut) == csv_rows(full)
+    assert [int(r["generation"]) for r in csv_rows(cut)] == list(range(1, 41))
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()

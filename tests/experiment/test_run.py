@@ -1,0 +1,257 @@
+"""The run folder (params.yaml, log.txt, tensorboard) and the scripts' entry point."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from evolearn.errors import DataError, ParamError, UserError
+from evolearn.experiment.cli import format_error, main_wrapper
+from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
+from evolearn.experiment.run import LOGGER_NAME, QuietProgress, Run
+
+
+def make_params(out_dir, overwrite=False, ignored=()) -> Params:
+    values = {
+        "population_size": 8,
+        "lr": 0.01,
+        "use_cuda": False,
+        "out_dir": str(out_dir),
+        "overwrite_output": overwrite,
+    }
+    return Params(values, params_file="params/x.yaml", ignored=ignored, script="run-test.py")
+
+
+def read_events(out_dir) -> EventAccumulator:
+    events = EventAccumulator(str(out_dir / "tensorboard_summary"), size_guidance={"tensors": 0})
+    events.Reload()
+    return events
+
+
+# --------------------------------------------------------------------------------------------
+# folder contents
+
+
+def test_run_folder_holds_params_log_and_tensorboard_events(tmp_path, capsys):
+    out_dir = tmp_path / "runs" / "a"
+    params = make_params(out_dir, ignored=["env_name"])
+    with Run.create(params) as run:
+        run.log("generation 1: best reward 1.5")
+        run.scalar("best/reward", 1.5, 1)
+        run.scalar("best/reward", 2.5, 2)
+        run.histogram("population/acc", [0.1, 0.2, 0.3], 1)
+        run.text("notes", "hello", 1)
+        run.mark_started()
+        assert run.path("net.json") == out_dir / "net.json"
+
+    assert yaml.safe_load((out_dir / "params.yaml").read_text()) == params.to_dict()
+
+    log = (out_dir / "log.txt").read_text()
+    lines = log.splitlines()
+    assert lines[0] == "run-test.py"
+    assert any(line.startswith("CPU cores: ") for line in lines)
+    assert any(line.startswith("CUDA devices: ") for line in lines)
+    for name, value in params.items():
+        assert f"  {name}: {value}" in lines
+    assert "ignored: env_name" in log
+    assert lines[-1] == "generation 1: best reward 1.5"
+    assert log == capsys.readouterr().out  # the log file is what the console showed
+
+    events = read_events(out_dir)
+    assert [(e.step, e.value) for e in events.Scalars("best/reward")] == [(1, 1.5), (2, 2.5)]
+    assert "population/acc" in events.Tags()["histograms"]
+    table = events.Tensors("params/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert table.startswith("|param|value|\n|-|-|\n")
+    assert "|lr|0.01|" in table and "|population_size|8|" in table
+
+
+def test_closing_detaches_the_log_file(tmp_path):
+    logger = logging.getLogger(LOGGER_NAME)
+    handlers_before = list(logger.handlers)
+    with Run.create(make_params(tmp_path / "a")) as run:
+        assert len(logger.handlers) == len(handlers_before) + 2
+    assert logger.handlers == handlers_before
+    run.log("after the run")
+    assert "after the run" not in (tmp_path / "a" / "log.txt").read_text()
+    run.close()  # a second close is harmless
+
+
+def test_existing_empty_folder_is_used(tmp_path):
+    out_dir = tmp_path / "a"
+    out_dir.mkdir()
+    with Run.create(make_params(out_dir)):
+        pass
+    assert (out_dir / "params.yaml").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# existing folders
+
+
+def test_existing_folder_without_overwrite_is_refused_and_left_untouched(tmp_path):
+    out_dir = tmp_path / "a"
+    out_dir.mkdir()
+    (out_dir / "log.txt").write_text("old log")
+    (out_dir / "mine.txt").write_text("mine")
+    with pytest.raises(ParamError, match="exists.*--overwrite_output or choose another --out_dir"):
+        Run.create(make_params(out_dir))
+    assert sorted(p.name for p in out_dir.iterdir()) == ["log.txt", "mine.txt"]
+    assert (out_dir / "log.txt").read_text() == "old log"
+
+
+def test_out_dir_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / "a"
+    path.write_text("x")
+    with pytest.raises(ParamError, match="not a folder"):
+        Run.create(make_params(path, overwrite=True))
+    assert path.read_text() == "x"
+
+
+def test_overwrite_removes_only_what_the_toolkit_writes(tmp_path):
+    out_dir = tmp_path / "a"
+    (out_dir / "tensorboard_summary").mkdir(parents=True)
+    (out_dir / "tensorboard_summary" / "events.out.tfevents.old").write_text("old")
+    (out_dir / "log.txt").write_text("old log")
+    (out_dir / "champion_7.json").write_text("{}")
+    (out_dir / "results_summary.csv").write_text("a,b")
+    (out_dir / "checkpoint_100.pkl").write_text("old")
+    (out_dir / "notes.md").write_text("keep me")
+    (out_dir / "analysis").mkdir()
+    (out_dir / "analysis" / "plot.json").write_text("keep me too")
+
+    with Run.create(make_params(out_dir, overwrite=True)) as run:
+        run.log("new run")
+
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["analysis", "log.txt", "notes.md", "params.yaml", "tensorboard_summary"]
+    assert (out_dir / "notes.md").read_text() == "keep me"
+    assert (out_dir / "analysis" / "plot.json").read_text() == "keep me too"
+    assert "old log" not in (out_dir / "log.txt").read_text()
+    assert not (out_dir / "tensorboard_summary" / "events.out.tfevents.old").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# failures
+
+
+def test_user_error_before_mark_started_removes_the_created_folder(tmp_path):
+    out_dir = tmp_path / "a"
+    with pytest.raises(DataError), Run.create(make_params(out_dir)) as run:
+        run.log("loading data")
+        raise DataError("MNIST is missing")
+    assert not out_dir.exists()
+    assert tmp_path.exists()
+
+
+def test_user_error_before_mark_started_in_a_given_folder_keeps_foreign_files(tmp_path):
+    out_dir = tmp_path / "a"
+    out_dir.mkdir()
+    (out_dir / "notes.md").write_text("keep me")
+    with pytest.raises(DataError), Run.create(make_params(out_dir, overwrite=True)):
+        raise DataError("MNIST is missing")
+    assert [p.name for p in out_dir.iterdir()] == ["notes.md"]
+
+
+def test_user_error_after_mark_started_keeps_the_folder_and_logs_the_error(tmp_path):
+    out_dir = tmp_path / "a"
+    with pytest.raises(UserError), Run.create(make_params(out_dir)) as run:
+        run.mark_started()
+        raise UserError("disk full")
+    assert "error: disk full" in (out_dir / "log.txt").read_text()
+
+
+def test_a_bug_keeps_the_folder_with_the_traceback_in_the_log(tmp_path):
+    out_dir = tmp_path / "a"
+    with pytest.raises(ZeroDivisionError), Run.create(make_params(out_dir)):
+        1 / 0  # noqa: B018
+    log = (out_dir / "log.txt").read_text()
+    assert "Traceback" in log and "ZeroDivisionError" in log
+    assert (out_dir / "params.yaml").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# progress bars
+
+
+def test_progress_without_a_terminal_is_silent(tmp_path, capsys):
+    with Run.create(make_params(tmp_path / "a")) as run:
+        capsys.readouterr()
+        bar = run.progress(3, desc="epoch")
+        assert isinstance(bar, QuietProgress)
+        bar.update(2)
+        bar.set_postfix({"loss": 0.5})
+        bar.close()
+        assert bar.n == 2
+        assert list(run.progress(["a", "b"], desc="files")) == ["a", "b"]
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+# --------------------------------------------------------------------------------------------
+# cli.main_wrapper
+
+
+def exit_code_of(main, argv=()) -> int:
+    with pytest.raises(SystemExit) as info:
+        main_wrapper(main, list(argv))
+    return info.value.code
+
+
+def test_user_error_exits_2_with_one_paragraph_and_no_traceback(capsys):
+    def main(argv):
+        raise ParamError("lr must be a number > 0, got 'abc' (from params/x.yaml). " * 4)
+
+    assert exit_code_of(main) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: lr must be a number > 0")
+    assert "Traceback" not in err
+    assert all(len(line) <= 100 for line in err.splitlines())
+    assert "\n\n" not in err.strip()
+
+
+def test_main_return_value_is_the_exit_code():
+    assert exit_code_of(lambda argv: None) == 0
+    assert exit_code_of(lambda argv: 3) == 3
+
+
+def test_main_gets_the_given_arguments_even_when_empty(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["script.py", "from-sys-argv"])
+    seen = []
+    exit_code_of(seen.append, [])
+    exit_code_of(seen.append, ["a"])
+    with pytest.raises(SystemExit):
+        main_wrapper(seen.append)
+    assert seen == [[], ["a"], ["from-sys-argv"]]
+
+
+def test_keyboard_interrupt_exits_130(capsys):
+    def main(argv):
+        raise KeyboardInterrupt
+
+    assert exit_code_of(main) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_format_error_keeps_paths_whole():
+    path = "/a/very-long-folder-name/with-dashes/" * 3
+    text = format_error(ParamError(f"The parameter file {path} does not exist"), width=40)
+    assert path in text.replace("\n", " ")
+
+
+def test_a_script_with_a_missing_data_file_leaves_no_folder(tmp_path, capsys):
+    spec = ScriptSpec("run-test.py", "", ("lr", "out_dir", "overwrite_output"))
+    params_file = tmp_path / "p.yaml"
+    params_file.write_text(f"out_dir: {tmp_path / 'out'}\n")
+
+    def main(argv):
+        params = parse_params(spec, argv)
+        with Run.create(params) as run:
+            run.log("loading data")
+            raise DataError("MNIST files not found in /data")
+
+    assert exit_code_of(main, [str(params_file)]) == 2
+    assert "error: MNIST files not found in /data" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,189 @@
+"""python -m evolearn.champion on each of its branches (a Gymnasium environment, the swing-up
+fast path, a dataset for a WANN, a WLNN), its printed numbers compared with the scores the run
+stored for the same network on the same episodes or the same data."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from conftest import REPO, read_scalars, run_script
+
+from evolearn import streams
+from evolearn.network_io import load_genome_info
+from evolearn.wann.gym import CHAMPION_TRIALS, MAX_BASE_SEED
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES
+
+NUMBER = r"([-+]?\d+\.\d+)"
+
+
+def champion_tool(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "evolearn.champion", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def run_to_the_end(tmp_path, script: str, params: str, *args: str, timeout: float = 300):
+    """Run a script as a user would, check it ended well; returns its run folder."""
+    out = tmp_path / "run"
+    result = run_script(script, params, *args, "--out_dir", str(out), timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def per_weight(stdout: str, pattern: str) -> list[tuple[float, ...]]:
+    rows = re.findall(rf"weight {NUMBER}: {pattern}", stdout)
+    return [tuple(float(v) for v in row) for row in rows]
+
+
+def check_episodes_match_the_champion_scores(out, tool_args=()):
+    """The champion became champion on CHAMPION_TRIALS trials per weight value, with the seeds
+    base, base+1, ... of its generation's stream (seed, generation, EVALUATE, 1): the tool run
+    on those seeds must print the same returns."""
+    info = load_genome_info(out / "champion.json")
+    seed = yaml.safe_load((out / "params.yaml").read_text())["seed"]
+    rng = streams.stream(seed, info["generation"], streams.EVALUATE, 1)
+    base = int(rng.integers(MAX_BASE_SEED))
+    stdout = champion_tool(
+        str(out), "--seed", str(base), "--num_trials", str(CHAMPION_TRIALS), *tool_args
+    )
+    rows = per_weight(stdout, rf"mean return\s+{NUMBER} \+-\s+{NUMBER}")
+    assert [w for w, _, _ in rows] == list(TRAIN_WEIGHT_VALUES)
+    means = np.array([m for _, m, _ in rows])
+    assert means.max() == pytest.approx(info["max_reward"], abs=1e-3)
+    (overall,) = re.findall(rf"all weights: mean return {NUMBER}", stdout)
+    assert float(overall) == pytest.approx(info["mean_reward"], abs=1e-3)
+    assert means.mean() == pytest.approx(info["mean_reward"], abs=1e-3)
+    return stdout
+
+
+@pytest.mark.slow
+def test_on_a_gymnasium_environment_with_discrete_actions(tmp_path):
+    args = ["--env_name", "CartPole-v1", "--num_generations", "2", "--num_trials", "2"]
+    out = run_to_the_end(
+        tmp_path,
+        "run-wann-gym.py",
+        "params/wann-gym/CartPole-v0.yaml",
+        *args,
+        "--population_size",
+        "12",
+        "--tournament_size",
+        "4",
+    )
+    stdout = check_episodes_match_the_champion_scores(out)
+    assert "CartPole-v1, 16 trials per weight value" in stdout
+
+
+@pytest.mark.slow
+def test_bipedal_walker_one_generation_and_the_tool_on_continuous_actions(tmp_path):
+    # BipedalWalker-v3: 24 observations, 4 continuous motor torques through Gymnasium (no fast
+    # path), and the environment check of the script (check_fits_env) on a real environment.
+    out = run_to_the_end(
+        tmp_path,
+        "run-wann-gym.py",
+        "params/wann-gym/BipedalWalker-v3.yaml",
+        "--population_size",
+        "4",
+        "--tournament_size",
+        "2",
+        "--num_generations",
+        "1",
+        timeout=600,
+    )
+    scalars = read_scalars(out)
+    assert [s for s, _ in scalars["champion/test_mean_reward"]] == [1]
+    # A walker's return is in [-100 - falls, ~300]: a random network falls or stands still.
+    assert -200 < scalars["champion/test_mean_reward"][0][1] < 350
+    check_episodes_match_the_champion_scores(out)
+
+
+@pytest.mark.slow
+def test_on_cartpole_swingup_through_the_vectorised_physics(tmp_path):
+    out = run_to_the_end(
+        tmp_path,
+        "run-wann-gym.py",
+        "params/wann-gym/CartPoleSwingUp.yaml",
+        "--population_size",
+        "6",
+        "--tournament_size",
+        "2",
+        "--num_generations",
+        "1",
+        "--num_trials",
+        "1",
+    )
+    assert [s for s, _ in read_scalars(out)["champion/test_mean_reward"]] == [1]  # the end
+    stdout = check_episodes_match_the_champion_scores(out)
+    assert "CartPoleSwingUp" in stdout
+
+
+@pytest.mark.slow
+def test_on_a_dataset_for_a_weight_agnostic_network(tmp_path):
+    out = run_to_the_end(
+        tmp_path,
+        "run-wann-classification.py",
+        "params/wann-classification/digits.yaml",
+        "--population_size",
+        "12",
+        "--tournament_size",
+        "4",
+        "--num_generations",
+        "2",
+        "--test_every",
+        "2",
+    )
+    info = load_genome_info(out / "champion.json")
+    # The champion's stored scores are on the whole training set.
+    train = champion_tool(str(out), "--split", "train")
+    rows = per_weight(train, rf"loss {NUMBER}, accuracy {NUMBER}")
+    assert [w for w, _, _ in rows] == list(TRAIN_WEIGHT_VALUES)
+    losses = np.array([loss for _, loss, _ in rows])
+    accs = np.array([acc for _, _, acc in rows])
+    assert -losses.mean() == pytest.approx(info["mean_reward"], abs=1e-3)
+    assert -losses.min() == pytest.approx(info["max_reward"], abs=1e-4)
+    assert accs.mean() == pytest.approx(info["mean_acc"], abs=1e-3)
+    assert accs[losses.argmin()] == pytest.approx(info["max_acc"], abs=1e-4)
+    assert "digits train set (1347 samples)" in train
+    # Its test at generation 2, on the test set.
+    scalars = read_scalars(out)
+    test = champion_tool(str(out))
+    rows = per_weight(test, rf"loss {NUMBER}, accuracy {NUMBER}")
+    accs = np.array([acc for _, _, acc in rows])
+    losses = np.array([loss for _, loss, _ in rows])
+    assert scalars["champion/test_mean_acc"][-1][0] == 2
+    assert accs.mean() == pytest.approx(scalars["champion/test_mean_acc"][-1][1], abs=1e-3)
+    assert -losses.mean() == pytest.approx(scalars["champion/test_mean_reward"][-1][1], abs=1e-3)
+    assert "digits test set (450 samples)" in test
+
+
+@pytest.mark.slow
+def test_on_a_dataset_for_a_weight_learning_network(tmp_path):
+    out = run_to_the_end(
+        tmp_path,
+        "run-wlnn-mnist.py",
+        "params/wlnn/digits-backprop.yaml",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "4",
+        "--num_generations",
+        "1",
+        "--num_epochs",
+        "1",
+    )
+    info = load_genome_info(out / "champion_trained.json")
+    stdout = champion_tool(str(out / "champion_trained.json"))
+    ((loss, acc),) = re.findall(
+        rf"digits test set \(450 samples\): loss {NUMBER}, accuracy {NUMBER}", stdout
+    )
+    assert -float(loss) == pytest.approx(info["test_reward"], abs=1e-4)
+    assert float(acc) == pytest.approx(info["test_acc"], abs=1e-4)
+    assert info["test_acc"] > 0.5  # trained for 10 epochs: far above chance (0.1)

@@ -31,11 +31,6 @@ import time
 
 import numpy as np
 import torch
-from evolearn.wann.classification import ClassifyTask, classify_chunk
-from evolearn.wann.evolution import mutate_wann, weight_scores
-from evolearn.wann.gym import EpisodeTask, episodes_chunk
-from evolearn.wann.network import TRAIN_WEIGHT_VALUES
-from evolearn.wann.population import make_population
 
 from evolearn import streams
 from evolearn.data import load_dataset
@@ -46,8 +41,12 @@ from evolearn.search.ranking import (
     select_objectives,
 )
 from evolearn.search.reproduction import reproduce
-from evolearn.wlnn.evolution import make_wlnn_population, train_generation
-from evolearn.wlnn.learning import TrainConfig
+from evolearn.testing import make_population, make_wlnn_population, train_config
+from evolearn.wann.classification import ClassifyTask, classify_chunk
+from evolearn.wann.evolution import mutate_wann, weight_scores
+from evolearn.wann.gym import EpisodeTask, episodes_chunk
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES
+from evolearn.wlnn.evolution import train_generation
 
 
 def timed(fn, repeats: int = 1) -> float:
@@ -182,7 +181,7 @@ def bench_wlnn(args, mnist) -> dict:
     size = 45 if args.quick else 180
     subset = 2 if args.quick else 4
     epochs = 1 if args.quick else 5
-    config = TrainConfig(num_epochs=epochs, batch_size=256)
+    config = train_config(num_epochs=epochs, batch_size=256)
     shared = {"x_train": mnist.x_train, "y_train": mnist.y_train}
 
     def generation(pool, genomes, fast):

@@ -1,6 +1,7 @@
 import functools
 import http.server
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,25 @@ def run_script(script: str, *args: str, timeout: float = 300, env: dict | None =
         timeout=timeout,
         env=full_env,
     )
+
+
+def forward_pass(compiled, x, weights, use_torch: bool = False):
+    """Outputs of a compiled WANN (a network or a population) as a numpy array, from its numpy
+    pass or its torch pass on the CPU (inputs promoted with float32 as numpy does)."""
+    if not use_torch:
+        return compiled.forward_numpy(x, weights)
+    import numpy as np
+    import torch
+
+    x = np.asarray(x)
+    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    w = np.asarray(weights, dtype=x.dtype)
+    return compiled.forward_torch(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+
+
+def genome_info(path: Path) -> dict:
+    """The ``info`` mapping a run stored with a network file (champion.json, ...)."""
+    return dict(json.loads(Path(path).read_text()).get("info") or {})
 
 
 def read_scalars(out_dir: Path) -> dict[str, list[tuple[int, float]]]:

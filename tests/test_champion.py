@@ -9,10 +9,9 @@ import sys
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, read_scalars, run_script
+from conftest import REPO, genome_info, read_scalars, run_script
 
 from evolearn import streams
-from evolearn.network_io import load_genome_info
 from evolearn.wann.gym import CHAMPION_TRIALS, MAX_BASE_SEED
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES
 
@@ -48,7 +47,7 @@ def check_episodes_match_the_champion_scores(out, tool_args=()):
     """The champion became champion on CHAMPION_TRIALS trials per weight value, with the seeds
     base, base+1, ... of its generation's stream (seed, generation, EVALUATE, 1): the tool run
     on those seeds must print the same returns."""
-    info = load_genome_info(out / "champion.json")
+    info = genome_info(out / "champion.json")
     seed = yaml.safe_load((out / "params.yaml").read_text())["seed"]
     rng = streams.stream(seed, info["generation"], streams.EVALUATE, 1)
     base = int(rng.integers(MAX_BASE_SEED))
@@ -140,7 +139,7 @@ def test_on_a_dataset_for_a_weight_agnostic_network(tmp_path):
         "--test_every",
         "2",
     )
-    info = load_genome_info(out / "champion.json")
+    info = genome_info(out / "champion.json")
     # The champion's stored scores are on the whole training set.
     train = champion_tool(str(out), "--split", "train")
     rows = per_weight(train, rf"loss {NUMBER}, accuracy {NUMBER}")
@@ -179,7 +178,7 @@ def test_on_a_dataset_for_a_weight_learning_network(tmp_path):
         "--num_epochs",
         "1",
     )
-    info = load_genome_info(out / "champion_trained.json")
+    info = genome_info(out / "champion_trained.json")
     stdout = champion_tool(str(out / "champion_trained.json"))
     ((loss, acc),) = re.findall(
         rf"digits test set \(450 samples\): loss {NUMBER}, accuracy {NUMBER}", stdout

@@ -34,9 +34,10 @@ def test_initial_genome_enables_connections_with_the_given_probability():
     assert initial_genome(4, 2, 0.0, np.random.default_rng(0)).num_connections == 0
 
 
-def test_complexity_is_at_least_one():
-    g = initial_genome(3, 2, 0.0, np.random.default_rng(0))
-    assert g.complexity == 1
+def test_kind_tells_weight_agnostic_from_weight_learning_networks():
+    rng = np.random.default_rng(0)
+    assert initial_genome(3, 2, 0.5, rng, with_activations=True).kind == "wann"
+    assert initial_genome(3, 2, 0.5, rng, with_weights=True).kind == "wlnn"
 
 
 def test_add_node_between_adjacent_layers_inserts_a_new_layer():

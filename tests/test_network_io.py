@@ -2,10 +2,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import genome_info
 
 from evolearn.errors import UserError
 from evolearn.genome import add_node, compact_layers, initial_genome
-from evolearn.network_io import genome_to_dict, load_genome, load_genome_info, save_genome
+from evolearn.network_io import genome_to_dict, load_genome, save_genome
 
 
 def test_wlnn_json_round_trip_is_exact(tmp_path):
@@ -16,7 +17,7 @@ def test_wlnn_json_round_trip_is_exact(tmp_path):
     path = tmp_path / "net.json"
     save_genome(g, path, info={"generation": 3, "reward": -0.25})
     assert load_genome(path) == g
-    assert load_genome_info(path) == {"generation": 3, "reward": -0.25}
+    assert genome_info(path) == {"generation": 3, "reward": -0.25}
     # Saving the loaded network again gives the same bytes.
     save_genome(load_genome(path), tmp_path / "again.json", info={"generation": 3, "reward": -0.25})
     assert (tmp_path / "again.json").read_bytes() == path.read_bytes()

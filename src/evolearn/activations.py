@@ -1,55 +1,105 @@
 """The ten activation functions of the WANN search (Gaier & Ha 2019), in numpy and torch.
 
 A genome stores activations as indices into :data:`ACTIVATION_NAMES`; inputs and outputs are
-linear (index 0).
+linear (index 0). Each :class:`Activation` carries four implementations of one function: a
+plain one for numpy and for torch (the per-network passes and the references), and one for
+each that overwrites its argument (the whole-population passes, which apply an activation to a
+block of their activity array without a temporary copy). The in-place forms do the same
+operations in the same order, so both give the same numbers bit for bit.
+
+To add an activation: append an :class:`Activation` to :data:`ACTIVATIONS`. Its index is its
+position; existing genomes keep their meaning as long as the new one goes last.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-ACTIVATION_NAMES: tuple[str, ...] = (
-    "linear",
-    "step",
-    "sine",
-    "cosine",
-    "gaussian",
-    "tanh",
-    "sigmoid",
-    "inverse",
-    "abs",
-    "relu",
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function, four ways.
+
+    Attributes:
+        name: how genomes, logs and figures name it.
+        numpy, torch: ``f(x) -> array``, a new array or tensor.
+        numpy_in_place, torch_in_place: ``f(x)`` that overwrites ``x`` with ``f(x)``.
+    """
+
+    name: str
+    numpy: Callable[[np.ndarray], np.ndarray]
+    torch: Callable[[torch.Tensor], torch.Tensor]
+    numpy_in_place: Callable[[np.ndarray], None]
+    torch_in_place: Callable[[torch.Tensor], None]
+
+
+def _step_in_place(x: np.ndarray) -> None:
+    x[...] = x > 0
+
+
+#: Every activation, by index.
+ACTIVATIONS: tuple[Activation, ...] = (
+    Activation("linear", lambda x: x, lambda x: x, lambda x: None, lambda x: None),
+    Activation(
+        "step",
+        lambda x: (x > 0).astype(x.dtype),
+        lambda x: (x > 0).to(x.dtype),
+        _step_in_place,
+        lambda x: x.copy_(x > 0),
+    ),
+    Activation(
+        "sine",
+        lambda x: np.sin(np.pi * x),
+        lambda x: torch.sin(math.pi * x),
+        lambda x: np.sin(np.multiply(x, np.pi, out=x), out=x),
+        lambda x: x.mul_(math.pi).sin_(),
+    ),
+    Activation(
+        "cosine",
+        lambda x: np.cos(np.pi * x),
+        lambda x: torch.cos(math.pi * x),
+        lambda x: np.cos(np.multiply(x, np.pi, out=x), out=x),
+        lambda x: x.mul_(math.pi).cos_(),
+    ),
+    Activation(
+        "gaussian",
+        lambda x: np.exp(-(x**2) / 2),
+        lambda x: torch.exp(-(x**2) / 2),
+        lambda x: np.exp(np.divide(np.negative(np.square(x, out=x), out=x), 2, out=x), out=x),
+        lambda x: x.pow_(2).neg_().div_(2).exp_(),
+    ),
+    Activation(
+        "tanh", np.tanh, torch.tanh, lambda x: np.tanh(x, out=x), lambda x: x.tanh_()
+    ),
+    Activation(
+        "sigmoid",
+        lambda x: (np.tanh(x / 2) + 1) / 2,
+        lambda x: (torch.tanh(x / 2) + 1) / 2,
+        lambda x: np.divide(np.add(np.tanh(np.divide(x, 2, out=x), out=x), 1, out=x), 2, out=x),
+        lambda x: x.div_(2).tanh_().add_(1).div_(2),
+    ),
+    Activation(
+        "inverse", lambda x: -x, lambda x: -x, lambda x: np.negative(x, out=x), lambda x: x.neg_()
+    ),
+    Activation("abs", np.abs, torch.abs, lambda x: np.abs(x, out=x), lambda x: x.abs_()),
+    Activation(
+        "relu",
+        lambda x: np.maximum(x, 0),
+        torch.relu,
+        lambda x: np.maximum(x, 0, out=x),
+        lambda x: x.relu_(),
+    ),
 )
-LINEAR = 0
 
-NUMPY_ACTIVATIONS = {
-    "linear": lambda x: x,
-    "step": lambda x: (x > 0).astype(x.dtype),
-    "sine": lambda x: np.sin(np.pi * x),
-    "cosine": lambda x: np.cos(np.pi * x),
-    "gaussian": lambda x: np.exp(-(x**2) / 2),
-    "tanh": np.tanh,
-    "sigmoid": lambda x: (np.tanh(x / 2) + 1) / 2,
-    "inverse": lambda x: -x,
-    "abs": np.abs,
-    "relu": lambda x: np.maximum(x, 0),
-}
-
-TORCH_ACTIVATIONS = {
-    "linear": lambda x: x,
-    "step": lambda x: (x > 0).to(x.dtype),
-    "sine": lambda x: torch.sin(math.pi * x),
-    "cosine": lambda x: torch.cos(math.pi * x),
-    "gaussian": lambda x: torch.exp(-(x**2) / 2),
-    "tanh": torch.tanh,
-    "sigmoid": lambda x: (torch.tanh(x / 2) + 1) / 2,
-    "inverse": lambda x: -x,
-    "abs": torch.abs,
-    "relu": torch.relu,
-}
+ACTIVATION_NAMES: tuple[str, ...] = tuple(a.name for a in ACTIVATIONS)
+LINEAR = ACTIVATION_NAMES.index("linear")
+#: name -> activation.
+BY_NAME: dict[str, Activation] = {a.name: a for a in ACTIVATIONS}
 
 
 def activation_index(name: str) -> int:

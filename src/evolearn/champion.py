@@ -110,7 +110,7 @@ def main(argv: list[str]) -> None:
         f"{genome.num_layers} layers"
     )
     if "env_name" in params:
-        if genome.activations is None:
+        if genome.kind == "wlnn":
             raise UserError(f"{network} is not a weight agnostic network")
         returns = episode_returns(genome, params, args.weights, args.num_trials, args.seed)
         print(
@@ -129,10 +129,12 @@ def main(argv: list[str]) -> None:
     dataset = load_dataset(params["dataset"], args.data_dir or params.get("data_dir"))
     x = getattr(dataset, f"x_{args.split}")
     y = getattr(dataset, f"y_{args.split}")
-    if genome.activations is not None or genome.weights is None:
+    if genome.kind == "wann" or genome.weights is None:
         from evolearn.wann.classification import classify
 
-        loss, correct = classify(WANNNetwork(genome), x, y, tuple(args.weights), False, "cpu")
+        loss, correct = classify(
+            WANNNetwork(genome), x, y, tuple(args.weights), use_torch=False, device="cpu"
+        )
         loss, acc = loss / len(x), correct / len(x)
         print(f"{params['dataset']} {args.split} set ({len(x)} samples):")
         for w, l, a in zip(args.weights, loss, acc, strict=True):

@@ -66,9 +66,10 @@ class Genome:
         return int(self.connections.shape[0])
 
     @property
-    def complexity(self) -> int:
-        """Number of connections, at least 1 (the complexity objective is 1 / complexity)."""
-        return max(1, self.num_connections)
+    def kind(self) -> str:
+        """"wann" for a weight agnostic network (activations of its own, one shared weight
+        value), "wlnn" for a weight learning network (relu hidden neurons, weights of its own)."""
+        return "wann" if self.activations is not None else "wlnn"
 
     def neurons_in_layer(self) -> list[list[int]]:
         """The neurons of each layer, input layer first, each list in increasing order."""

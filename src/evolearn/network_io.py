@@ -31,7 +31,7 @@ def genome_to_dict(genome: Genome, info: dict | None = None) -> dict:
     g = genome
     d = {
         "format": FORMAT,
-        "kind": "wann" if g.activations is not None else "wlnn",
+        "kind": g.kind,
         "in_size": g.num_inputs,
         "out_size": g.num_outputs,
         "num_neurons": g.num_neurons,
@@ -103,7 +103,3 @@ def load_genome(path: str | os.PathLike) -> Genome:
     except ValueError as err:  # json.JSONDecodeError is a ValueError too
         raise UserError(f"{path} is not a valid network file: {err}") from None
 
-
-def load_genome_info(path: str | os.PathLike) -> dict:
-    """The ``info`` mapping stored with a network (empty for thesis files)."""
-    return dict(json.loads(Path(path).read_text()).get("info") or {})

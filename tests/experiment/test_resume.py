@@ -369,8 +369,8 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(tiny_disk):
 def test_a_network_whose_evaluation_raises_gets_nan_and_the_others_their_scores():
     from dataclasses import replace
 
+    from evolearn.testing import make_population
     from evolearn.wann.classification import ClassifyTask, classify_chunk
-    from evolearn.wann.population import make_population
 
     rng = np.random.default_rng(0)
     x = rng.random((50, 6)).astype(np.float32)

@@ -43,7 +43,6 @@ def test_run_folder_holds_params_log_and_tensorboard_events(tmp_path, capsys):
         run.scalar("best/reward", 1.5, 1)
         run.scalar("best/reward", 2.5, 2)
         run.histogram("population/acc", [0.1, 0.2, 0.3], 1)
-        run.text("notes", "hello", 1)
         run.mark_started()
         assert run.path("net.json") == out_dir / "net.json"
 

@@ -10,12 +10,11 @@ import pytest
 from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.experiment.workers import ChunkResults, WorkerPool, fallback_reason
+from evolearn.testing import make_population, make_wlnn_population, train_config
 from evolearn.wann.classification import ClassifyTask, classify_chunk
 from evolearn.wann.gym import EpisodeTask, episodes_chunk
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES
-from evolearn.wann.population import make_population
-from evolearn.wlnn.evolution import TrainTask, make_wlnn_population, train_chunk
-from evolearn.wlnn.learning import TrainConfig
+from evolearn.wlnn.evolution import TrainTask, train_chunk
 
 
 def test_chunk_results_keep_their_fallback_through_pickle():
@@ -88,7 +87,7 @@ def test_a_wlnn_chunk_whose_fast_path_fails_is_logged():
     task = TrainTask(
         genomes,
         [streams.stream_entropy(0, 1, streams.TRAIN, i) for i in range(3)],
-        TrainConfig(batch_size=256, num_epochs=1),
+        train_config(batch_size=256, num_epochs=1),
         "cpu",
         streams.stream_entropy(0, 1, streams.BATCHES),
     )

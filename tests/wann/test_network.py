@@ -3,18 +3,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import forward_pass
 
-from evolearn.activations import (
-    ACTIVATION_NAMES,
-    NUMPY_ACTIVATIONS,
-    TORCH_ACTIVATIONS,
-    activation_index,
-)
+from evolearn.activations import ACTIVATION_NAMES, BY_NAME, activation_index
 from evolearn.genome import Genome, add_connection, add_node, change_activation, initial_genome
 from evolearn.wann.network import (
     TRAIN_WEIGHT_VALUES,
     WANNNetwork,
-    forward,
     reference_forward,
 )
 
@@ -82,17 +77,31 @@ def both_paths(genome, x, weights):
 def test_numpy_and_torch_activations_follow_their_formulas(name, dtype):
     x = np.array(HAND_PICKED, dtype=dtype)
     expected = np.array([FORMULAS[name](float(v)) for v in x])
-    got_numpy = NUMPY_ACTIVATIONS[name](x)
-    got_torch = TORCH_ACTIVATIONS[name](torch.from_numpy(x))
+    got_numpy = BY_NAME[name].numpy(x)
+    got_torch = BY_NAME[name].torch(torch.from_numpy(x))
     assert got_numpy.dtype == dtype and got_torch.dtype == torch.from_numpy(x).dtype
     tol = 1e-6 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got_numpy, expected, rtol=tol, atol=tol)
     np.testing.assert_allclose(got_torch.numpy(), expected, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_activations_give_the_plain_ones_bit_for_bit(name, dtype):
+    x = np.random.default_rng(0).normal(0, 3, 257).astype(dtype)
+    x[:4] = [0.0, -0.0, 1.0, -1.0]
+    activation = BY_NAME[name]
+    in_place = x.copy()
+    activation.numpy_in_place(in_place)
+    np.testing.assert_array_equal(in_place, activation.numpy(x))
+    in_place_torch = torch.from_numpy(x.copy())
+    activation.torch_in_place(in_place_torch)
+    np.testing.assert_array_equal(in_place_torch.numpy(), activation.torch(torch.from_numpy(x)))
+
+
 def test_activations_take_their_landmark_values():
     x = np.array([0.0, 0.5, 1.0, -3.0])
-    act = NUMPY_ACTIVATIONS
+    act = {name: a.numpy for name, a in BY_NAME.items()}
     np.testing.assert_array_equal(act["step"](x), [0, 1, 1, 0])  # step(0) is 0
     np.testing.assert_allclose(act["sine"](x), [0, 1, 0, 0], atol=1e-15)
     np.testing.assert_allclose(act["cosine"](x), [1, 0, -1, -1], atol=1e-15)
@@ -239,12 +248,12 @@ def test_network_without_connections_outputs_zeros():
     assert g.num_connections == 0
     x = np.random.default_rng(1).uniform(-1, 1, size=(5, 4))
     for use_torch in (False, True):
-        out = forward(g, x, TRAIN_WEIGHT_VALUES, use_torch=use_torch)
+        out = forward_pass(WANNNetwork(g), x, TRAIN_WEIGHT_VALUES, use_torch=use_torch)
         assert out.shape == (6, 5, 3)
         np.testing.assert_array_equal(out, 0.0)
     # A cosine neuron without inputs is cos(0) = 1, but reaches no output.
     g = make(1, 1, [0, 2, 1], [], ["cosine"])
-    np.testing.assert_array_equal(forward(g, x[:, :1], [1.0, 2.0]), 0.0)
+    np.testing.assert_array_equal(forward_pass(WANNNetwork(g), x[:, :1], [1.0, 2.0]), 0.0)
 
 
 # --- interface -------------------------------------------------------------------------------
@@ -265,8 +274,8 @@ def test_outputs_have_shape_weights_batch_outputs_and_the_dtype_of_x():
 def test_forward_compiles_and_runs_with_either_backend():
     g = hand_built_network()
     x = np.array([[0.5, -1.0]], dtype=np.float32)
-    out_numpy = forward(g, x, [1.0, -2.0])
-    out_torch = forward(g, x, [1.0, -2.0], use_torch=True)
+    out_numpy = forward_pass(WANNNetwork(g), x, [1.0, -2.0])
+    out_torch = forward_pass(WANNNetwork(g), x, [1.0, -2.0], use_torch=True)
     assert isinstance(out_torch, np.ndarray) and out_torch.dtype == np.float32
     np.testing.assert_allclose(out_numpy[:, 0, 0], [-1.42423432, -4.56956494], rtol=1e-6)
     np.testing.assert_allclose(out_torch, out_numpy, rtol=1e-6)
@@ -320,16 +329,16 @@ def test_forward_keeps_float64_inputs_and_float32_weights_do_not_upcast():
     g = initial_genome(3, 2, 1.0, np.random.default_rng(0), with_activations=True)
     x64 = np.random.default_rng(1).random((4, 3))
     for use_torch in (False, True):
-        out64 = forward(g, x64, [0.5, -1.0], use_torch=use_torch)
+        out64 = forward_pass(WANNNetwork(g), x64, [0.5, -1.0], use_torch=use_torch)
         assert out64.dtype == np.float64
-        out32 = forward(g, x64.astype(np.float32), [0.5, -1.0], use_torch=use_torch)
+        out32 = forward_pass(WANNNetwork(g), x64.astype(np.float32), [0.5, -1.0], use_torch=use_torch)
         assert out32.dtype == np.float32  # weights given as Python floats do not upcast
-        ints = forward(g, (x64 * 10).astype(np.int64), [0.5], use_torch=use_torch)
+        ints = forward_pass(WANNNetwork(g), (x64 * 10).astype(np.int64), [0.5], use_torch=use_torch)
         assert ints.dtype == np.float64  # numpy: int64 and float32 make float64
         np.testing.assert_allclose(
             ints[0], reference_forward(g, (x64 * 10).astype(np.int64), 0.5), rtol=1e-5
         )
-    np.testing.assert_array_equal(forward(g, x64, [0.5]), forward(g, x64, [0.5], use_torch=False))
+    np.testing.assert_array_equal(forward_pass(WANNNetwork(g), x64, [0.5]), forward_pass(WANNNetwork(g), x64, [0.5], use_torch=False))
 
 
 def test_inputs_and_outputs_are_linear_whatever_the_genome_lists_for_them():

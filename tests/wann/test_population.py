@@ -3,21 +3,19 @@
 import numpy as np
 import pytest
 import torch
+from conftest import forward_pass
 
 from evolearn.envs import make_env
 from evolearn.experiment.workers import SharedArrays
 from evolearn.genome import Genome, initial_genome, split_connection
+from evolearn.testing import make_population
 from evolearn.wann.classification import ClassifyTask, classify_chunk
 from evolearn.wann.gym import EpisodeTask, episodes_chunk, has_fast_path, run_episodes
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 from evolearn.wann.population import (
     WANNPopulation,
-    _loss_and_correct_numpy,
-    _loss_and_correct_torch,
     evaluate_classification,
-    make_population,
     network_groups,
-    population_forward,
     swingup_returns,
 )
 
@@ -105,7 +103,7 @@ def test_population_pass_agrees_with_per_network_passes(seed, inputs):
 def test_silent_networks_output_zeros_and_rows_come_out_in_network_order(use_torch):
     genomes = [silent(3, 2), deep_chain(3, 2, 4, 0), silent(3, 2)]
     x = np.random.default_rng(0).uniform(-1, 1, size=(5, 3))
-    out = population_forward(genomes, x, [1.0, -2.0], use_torch=use_torch)
+    out = forward_pass(WANNPopulation(genomes), x, [1.0, -2.0], use_torch=use_torch)
     assert np.all(out[0] == 0) and np.all(out[2] == 0)
     expected = WANNNetwork(genomes[1]).forward_numpy(x, [1.0, -2.0])
     np.testing.assert_allclose(out[1], expected, rtol=1e-12, atol=1e-12)
@@ -193,29 +191,6 @@ def test_fast_classification_agrees_with_the_per_network_reference(use_torch):
     # The silent network: all logits 0, loss log(10), the answer is class 0 (first largest).
     np.testing.assert_allclose(fast_loss[-2], np.log(10), rtol=1e-6)
     np.testing.assert_allclose(fast_acc[-2], np.mean(y == 0))
-
-
-@pytest.mark.parametrize("use_torch", [False, True])
-def test_loss_and_answers_follow_log_softmax_and_argmax_with_ties_and_nans(use_torch):
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(3, 4, 2, 50)).astype(np.float32)  # [P, O, W, S]
-    logits[0, :, 0, :10] = 0.5  # every output ties: the answer is output 0
-    logits[1, 1:3, 1, 10:20] = 7.0  # outputs 1 and 2 tie as largest: the answer is 1
-    logits[2, 2, 0, 20:25] = np.nan  # a NaN is the answer, as for argmax
-    y = rng.integers(0, 4, size=50)
-    y[:20] = np.arange(20) % 3
-    as64 = logits.astype(np.float64)
-    log_softmax = as64 - as64.max(1, keepdims=True)
-    log_softmax -= np.log(np.exp(log_softmax).sum(1, keepdims=True))
-    expected_loss = -np.take_along_axis(log_softmax, y[None, None, None, :].repeat(3, 0), 1)
-    expected_correct = (as64.argmax(1) == y).sum(-1)
-    if use_torch:
-        loss, correct = _loss_and_correct_torch(torch.from_numpy(logits), torch.from_numpy(y))
-    else:
-        loss, correct = _loss_and_correct_numpy(logits, y)
-    np.testing.assert_array_equal(correct, expected_correct)
-    np.testing.assert_allclose(loss, expected_loss[:, 0].sum(-1), rtol=1e-5)
-    assert np.isnan(loss[2, 0]) and not np.isnan(loss[2, 1])
 
 
 def test_classification_in_chunks_equals_the_whole_population_bit_for_bit():
@@ -355,8 +330,8 @@ def test_the_default_paths_are_numpy_and_keep_float64_inputs_in_float64():
     weights = (-1.0, 0.5)
     # Without use_torch: numpy, bit for bit (torch differs in the last bits).
     np.testing.assert_array_equal(
-        population_forward(genomes, x64, weights),
-        population_forward(genomes, x64, weights, use_torch=False),
+        forward_pass(WANNPopulation(genomes), x64, weights),
+        forward_pass(WANNPopulation(genomes), x64, weights, use_torch=False),
     )
     default = evaluate_classification(genomes, x64.astype(np.float32), y, weights)
     numpy = evaluate_classification(genomes, x64.astype(np.float32), y, weights, use_torch=False)
@@ -364,7 +339,7 @@ def test_the_default_paths_are_numpy_and_keep_float64_inputs_in_float64():
     # float64 inputs are computed in float64 on both paths (float32 would be ~1e-7 off).
     reference = reference_outputs(genomes, x64, weights)
     for use_torch in (False, True):
-        out = population_forward(genomes, x64, weights, use_torch=use_torch)
+        out = forward_pass(WANNPopulation(genomes), x64, weights, use_torch=use_torch)
         assert out.dtype == np.float64
         np.testing.assert_allclose(out, reference, rtol=1e-12, atol=1e-12)
         loss, _ = evaluate_classification(genomes, x64, y, weights, use_torch=use_torch)

@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
+from conftest import SHARED_MNIST, assert_refused, genome_info, read_scalars, run_script
 
 from evolearn import streams
 from evolearn.data import load_dataset
@@ -11,15 +11,15 @@ from evolearn.experiment.parsing import parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import WorkerPool
 from evolearn.genome import check_genome, compact_layers, split_connection
-from evolearn.network_io import load_genome, load_genome_info
+from evolearn.network_io import load_genome
 from evolearn.search.loop import WORST_SCORE
+from evolearn.testing import make_wlnn_population, train_config
 from evolearn.wlnn import evolution as wlnn_evolution
 from evolearn.wlnn.evolution import (
     SPEC,
     WLNNEvolution,
     generation_batch_orders,
     initial_network,
-    make_wlnn_population,
     mutate,
     train_generation,
 )
@@ -162,7 +162,7 @@ def test_fast_and_reference_generations_train_on_the_same_batches_and_agree(monk
     dataset = load_dataset("digits")
     shared = {"x_train": dataset.x_train, "y_train": dataset.y_train}
     population = make_wlnn_population(6, 64, 10, 0, 2, p_initial_connection_enabled=0.3)
-    config = TrainConfig(learning_rule="feedback_alignment", batch_size=64, num_epochs=1)
+    config = train_config(learning_rule="feedback_alignment", batch_size=64, num_epochs=1)
     reference_calls = []
     real_train_genome = wlnn_evolution.train_genome
 
@@ -262,10 +262,10 @@ def test_digits_run_writes_every_tag_the_champion_and_the_results_table(tmp_path
     acc.Reload()
     assert {"population/acc", "population/connections"} <= set(acc.Tags()["histograms"])
     champion = load_genome(out / "champion.json")
-    info = load_genome_info(out / "champion.json")
+    info = genome_info(out / "champion.json")
     assert info["reward"] == pytest.approx(champion_rewards[-1], abs=1e-6)
     saved = out / "champions" / f"gen-{info['generation']:05d}.json"
-    assert load_genome(saved) == champion and load_genome_info(saved) == info
+    assert load_genome(saved) == champion and genome_info(saved) == info
     assert load_genome(out / "champion_trained.json").connections.tolist() == (
         champion.connections.tolist()
     )
@@ -427,7 +427,7 @@ def test_champion_json_holds_the_weights_the_champion_was_evaluated_with(tmp_pat
     evolution = evolve_two_generations(tmp_path, inherit)
     out = evolution.run.out_dir
     champion = load_genome(out / "champion.json")
-    info = load_genome_info(out / "champion.json")
+    info = genome_info(out / "champion.json")
     generation, index = info["generation"], info["index"]
     assert generation in (1, 2)  # a trained network beats the untrained ones of generation 0
     evaluated = evolution.trained[generation][index]
@@ -463,7 +463,7 @@ def test_train_config_takes_every_training_option_from_the_parameters(tmp_path):
         "--evaluation_period",
         "first_ten_batches",
     )
-    assert TrainConfig.from_params(params) == TrainConfig(
+    assert TrainConfig.from_params(params) == train_config(
         learning_rule="hebbian",
         optimizer="adadelta",
         lr=0.125,
@@ -502,7 +502,7 @@ def test_a_real_generation_scores_each_network_by_the_evaluation_period(tmp_path
         scores = evolution.evaluate(population, 1)
     # The same networks trained here on the generation's batches give the record to score.
     x, y = torch.as_tensor(dataset.x_train), torch.as_tensor(dataset.y_train)
-    config = TrainConfig(batch_size=96, num_epochs=2, evaluation_period=period)
+    config = train_config(batch_size=96, num_epochs=2, evaluation_period=period)
     orders = generation_batch_orders(
         len(x), config, streams.stream_entropy(params.seed, 1, streams.BATCHES)
     )

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from evolearn.genome import Genome, add_node, compact_layers, initial_genome, random_weights
+from evolearn.testing import train_config
 from evolearn.wlnn.learning import (
     EVALUATION_PERIODS,
     LEARNING_RULES,
-    TrainConfig,
     Trainer,
     TrainingRecord,
     draw_batch_orders,
@@ -62,7 +62,7 @@ def test_every_rule_changes_only_existing_connections(rule):
     x, y = toy_data()
     model = WLNNNetwork(g)
     trainer = Trainer(
-        model, TrainConfig(learning_rule=rule, batch_size=32), np.random.default_rng(0)
+        model, train_config(learning_rule=rule, batch_size=32), np.random.default_rng(0)
     )
     trainer.train_epoch(x, y)
     # Every dense matrix the forward pass uses is non-zero only where a connection exists.
@@ -88,7 +88,7 @@ def test_every_rule_changes_only_existing_connections(rule):
 def test_train_only_outputs_freezes_hidden_weights_for_every_rule(rule):
     g = deep_genome(2)
     x, y = toy_data()
-    config = TrainConfig(learning_rule=rule, batch_size=32, num_epochs=1, train_only_outputs=True)
+    config = train_config(learning_rule=rule, batch_size=32, num_epochs=1, train_only_outputs=True)
     result = train_genome(g, x, y, config, np.random.default_rng(0))
     hidden = hidden_mask(g)
     np.testing.assert_array_equal(result.learned_weights[hidden], g.weights[hidden])
@@ -105,7 +105,7 @@ def test_feedback_alignment_equals_backprop_without_hidden_layer():
             g,
             x,
             y,
-            TrainConfig(learning_rule=rule, batch_size=32, num_epochs=2),
+            train_config(learning_rule=rule, batch_size=32, num_epochs=2),
             np.random.default_rng(7),
         )
         for rule in ("backprop", "feedback_alignment")
@@ -122,7 +122,7 @@ def test_feedback_alignment_differs_from_backprop_with_a_hidden_layer():
             g,
             x,
             y,
-            TrainConfig(learning_rule=rule, batch_size=32, num_epochs=1),
+            train_config(learning_rule=rule, batch_size=32, num_epochs=1),
             np.random.default_rng(7),
         )
         for rule in ("backprop", "feedback_alignment")
@@ -183,7 +183,7 @@ def test_hebbian_training_applies_oja_after_the_optimizer_step_on_the_batch_acti
     )
     x = torch.tensor([[1.0, 2.0], [2.0, 0.0]])
     y = torch.tensor([0, 0])
-    config = TrainConfig(learning_rule="hebbian", optimizer="sgd", lr=0.1, batch_size=2)
+    config = train_config(learning_rule="hebbian", optimizer="sgd", lr=0.1, batch_size=2)
     model = WLNNNetwork(g)
     Trainer(model, config, np.random.default_rng(0)).train_epoch(x, y)
     # One output: cross-entropy is 0 and the output weight keeps its value; Oja as above.
@@ -211,7 +211,7 @@ def test_evaluation_periods_on_a_hand_made_record():
 def test_training_is_reproducible_under_the_same_random_stream():
     g = deep_genome(4)
     x, y = toy_data()
-    config = TrainConfig(learning_rule="feedback_alignment", batch_size=16, num_epochs=2)
+    config = train_config(learning_rule="feedback_alignment", batch_size=16, num_epochs=2)
     a = train_genome(g, x, y, config, np.random.default_rng(11))
     b = train_genome(g, x, y, config, np.random.default_rng(11))
     np.testing.assert_array_equal(a.learned_weights, b.learned_weights)
@@ -224,7 +224,7 @@ def test_an_epoch_uses_floor_n_over_batch_size_full_batches():
     g = deep_genome(5)
     x, y = toy_data(100)
     result = train_genome(
-        g, x, y, TrainConfig(batch_size=30, num_epochs=3), np.random.default_rng(0)
+        g, x, y, train_config(batch_size=30, num_epochs=3), np.random.default_rng(0)
     )
     assert result.record.losses.shape == (3, 3)
 
@@ -233,7 +233,7 @@ def test_backprop_learns_the_toy_task():
     g = deep_genome(6)
     x, y = toy_data(512)
     result = train_genome(
-        g, x, y, TrainConfig(batch_size=32, num_epochs=15, lr=0.03), np.random.default_rng(0)
+        g, x, y, train_config(batch_size=32, num_epochs=15, lr=0.03), np.random.default_rng(0)
     )
     first_epoch_loss = result.record.losses[0].mean()
     assert -result.reward < 0.85 * first_epoch_loss  # last_epoch loss
@@ -251,7 +251,7 @@ def test_batch_orders_are_full_batches_of_a_new_permutation_each_epoch():
 def test_given_batches_train_like_the_batches_the_trainer_draws_itself():
     g = deep_genome(7)
     x, y = toy_data(200)
-    config = TrainConfig(learning_rule="feedback_alignment", batch_size=32, num_epochs=2)
+    config = train_config(learning_rule="feedback_alignment", batch_size=32, num_epochs=2)
     own = train_genome(g, x, y, config, np.random.default_rng(3))
     batch_generator, _ = training_generators(np.random.default_rng(3))
     orders = draw_batch_orders(len(x), config.batch_size, config.num_epochs, batch_generator)
@@ -269,7 +269,7 @@ def test_batch_orders_must_cover_every_epoch():
     orders = draw_batch_orders(64, 16, 1, torch.Generator())
     with pytest.raises(ValueError, match="epochs"):
         train_genome(
-            g, x, y, TrainConfig(batch_size=16, num_epochs=2), np.random.default_rng(), orders
+            g, x, y, train_config(batch_size=16, num_epochs=2), np.random.default_rng(), orders
         )
 
 

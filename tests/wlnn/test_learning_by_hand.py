@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import torch
 
+from evolearn.experiment.options import OPTIONS
 from evolearn.genome import Genome
+from evolearn.testing import train_config
 from evolearn.wlnn.learning import TrainConfig, Trainer, draw_batch_orders, train_genome
 from evolearn.wlnn.network import WLNNNetwork
 from evolearn.wlnn.population import WLNNPopulation, train_population
@@ -113,7 +115,7 @@ def test_hebbian_training_step_by_hand(path):
     genome = hebbian_network()
     x = torch.tensor(OJA_X)
     y = torch.tensor([0, 1, 0])
-    config = TrainConfig(
+    config = train_config(
         learning_rule="hebbian", optimizer="sgd", lr=0.1, batch_size=3, num_epochs=1
     )
     orders = torch.tensor([[[0, 1, 2]]])
@@ -261,7 +263,7 @@ def test_every_path_trains_floor_n_over_b_batches_an_epoch(n, batch_size, expect
     genome = fa_network()
     x = torch.linspace(-1, 2, n)[:, None]
     y = torch.zeros(n, dtype=torch.long)
-    config = TrainConfig(batch_size=batch_size, num_epochs=2)
+    config = train_config(batch_size=batch_size, num_epochs=2)
     model = WLNNNetwork(genome)
     losses, _ = Trainer(model, config, np.random.default_rng(0)).train_epoch(x, y)
     assert losses.shape == (expected,)
@@ -287,7 +289,7 @@ def test_oja_rule_on_a_network_with_a_single_hidden_connection(path):
     np.testing.assert_allclose(learned, [0.5 + 0.1 * (5.0 - 2.5 * 0.5), 1.0], rtol=1e-6)
 
 
-def test_train_config_from_params_takes_each_training_option_and_defaults_the_rest():
+def test_train_config_from_params_takes_each_training_option_and_refuses_a_missing_one():
     given = {
         "learning_rule": "feedback_alignment",
         "optimizer": "sgd",
@@ -308,16 +310,22 @@ def test_train_config_from_params_takes_each_training_option_and_defaults_the_re
         evaluation_period="integral",
     )
     for name in given:
-        if name == "population_size":
+        if name in ("population_size", "evaluation_period"):
             continue
         partial = {k: v for k, v in given.items() if k != name}
-        config = TrainConfig.from_params(partial)
-        assert getattr(config, name) == getattr(TrainConfig(), name), name
-        assert all(
-            getattr(config, other) == value
-            for other, value in partial.items()
-            if other != "population_size"
-        )
+        with pytest.raises(ValueError, match=f"lack the training option '{name}'"):
+            TrainConfig.from_params(partial)
+    # A script that does not score its training has no evaluation period.
+    without_period = {k: v for k, v in given.items() if k != "evaluation_period"}
+    assert TrainConfig.from_params(without_period).evaluation_period is None
+
+
+def test_train_config_of_the_tests_takes_the_option_defaults():
+    config = train_config(lr=0.5)
+    assert config.lr == 0.5
+    for name in ("learning_rule", "optimizer", "batch_size", "num_epochs", "evaluation_period"):
+        assert getattr(config, name) == OPTIONS[name].default, name
+    assert config.num_epochs == 1  # the option's default (TrainConfig once said 5)
 
 
 def test_connections_sorted_by_target_layer_keep_their_order_within_a_layer():
@@ -345,7 +353,7 @@ def test_a_training_result_scores_its_record_by_the_period(path, period):
     genome = hebbian_network()
     x = torch.stack([torch.linspace(-1, 2, 96), torch.linspace(2, 0, 96)], dim=1)
     y = (x[:, 0] > 0.5).long()
-    config = TrainConfig(batch_size=8, num_epochs=2, evaluation_period=period)
+    config = train_config(batch_size=8, num_epochs=2, evaluation_period=period)
     orders = draw_batch_orders(96, 8, 2, torch.Generator().manual_seed(2))
     if path == "reference":
         result = train_genome(genome, x, y, config, np.random.default_rng(0), orders)

@@ -24,8 +24,9 @@ from evolearn.genome import (
     initial_genome,
     random_weights,
 )
+from evolearn.testing import train_config
 from evolearn.wlnn.graph import PopulationGraph
-from evolearn.wlnn.learning import LEARNING_RULES, TrainConfig, draw_batch_orders, train_genome
+from evolearn.wlnn.learning import LEARNING_RULES, draw_batch_orders, train_genome
 from evolearn.wlnn.network import WLNNNetwork
 from evolearn.wlnn.population import (
     PopulationTrainer,
@@ -167,7 +168,7 @@ def test_fast_path_learns_the_same_weights_and_records_as_the_reference(
 ):
     genomes = mixed_population(2)
     x, y = toy_data()
-    config = TrainConfig(
+    config = train_config(
         learning_rule=rule,
         optimizer=optimizer,
         lr=0.01,
@@ -193,7 +194,7 @@ def test_every_rule_is_covered_by_the_agreement_test():
 def test_only_existing_connections_change_and_frozen_weights_stay(rule):
     genomes = mixed_population(3)
     x, y = toy_data()
-    config = TrainConfig(learning_rule=rule, batch_size=32, num_epochs=1)
+    config = train_config(learning_rule=rule, batch_size=32, num_epochs=1)
     results = train_population(genomes, x, y, config, streams_for(genomes), batches(256, config))
     for g, r in zip(genomes, results, strict=True):
         assert r.learned_weights.shape == g.weights.shape
@@ -223,7 +224,7 @@ def test_a_network_trains_bit_for_bit_the_same_alone_in_a_chunk_or_in_the_popula
 ):
     genomes = mixed_population(4)
     x, y = toy_data()
-    config = TrainConfig(learning_rule=rule, optimizer=optimizer, batch_size=16, num_epochs=2)
+    config = train_config(learning_rule=rule, optimizer=optimizer, batch_size=16, num_epochs=2)
     orders = batches(len(x), config)
     rngs = streams_for(genomes)
     whole = train_population(genomes, x, y, config, rngs, orders)
@@ -244,7 +245,7 @@ def test_results_do_not_depend_on_the_chunk_nor_on_the_number_of_threads():
     rng = np.random.default_rng(5)
     genomes = [grown(rng, int(rng.integers(0, 8)), 0.5, num_inputs=32) for _ in range(24)]
     x, y = toy_data(512, num_inputs=32)
-    config = TrainConfig(batch_size=128, num_epochs=1)
+    config = train_config(batch_size=128, num_epochs=1)
     orders = batches(len(x), config)
     threads = torch.get_num_threads()
     try:
@@ -310,7 +311,7 @@ def test_hebbian_applies_oja_after_the_optimizer_step_for_every_network():
     no_hidden = Genome(2, 1, np.array([0, 0, 1]), np.array([[0, 2]]), np.array([0.3], np.float32))
     x = torch.tensor([[1.0, 2.0], [2.0, 0.0]])
     y = torch.tensor([0, 0])
-    config = TrainConfig(learning_rule="hebbian", optimizer="sgd", lr=0.1, batch_size=2)
+    config = train_config(learning_rule="hebbian", optimizer="sgd", lr=0.1, batch_size=2)
     population = WLNNPopulation([g, no_hidden, g])
     PopulationTrainer(population, config).train_epoch(x, y, torch.tensor([[0, 1]]))
     learned = population.learned_weights()
@@ -375,7 +376,7 @@ def test_networks_with_a_single_connection_or_none_at_all_train_as_alone(rule):
         [empty, empty],  # no network has a connection
     ]
     x, y = toy_data(64)
-    config = TrainConfig(learning_rule=rule, batch_size=16, num_epochs=1)
+    config = train_config(learning_rule=rule, batch_size=16, num_epochs=1)
     orders = batches(len(x), config)
     for genomes in cases:
         logits = WLNNPopulation(genomes).forward(x).detach()

@@ -162,7 +162,14 @@ def _record_writer_thread_error(args: threading.ExceptHookArgs) -> None:
         _previous_excepthook(args)
 
 
-threading.excepthook = _record_writer_thread_error
+def _install_writer_thread_hook() -> None:
+    """Route the writer thread's errors to :func:`_record_writer_thread_error`: done when the
+    first run folder is opened, not on import (importing the toolkit changes no process-wide
+    state)."""
+    global _previous_excepthook
+    if threading.excepthook is not _record_writer_thread_error:
+        _previous_excepthook = threading.excepthook
+        threading.excepthook = _record_writer_thread_error
 
 
 def _raise_writer_thread_error() -> None:
@@ -209,6 +216,7 @@ class Run:
         self._handlers: list[logging.Handler] = []
         self._saved_logger_state = (self.logger.level, self.logger.propagate)
         self.resume_state: dict | None = None
+        _install_writer_thread_hook()
 
     # ----------------------------------------------------------------------------------------
     # creation and teardown
@@ -425,9 +433,6 @@ class Run:
 
     def histogram(self, tag: str, values: Any, step: int) -> None:
         self.writer.add_histogram(tag, np.asarray(values, dtype=np.float64), step)
-
-    def text(self, tag: str, s: str, step: int) -> None:
-        self.writer.add_text(tag, s, step)
 
     def progress(self, iterable_or_total: Iterable[Any] | int, desc: str = "") -> Any:
         """See :func:`progress`."""

@@ -30,10 +30,10 @@ from evolearn.experiment.workers import (
     fast_or_one_by_one,
 )
 from evolearn.genome import Genome
+from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
 from evolearn.search.loop import run_evolution
 from evolearn.wann.evolution import (
     WANN_CHECKS,
-    WANN_DEFAULTS,
     WANN_OPTIONS,
     WANNEvolution,
     weight_scores,
@@ -50,7 +50,7 @@ SPEC = ScriptSpec(
     name="run-wann-classification.py",
     description="Evolve weight agnostic neural networks on an image classification dataset.",
     options=WANN_OPTIONS + ("batch_size", "dataset", "data_dir"),
-    defaults={**WANN_DEFAULTS, "batch_size": 1000, "test_every": 20},
+    defaults={"batch_size": 1000, "test_every": 20},
     checks=WANN_CHECKS,
 )
 
@@ -73,20 +73,19 @@ class ClassifyTask:
 
 
 def classify(
-    compiled: WANNNetwork, x: np.ndarray, y: np.ndarray, weights, use_torch: bool, device: str
+    network: WANNNetwork, x: np.ndarray, y: np.ndarray, weights, *, use_torch: bool, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Summed cross-entropy loss ``[W]`` and number of correct answers ``[W]`` on (x, y)."""
+    """Summed cross-entropy loss ``[W]`` and number of correct answers ``[W]`` on (x, y), one
+    network at a time and in float64 (the reference of the population's pass)."""
     if use_torch:
         xt = torch.as_tensor(x, device=device)
-        logits = compiled.forward_torch(xt, torch.tensor(weights, dtype=xt.dtype, device=device))
-        logp = torch.log_softmax(logits.double(), dim=-1).cpu().numpy()
+        logits = network.forward_torch(xt, torch.tensor(weights, dtype=xt.dtype, device=device))
+        loss, correct = cross_entropy_torch(logits.double(), torch.as_tensor(y, device=device), -1)
+        loss, correct = loss.cpu().numpy(), correct.cpu().numpy()
     else:
-        logits = compiled.forward_numpy(x, weights).astype(np.float64)
-        shifted = logits - logits.max(-1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-    picked = np.take_along_axis(logp, np.broadcast_to(y[None, :, None], (*logp.shape[:2], 1)), -1)
-    correct = (logp.argmax(-1) == y[None, :]).sum(-1)
-    return -picked[..., 0].sum(-1), correct
+        logits = network.forward_numpy(x, weights).astype(np.float64)  # [W, S, O]
+        loss, correct = cross_entropy_numpy(logits, y, axis=-1)
+    return loss.sum(-1), correct.sum(-1)
 
 
 def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
@@ -111,7 +110,9 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
         correct = np.zeros(len(task.weights))
         for start in range(0, len(x), SAMPLES_PER_PASS):
             part = slice(start, start + SAMPLES_PER_PASS)
-            l, c = classify(compiled, x[part], y[part], task.weights, task.use_torch, task.device)
+            l, c = classify(
+                compiled, x[part], y[part], task.weights, use_torch=task.use_torch, device=task.device
+            )
             loss += l
             correct += c
         return np.stack([loss / len(x), correct / len(x)])

@@ -54,18 +54,6 @@ WANN_OPTIONS = (
 #: Cross-option checks of both WANN scripts.
 WANN_CHECKS = (check_mutation_probabilities_sum, check_tournament_fits, check_elite_and_cull)
 
-#: The WANN paper's mutation and ranking values, the defaults of both WANN scripts.
-WANN_DEFAULTS = {
-    "p_change_activation": 0.5,
-    "p_add_node": 0.25,
-    "p_add_connection": 0.25,
-    "p_complexity_objective": 0.8,
-    "num_mutations_per_generation": 1,
-    "elite_ratio": 0.2,
-    "cull_ratio": 0.2,
-}
-
-
 def mutate_wann(
     genome: Genome,
     rng: np.random.Generator,

@@ -29,7 +29,6 @@ from evolearn.genome import Genome
 from evolearn.search.loop import run_evolution
 from evolearn.wann.evolution import (
     WANN_CHECKS,
-    WANN_DEFAULTS,
     WANN_OPTIONS,
     WANNEvolution,
     weight_scores,
@@ -49,7 +48,7 @@ SPEC = ScriptSpec(
     name="run-wann-gym.py",
     description="Evolve weight agnostic neural networks on a Gymnasium environment.",
     options=WANN_OPTIONS + ("num_trials", "env_name", "take_argmax_action"),
-    defaults={**WANN_DEFAULTS, "num_trials": 3, "test_every": 50},
+    defaults={"num_trials": 3, "test_every": 50},
     checks=WANN_CHECKS,
 )
 

@@ -17,16 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from evolearn.activations import (
-    ACTIVATION_NAMES,
-    LINEAR,
-    NUMPY_ACTIVATIONS,
-    TORCH_ACTIVATIONS,
-)
+from evolearn.activations import ACTIVATION_NAMES, ACTIVATIONS, LINEAR, Activation
 from evolearn.genome import Genome, check_genome
 
 #: The shared weight values a WANN is evaluated with during the search (Gaier & Ha 2019).
@@ -54,22 +50,35 @@ def neuron_activations(genome: Genome) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Layer:
-    """One layer >= 1 of a compiled WANN.
+class Step:
+    """One step of a layer-by-layer WANN pass: the activity rows ``start:stop``, computed from
+    the rows below them. Shared by :class:`WANNNetwork` (a step is a layer >= 1 of one network)
+    and :class:`~evolearn.wann.population.WANNPopulation` (a hidden layer of all networks, or
+    all their outputs).
 
     Attributes:
-        start, stop: the layer's rows in the activity matrix of the non-input neurons.
-        hidden_matrix: float64 0/1 ``[start, stop - start]``: connections from the non-input
-            neurons below the layer (rows ``0 .. start-1``) to the layer's neurons; None when
-            there are none.
-        groups: ``(activation name, first, stop)`` row ranges of the layer, relative to
-            ``start``, one per activation used in the layer.
+        start, stop: the step's rows in the activity array of the non-input neurons.
+        matrix: the 0/1 connections from the rows ``0 .. start-1`` into the step's rows, or
+            None when there are none: a dense float64 ``[start, stop - start]`` array in
+            :class:`WANNNetwork`, a CSR ``[stop - start, start]`` matrix in the population.
+        groups: ``(activation, first, stop)`` row ranges relative to ``start``, one per run of
+            rows with one activation (:func:`activation_groups`).
     """
 
     start: int
     stop: int
-    hidden_matrix: np.ndarray | None
-    groups: tuple[tuple[str, int, int], ...]
+    matrix: Any
+    groups: tuple[tuple[Activation, int, int], ...]
+
+
+def activation_groups(step_activations: np.ndarray) -> tuple[tuple[Activation, int, int], ...]:
+    """``(activation, first, stop)`` for each run of equal indices in ``step_activations``
+    (the activation index of each row of a step, sorted so that equal ones are adjacent)."""
+    bounds = np.flatnonzero(np.diff(step_activations)) + 1
+    firsts, stops = [0, *bounds.tolist()], [*bounds.tolist(), len(step_activations)]
+    return tuple(
+        (ACTIVATIONS[step_activations[a]], a, b) for a, b in zip(firsts, stops, strict=True)
+    )
 
 
 class WANNNetwork:
@@ -123,14 +132,9 @@ class WANNNetwork:
             if np.any(into):
                 hidden_matrix = np.zeros((start, stop - start))
                 hidden_matrix[hidden_src[into], hidden_dst[into] - start] = 1.0
-            layer_acts = sorted_acts[start:stop]
-            bounds = np.flatnonzero(np.diff(layer_acts)) + 1
-            firsts = [0, *bounds.tolist()]
-            stops = [*bounds.tolist(), stop - start]
-            groups = tuple(
-                (ACTIVATION_NAMES[layer_acts[a]], a, b) for a, b in zip(firsts, stops, strict=True)
+            layers.append(
+                Step(start, stop, hidden_matrix, activation_groups(sorted_acts[start:stop]))
             )
-            layers.append(_Layer(start, stop, hidden_matrix, groups))
         self._layers = tuple(layers)
         self._numpy_cache: dict[np.dtype, tuple] = {}
         self._torch_cache: dict[tuple, tuple] = {}
@@ -179,8 +183,8 @@ class WANNNetwork:
                 z = (hidden_matrix.T @ flat[:s]).reshape(e - s, num_weights, batch)
                 z += from_inputs[s:e]
                 z *= w
-            for name, a, b in layer.groups:
-                activity[s + a : s + b] = NUMPY_ACTIVATIONS[name](z[a:b])
+            for activation, a, b in layer.groups:
+                activity[s + a : s + b] = activation.numpy(z[a:b])
         return activity[self._num_computed - self.num_outputs :].transpose(1, 2, 0).copy()
 
     def _numpy_matrices(self, dtype: np.dtype) -> tuple:
@@ -188,7 +192,7 @@ class WANNNetwork:
             self._numpy_cache[dtype] = (
                 self._input_matrix.astype(dtype),
                 tuple(
-                    None if layer.hidden_matrix is None else layer.hidden_matrix.astype(dtype)
+                    None if layer.matrix is None else layer.matrix.astype(dtype)
                     for layer in self._layers
                 ),
             )
@@ -201,8 +205,8 @@ class WANNNetwork:
                 torch.as_tensor(self._input_matrix, dtype=dtype, device=device),
                 tuple(
                     None
-                    if layer.hidden_matrix is None
-                    else torch.as_tensor(layer.hidden_matrix, dtype=dtype, device=device)
+                    if layer.matrix is None
+                    else torch.as_tensor(layer.matrix, dtype=dtype, device=device)
                     for layer in self._layers
                 ),
             )
@@ -241,28 +245,9 @@ class WANNNetwork:
             else:
                 z = (hidden_matrix.T @ flat[:s]).view(e - s, num_weights, batch)
                 z = (z + from_inputs[s:e]) * w
-            for name, a, b in layer.groups:
-                activity[s + a : s + b] = TORCH_ACTIVATIONS[name](z[a:b])
+            for activation, a, b in layer.groups:
+                activity[s + a : s + b] = activation.torch(z[a:b])
         return activity[self._num_computed - self.num_outputs :].permute(1, 2, 0).contiguous()
-
-
-def forward(
-    genome: Genome,
-    x: np.ndarray,
-    weights: Sequence[float] | np.ndarray,
-    use_torch: bool = False,
-) -> np.ndarray:
-    """Compile ``genome`` and run it: outputs ``[W, batch, num_outputs]`` as a numpy array.
-
-    With ``use_torch`` the pass runs in torch on the CPU; the numbers agree with numpy's.
-    """
-    compiled = WANNNetwork(genome)
-    if not use_torch:
-        return compiled.forward_numpy(x, weights)
-    x = np.asarray(x)
-    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
-    w = np.asarray(weights, dtype=x.dtype)
-    return compiled.forward_torch(torch.from_numpy(x), torch.from_numpy(w)).numpy()
 
 
 def reference_forward(genome: Genome, x: np.ndarray, weight: float) -> np.ndarray:
@@ -283,5 +268,5 @@ def reference_forward(genome: Genome, x: np.ndarray, weight: float) -> np.ndarra
             total = np.zeros(x.shape[0])
             for a in incoming[n]:
                 total = total + activity[:, a]
-            activity[:, n] = NUMPY_ACTIVATIONS[ACTIVATION_NAMES[acts[n]]](weight * total)
+            activity[:, n] = ACTIVATIONS[acts[n]].numpy(weight * total)
     return activity[:, g.num_inputs : g.num_inputs + g.num_outputs]

@@ -34,16 +34,13 @@ Fast paths built on it (the per-network code in :mod:`evolearn.wann.classificati
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
 import torch
 
-from evolearn.activations import ACTIVATION_NAMES
 from evolearn.envs.cartpole_swingup import (
     MAX_STEPS,
     swingup_initial_state,
@@ -51,9 +48,9 @@ from evolearn.envs.cartpole_swingup import (
     swingup_out_of_bounds,
     swingup_step,
 )
-from evolearn.genome import Genome, check_genome, initial_genome
-from evolearn.wann.evolution import WANN_DEFAULTS, mutate_wann
-from evolearn.wann.network import neuron_activations
+from evolearn.genome import Genome, check_genome
+from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
+from evolearn.wann.network import Step, activation_groups, neuron_activations
 
 #: Samples per pass of :func:`evaluate_classification`. A constant (never derived from the
 #: population size), so that a network's numbers do not depend on how the population is split.
@@ -63,62 +60,6 @@ CLASSIFY_SAMPLES_PER_PASS = 1000
 MAX_ACTIVITY_VALUES = 2**22
 #: Observation values of CartPoleSwingUp: x, x_dot, cos(theta), sin(theta), theta_dot.
 SWINGUP_INPUTS = 5
-
-
-def _step_in_place(x: np.ndarray) -> None:
-    x[...] = x > 0
-
-
-#: The activations of :data:`evolearn.activations.NUMPY_ACTIVATIONS`, the same operations in
-#: the same order, computed in place: no temporary arrays, no copy into the activity array.
-NUMPY_IN_PLACE = {
-    "linear": lambda x: None,
-    "step": _step_in_place,
-    "sine": lambda x: np.sin(np.multiply(x, np.pi, out=x), out=x),
-    "cosine": lambda x: np.cos(np.multiply(x, np.pi, out=x), out=x),
-    "gaussian": lambda x: np.exp(
-        np.divide(np.negative(np.square(x, out=x), out=x), 2, out=x), out=x
-    ),
-    "tanh": lambda x: np.tanh(x, out=x),
-    "sigmoid": lambda x: np.divide(
-        np.add(np.tanh(np.divide(x, 2, out=x), out=x), 1, out=x), 2, out=x
-    ),
-    "inverse": lambda x: np.negative(x, out=x),
-    "abs": lambda x: np.abs(x, out=x),
-    "relu": lambda x: np.maximum(x, 0, out=x),
-}
-
-
-#: The activations of :data:`evolearn.activations.TORCH_ACTIVATIONS`, in place.
-TORCH_IN_PLACE = {
-    "linear": lambda x: None,
-    "step": lambda x: x.copy_(x > 0),
-    "sine": lambda x: x.mul_(math.pi).sin_(),
-    "cosine": lambda x: x.mul_(math.pi).cos_(),
-    "gaussian": lambda x: x.pow_(2).neg_().div_(2).exp_(),
-    "tanh": lambda x: x.tanh_(),
-    "sigmoid": lambda x: x.div_(2).tanh_().add_(1).div_(2),
-    "inverse": lambda x: x.neg_(),
-    "abs": lambda x: x.abs_(),
-    "relu": lambda x: x.relu_(),
-}
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One step of the forward pass: a hidden layer of all networks, or all outputs.
-
-    Attributes:
-        start, stop: the step's rows in the activity array.
-        hidden: 0/1 CSR ``[stop - start, start]`` from the non-input neurons of earlier steps
-            to the step's neurons; None when no such connection exists.
-        groups: ``(activation name, first, stop)`` row ranges relative to ``start``.
-    """
-
-    start: int
-    stop: int
-    hidden: scipy.sparse.csr_matrix | None
-    groups: tuple[tuple[str, int, int], ...]
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> scipy.sparse.csr_matrix:
@@ -206,13 +147,7 @@ class WANNPopulation:
             hidden = None
             if np.any(into):
                 hidden = _csr(hid_dst[into] - start, hid_src[into], (stop - start, start))
-            step_acts = sorted_acts[start:stop]
-            bounds = np.flatnonzero(np.diff(step_acts)) + 1
-            firsts, stops = [0, *bounds.tolist()], [*bounds.tolist(), stop - start]
-            groups = tuple(
-                (ACTIVATION_NAMES[step_acts[a]], a, b) for a, b in zip(firsts, stops, strict=True)
-            )
-            steps.append(_Step(start, stop, hidden, groups))
+            steps.append(Step(start, stop, hidden, activation_groups(sorted_acts[start:stop])))
         self._steps = tuple(steps)
         self._numpy_cache: dict[tuple[str, np.dtype], tuple] = {}
         self._torch_cache: dict[tuple[str, torch.dtype, str], tuple] = {}
@@ -249,7 +184,7 @@ class WANNPopulation:
         if key not in self._numpy_cache:
             self._numpy_cache[key] = (
                 self._input_matrix(kind).astype(dtype),
-                tuple(None if s.hidden is None else s.hidden.astype(dtype) for s in self._steps),
+                tuple(None if s.matrix is None else s.matrix.astype(dtype) for s in self._steps),
             )
         return self._numpy_cache[key]
 
@@ -296,8 +231,8 @@ class WANNPopulation:
                 else:
                     z += from_inputs[s:e]
                 np.multiply(z, w_row, out=block)
-            for name, a, b in step.groups:
-                NUMPY_IN_PLACE[name](block[a:b])
+            for activation, a, b in step.groups:
+                activation.numpy_in_place(block[a:b])
         out = activity[N - P * self.num_outputs :]
         return out.reshape(P, self.num_outputs, num_weights, samples)
 
@@ -329,7 +264,7 @@ class WANNPopulation:
 
             self._torch_cache[key] = (
                 to_torch(self._input_matrix(kind)),
-                tuple(to_torch(s.hidden) for s in self._steps),
+                tuple(to_torch(s.matrix) for s in self._steps),
             )
         return self._torch_cache[key]
 
@@ -373,8 +308,8 @@ class WANNPopulation:
                 else:
                     z += from_inputs[s:e]
                 torch.mul(z, w_row, out=block)
-            for name, a, b in step.groups:
-                TORCH_IN_PLACE[name](block[a:b])
+            for activation, a, b in step.groups:
+                activation.torch_in_place(block[a:b])
         out = activity[N - P * self.num_outputs :]
         return out.view(P, self.num_outputs, num_weights, samples)
 
@@ -383,22 +318,6 @@ class WANNPopulation:
     ) -> torch.Tensor:
         """Outputs ``[P, W, S, num_outputs]`` (see :meth:`output_rows_torch`)."""
         return self.output_rows_torch(x, weights).permute(0, 2, 3, 1).contiguous()
-
-
-def population_forward(
-    genomes: Sequence[Genome],
-    x: np.ndarray,
-    weights: Sequence[float] | np.ndarray,
-    use_torch: bool = False,
-) -> np.ndarray:
-    """Compile ``genomes`` and run them: outputs ``[P, W, S, num_outputs]`` as a numpy array."""
-    population = WANNPopulation(genomes)
-    if not use_torch:
-        return population.forward_numpy(x, weights)
-    x = np.asarray(x)
-    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
-    w = np.asarray(weights, dtype=x.dtype)
-    return population.forward_torch(torch.from_numpy(x), torch.from_numpy(w)).numpy()
 
 
 # --- classification --------------------------------------------------------------------------
@@ -421,49 +340,6 @@ def network_groups(
         total += size
     groups.append(range(start, len(genomes)))
     return [r for r in groups if len(r)]
-
-
-def _loss_and_correct_numpy(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Summed cross-entropy ``[P, W]`` and correct answers ``[P, W]`` of logits ``[P, O, W, S]``.
-
-    In the dtype of the logits: float32 exp and log are an order of magnitude faster than
-    float64 in numpy, and the float32 logits carry no more precision than that anyway. The
-    answer is the first largest logit, as ``argmax`` gives it (a NaN counts as largest).
-    """
-    num_outputs = logits.shape[1]
-    top = logits.max(axis=1)  # [P, W, S]
-    total = np.zeros_like(top)
-    # How many outputs share the largest value.
-    num_top = np.zeros(top.shape, dtype=np.min_scalar_type(num_outputs))
-    for o in range(num_outputs):
-        v = logits[:, o]
-        np.add(num_top, v == top, out=num_top)
-        shifted = v - top
-        total += np.exp(shifted, out=shifted)
-    index = np.broadcast_to(y.reshape(1, 1, 1, -1), (logits.shape[0], 1, *logits.shape[2:]))
-    picked = np.take_along_axis(logits, index, axis=1)[:, 0]
-    correct = picked == top
-    # Ties and NaNs (rare): is y the first largest output, as argmax has it?
-    unsure = (correct & (num_top > 1)) | np.isnan(top)
-    if unsure.any():
-        answers = logits.transpose(0, 2, 3, 1)[unsure].argmax(-1)
-        correct[unsure] = answers == np.broadcast_to(y, top.shape)[unsure]
-    # -log softmax at y = log(sum exp(logits - top)) - (logits[y] - top)
-    loss = np.log(total, out=total)
-    loss -= picked - top
-    return loss.astype(np.float64).sum(-1), correct.sum(-1)
-
-
-def _loss_and_correct_torch(logits: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """As :func:`_loss_and_correct_numpy`, in torch on the logits' device; numpy results."""
-    logp = torch.log_softmax(logits, dim=1)
-    index = y.view(1, 1, 1, -1).expand(logits.shape[0], 1, *logits.shape[2:])
-    picked = logp.gather(1, index)[:, 0]
-    loss = -picked.double().sum(-1)
-    # argmax along the last, contiguous dimension: ten times faster than along dimension 1.
-    answers = logits.permute(0, 2, 3, 1).contiguous().argmax(-1)
-    correct = (answers == y).sum(-1)
-    return loss.cpu().numpy(), correct.cpu().numpy()
 
 
 def evaluate_classification(
@@ -501,11 +377,13 @@ def evaluate_classification(
         index = slice(group.start, group.stop)
         for part in passes:
             if use_torch:
-                logits = population.output_rows_torch(xt[part], wt)
-                l, c = _loss_and_correct_torch(logits, yt[part])
+                logits = population.output_rows_torch(xt[part], wt)  # [P, O, W, S]
+                l, c = cross_entropy_torch(logits, yt[part], dim=1)
+                l, c = l.double().sum(-1).cpu().numpy(), c.sum(-1).cpu().numpy()
             else:
-                logits = population.output_rows_numpy(x[part], weights)
-                l, c = _loss_and_correct_numpy(logits, y[part])
+                logits = population.output_rows_numpy(x[part], weights)  # [P, O, W, S]
+                l, c = cross_entropy_numpy(logits, y[part], axis=1)
+                l, c = l.astype(np.float64).sum(-1), c.sum(-1)
             loss[index] += l
             correct[index] += c
     return loss / num_samples, correct / num_samples
@@ -576,46 +454,10 @@ def _torch_threads(num_threads: int):
             torch.set_num_threads(previous)
 
 
-# --- populations for tests and benchmarks -------------------------------------------------------
-
-
-def make_population(
-    num_networks: int,
-    num_inputs: int,
-    num_outputs: int,
-    p_init: float,
-    num_mutations: int,
-    seed: int,
-) -> list[Genome]:
-    """A seeded population grown by random WANN mutations to a realistic size.
-
-    Network i starts as ``initial_genome(num_inputs, num_outputs, p_init)`` and undergoes
-    ``num_mutations`` mutations drawn with the WANN paper's probabilities (change activation
-    0.5, add connection 0.25, add node 0.25): about what one lineage collects over as many
-    generations of a run, without the selection. Network i's stream is ``(seed, i)``, so a
-    population's first k networks do not depend on ``num_networks``.
-    """
-    population = []
-    for i in range(num_networks):
-        rng = np.random.default_rng((seed, i))
-        genome = initial_genome(num_inputs, num_outputs, p_init, rng, with_activations=True)
-        genome = mutate_wann(
-            genome,
-            rng,
-            p_change_activation=WANN_DEFAULTS["p_change_activation"],
-            p_add_connection=WANN_DEFAULTS["p_add_connection"],
-            num_mutations=num_mutations,
-        )
-        population.append(genome)
-    return population
-
-
 __all__ = [
     "CLASSIFY_SAMPLES_PER_PASS",
     "WANNPopulation",
     "evaluate_classification",
-    "make_population",
     "network_groups",
-    "population_forward",
     "swingup_returns",
 ]

@@ -174,44 +174,6 @@ def mutate(
     return genome
 
 
-def make_wlnn_population(
-    num_networks: int,
-    num_inputs: int,
-    num_outputs: int,
-    seed: int,
-    num_generations_of_mutations: int,
-    *,
-    p_initial_connection_enabled: float = 0.05,
-    p_add_node: float = 0.2,
-    num_mutations_per_generation: int = 5,
-) -> list[Genome]:
-    """A seeded population of realistic size (for benchmarks and tests): initial networks as
-    run-wlnn-mnist.py builds them, then every network mutated ``num_generations_of_mutations``
-    times as a child is (Baldwinian: fresh weights). The defaults are those of
-    params/wlnn/backprop.yaml."""
-    population = [
-        initial_wlnn(
-            num_inputs,
-            num_outputs,
-            p_initial_connection_enabled,
-            streams.stream(seed, 0, streams.INIT, i),
-        )
-        for i in range(num_networks)
-    ]
-    for generation in range(1, num_generations_of_mutations + 1):
-        population = [
-            mutate(
-                genome,
-                streams.stream(seed, generation, streams.MUTATE, i),
-                p_add_node=p_add_node,
-                num_mutations=num_mutations_per_generation,
-                inherit_weights=False,
-            )
-            for i, genome in enumerate(population)
-        ]
-    return population
-
-
 # --- work done in the worker processes ------------------------------------------------------
 
 

@@ -23,14 +23,16 @@ given the same mini-batches (:func:`draw_batch_orders`) and draw the same feedba
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from evolearn.genome import Genome
+from evolearn.losses import cross_entropy_torch
 from evolearn.wlnn.network import WLNNNetwork
 
 
@@ -125,28 +127,57 @@ def _epoch_order(num_examples: int, batch_size: int, generator: torch.Generator)
     return order.view(num_batches, batch_size)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """How to train a weight learning network (the training options of the scripts)."""
+    """How to train a weight learning network: the training options of a script.
 
-    learning_rule: str = "backprop"
-    optimizer: str = "adam"
-    lr: float = 0.01
-    batch_size: int = 256
-    num_epochs: int = 5
-    train_only_outputs: bool = False
-    evaluation_period: str = "last_epoch"
+    No defaults here: the options' defaults live in the option catalogue
+    (:mod:`evolearn.experiment.options`) and the scripts' own overrides in their specs.
+    ``evaluation_period`` is None for a script that does not score its training
+    (run-wlnn-mnist-no-evolution.py).
+    """
+
+    learning_rule: str
+    optimizer: str
+    lr: float
+    batch_size: int
+    num_epochs: int
+    train_only_outputs: bool
+    evaluation_period: str | None = None
 
     @classmethod
-    def from_params(cls, params) -> TrainConfig:
-        """The training options of a script's parameters; those it lacks keep their default."""
-        defaults = cls()
-        return cls(
-            **{
-                name: params.get(name, getattr(defaults, name))
-                for name in cls.__dataclass_fields__  # type: ignore[attr-defined]
-            }
-        )
+    def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
+        """The training options of a script's parameters (ValueError naming one it lacks)."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name in params:
+                values[f.name] = params[f.name]
+            elif f.default is dataclasses.MISSING:
+                raise ValueError(f"the parameters lack the training option {f.name!r}")
+        return cls(**values)
+
+
+def make_optimizer(
+    config: TrainConfig, w_out: torch.Tensor, w_hidden: torch.Tensor
+) -> torch.optim.Optimizer:
+    """The optimizer of a training run, over the weights the learning rule lets it train.
+
+    The output weights always; the hidden weights when the rule trains them with the
+    optimizer (backprop, feedback alignment) and ``train_only_outputs`` is off. The trained
+    tensors are made to require gradients. Shared by the per-network :class:`Trainer` and the
+    population's :class:`~evolearn.wlnn.population.PopulationTrainer`.
+    """
+    rule = LEARNING_RULES[config.learning_rule]
+    trains_hidden = rule.optimizer_trains_hidden and not config.train_only_outputs
+    trained = [w_out] + ([w_hidden] if trains_hidden else [])
+    for tensor in trained:
+        tensor.requires_grad_(True)
+    return OPTIMIZERS[config.optimizer](trained, lr=config.lr)
+
+
+def applies_oja(config: TrainConfig) -> bool:
+    """Whether Oja's rule updates the hidden weights after each optimizer step."""
+    return LEARNING_RULES[config.learning_rule].oja_hidden and not config.train_only_outputs
 
 
 class Trainer:
@@ -159,15 +190,10 @@ class Trainer:
         self.model = model
         self.config = config
         self.generator, feedback_generator = training_generators(rng)
-        self.rule = LEARNING_RULES[config.learning_rule]
-        trains_hidden = self.rule.optimizer_trains_hidden and not config.train_only_outputs
-        trained = [model.w_out] + ([model.w_hidden] if trains_hidden else [])
-        for tensor in trained:
-            tensor.requires_grad_(True)
-        self.optimizer = OPTIMIZERS[config.optimizer](trained, lr=config.lr)
-        if self.rule.random_feedback:
+        self.optimizer = make_optimizer(config, model.w_out, model.w_hidden)
+        if LEARNING_RULES[config.learning_rule].random_feedback:
             model.draw_feedback(feedback_generator)
-        self.oja = self.rule.oja_hidden and not config.train_only_outputs
+        self.oja = applies_oja(config)
 
     def train_epoch(
         self, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor | None = None
@@ -187,14 +213,14 @@ class Trainer:
         for i in range(num_batches):
             xb, yb = x[order[i]], y[order[i]]
             logits, activities = self.model.forward(xb)
-            loss = F.cross_entropy(logits, yb)
+            loss, acc = cross_entropy_torch(logits, yb, dim=1, reduction="mean")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             if self.oja:
                 self.model.oja_step(activities.detach(), self.config.lr)
             losses[i] = loss.detach()
-            accs[i] = (logits.detach().argmax(1) == yb).float().mean()
+            accs[i] = acc
         return losses.numpy(), accs.numpy()
 
 

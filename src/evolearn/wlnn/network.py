@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from evolearn.genome import Genome
+from evolearn.losses import cross_entropy_torch
 
 
 class _FeedbackAlignmentMatmul(torch.autograd.Function):
@@ -164,6 +164,7 @@ class WLNNNetwork:
         for start in range(0, len(x), batch_size):
             logits, _ = self.forward(x[start : start + batch_size])
             target = y[start : start + batch_size]
-            total_loss += float(F.cross_entropy(logits, target, reduction="sum"))
-            correct += int((logits.argmax(1) == target).sum())
+            loss, right = cross_entropy_torch(logits, target, dim=1, reduction="sum")
+            total_loss += float(loss)
+            correct += int(right)
         return total_loss / len(x), correct / len(x)

@@ -18,16 +18,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from evolearn.genome import Genome
+from evolearn.losses import cross_entropy_torch
 from evolearn.wlnn.graph import PopulationGraph, Workspace
 from evolearn.wlnn.learning import (
     LEARNING_RULES,
-    OPTIMIZERS,
     TrainConfig,
     TrainingRecord,
     TrainResult,
+    applies_oja,
+    make_optimizer,
     training_generators,
 )
 from evolearn.wlnn.network import draw_feedback_weights
@@ -43,15 +44,8 @@ def losses_and_accuracies(
     numbers are reduced along a row of their own. An example counts as correct when its label
     is the *first* largest logit, as ``argmax`` decides ties.
     """
-    num_networks, num_outputs, batch = logits.shape
-    log_probs = F.log_softmax(logits, dim=1)
-    target = y.view(1, 1, batch).expand(num_networks, 1, batch)
-    ce = -log_probs.gather(1, target).view(num_networks, batch)
-    with torch.no_grad():
-        is_max = logits == logits.amax(1, keepdim=True)
-        rank = torch.arange(num_outputs, 0, -1, device=logits.device).view(1, -1, 1)
-        first_max = num_outputs - (is_max * rank).amax(1)
-        correct = (first_max == y).float()
+    ce, correct = cross_entropy_torch(logits, y, dim=1)  # [P, B]
+    correct = correct.float()
     if reduction == "mean":
         return ce.mean(1), correct.mean(1)
     return ce.sum(1), correct.sum(1)
@@ -125,13 +119,8 @@ class PopulationTrainer:
     def __init__(self, population: WLNNPopulation, config: TrainConfig):
         self.population = population
         self.config = config
-        self.rule = LEARNING_RULES[config.learning_rule]
-        trains_hidden = self.rule.optimizer_trains_hidden and not config.train_only_outputs
-        trained = [population.w_out] + ([population.w_hidden] if trains_hidden else [])
-        for tensor in trained:
-            tensor.requires_grad_(True)
-        self.optimizer = OPTIMIZERS[config.optimizer](trained, lr=config.lr)
-        self.oja = self.rule.oja_hidden and not config.train_only_outputs
+        self.optimizer = make_optimizer(config, population.w_out, population.w_hidden)
+        self.oja = applies_oja(config)
         self.workspace = Workspace()
 
     def train_epoch(

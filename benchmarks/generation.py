@@ -73,13 +73,6 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {python}, torch {version}"
 
 
-def chunked(pool: WorkerPool, genomes: list, make_task):
-    return [
-        make_task([genomes[i] for i in chunk])
-        for chunk in split_evenly(len(genomes), pool.num_workers)
-    ]
-
-
 def wann_reproduce(genomes, scores, generation=1, seed=0):
     """Rank and reproduce as run-wann-classification.py does (thesis WANN values)."""
     rng = streams.stream(seed, generation, streams.REPRODUCE)
@@ -114,12 +107,13 @@ def bench_classification(args, mnist) -> dict:
     shared = {"x_train": x, "y_train": y}
 
     def generation(pool, genomes, fast):
-        tasks = chunked(
-            pool,
+        results = pool.map_population(
+            classify_chunk,
             genomes,
-            lambda g: ClassifyTask(g, "train", None, TRAIN_WEIGHT_VALUES, False, "cpu", fast),
+            lambda g, _: ClassifyTask(
+                g, "train", None, TRAIN_WEIGHT_VALUES, use_torch=False, device="cpu", fast=fast
+            ),
         )
-        results = [r for part in pool.map(classify_chunk, tasks) for r in part]
         scores = weight_scores(
             -np.array([r[0] for r in results]), np.array([r[1] for r in results])
         )
@@ -151,14 +145,19 @@ def bench_swingup(args) -> dict:
     seeds = tuple(range(100, 103))
 
     def generation(pool, genomes, fast):
-        tasks = chunked(
-            pool,
+        pool.map_population(
+            episodes_chunk,
             genomes,
-            lambda g: EpisodeTask(
-                g, "CartPoleSwingUp", TRAIN_WEIGHT_VALUES, seeds, False, False, fast
+            lambda g, _: EpisodeTask(
+                g,
+                "CartPoleSwingUp",
+                TRAIN_WEIGHT_VALUES,
+                seeds,
+                take_argmax_action=False,
+                use_torch=False,
+                fast=fast,
             ),
         )
-        pool.map(episodes_chunk, tasks)
 
     genomes = make_population(2 * size, 5, 1, 0.5, args.mutations, seed=1)
     with WorkerPool(args.num_workers, {}) as pool:

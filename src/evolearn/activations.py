@@ -73,9 +73,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x: np.exp(np.divide(np.negative(np.square(x, out=x), out=x), 2, out=x), out=x),
         lambda x: x.pow_(2).neg_().div_(2).exp_(),
     ),
-    Activation(
-        "tanh", np.tanh, torch.tanh, lambda x: np.tanh(x, out=x), lambda x: x.tanh_()
-    ),
+    Activation("tanh", np.tanh, torch.tanh, lambda x: np.tanh(x, out=x), lambda x: x.tanh_()),
     Activation(
         "sigmoid",
         lambda x: (np.tanh(x / 2) + 1) / 2,

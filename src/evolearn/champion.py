@@ -84,7 +84,9 @@ def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -
 
     argmax = bool(params.get("take_argmax_action", False))
     seeds = list(range(seed, seed + num_trials))
-    if has_fast_path(params["env_name"], argmax):  # all episodes at once, same numbers
+    if has_fast_path(
+        params["env_name"], take_argmax_action=argmax
+    ):  # all episodes at once, same numbers
         return swingup_returns([genome], weights, seeds)[0]
     envs = [make_env(params["env_name"]) for _ in range(len(weights) * num_trials)]
     try:
@@ -93,7 +95,7 @@ def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -
             envs,
             np.asarray(weights, dtype=np.float64),
             seeds,
-            argmax,
+            take_argmax_action=argmax,
             use_torch=False,
         )
     finally:

@@ -103,7 +103,7 @@ class Dataset:
 # digits
 
 
-def load_digits(data_dir: str | None = None, progress: bool = True) -> Dataset:
+def load_digits(data_dir: str | None = None, *, progress: bool = True) -> Dataset:
     """scikit-learn's bundled 8x8 digits: x float32 [1347, 64] / [450, 64] in [0, 1].
 
     ``data_dir`` and ``progress`` are accepted for a uniform loader signature and ignored:
@@ -417,6 +417,7 @@ def mnist_mirrors() -> tuple[str, ...]:
 
 def load_mnist(
     data_dir: str | os.PathLike | None = None,
+    *,
     progress: bool = True,
     mirrors: tuple[str, ...] | None = None,
 ) -> Dataset:
@@ -478,7 +479,7 @@ def load_mnist(
 DATASETS: dict[str, Callable[..., Dataset]] = {"digits": load_digits, "mnist": load_mnist}
 
 
-def load_dataset(name: str, data_dir: str | None = None, progress: bool = True) -> Dataset:
+def load_dataset(name: str, data_dir: str | None = None, *, progress: bool = True) -> Dataset:
     """Load dataset ``name`` (a key of :data:`DATASETS`); unknown names raise DataError."""
     try:
         loader = DATASETS[name]

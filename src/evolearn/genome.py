@@ -67,7 +67,7 @@ class Genome:
 
     @property
     def kind(self) -> str:
-        """"wann" for a weight agnostic network (activations of its own, one shared weight
+        """ "wann" for a weight agnostic network (activations of its own, one shared weight
         value), "wlnn" for a weight learning network (relu hidden neurons, weights of its own)."""
         return "wann" if self.activations is not None else "wlnn"
 

@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 
 
-def cross_entropy_numpy(logits: np.ndarray, y: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+def cross_entropy_numpy(
+    logits: np.ndarray, y: np.ndarray, axis: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Cross-entropy and correctness of each example, outputs along ``axis``.
 
     ``y`` (int) broadcasts to the logits' shape without ``axis``; both results have that shape:

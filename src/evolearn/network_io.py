@@ -102,4 +102,3 @@ def load_genome(path: str | os.PathLike) -> Genome:
         raise UserError(f"cannot read network file {path}: {err.strerror}") from None
     except ValueError as err:  # json.JSONDecodeError is a ValueError too
         raise UserError(f"{path} is not a valid network file: {err}") from None
-

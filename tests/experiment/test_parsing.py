@@ -475,3 +475,16 @@ def test_a_file_tournament_is_fitted_to_a_population_made_smaller_on_the_command
                 "32",
             ],
         )
+
+
+def test_a_scripts_default_is_written_only_where_it_differs_from_the_options():
+    # Defaults live in two places: the option's own, and a script's override of it.
+    from evolearn.experiment.options import EVOLUTION_OPTIONS
+    from evolearn.wann import classification, gym
+    from evolearn.wlnn import baseline, evolution
+
+    for script in (classification, gym, baseline, evolution):
+        for name, value in script.SPEC.defaults.items():
+            assert value != OPTIONS[name].default, (script.SPEC.name, name)
+    for script in (classification, gym, evolution):
+        assert set(EVOLUTION_OPTIONS) <= set(script.SPEC.options), script.SPEC.name

@@ -379,11 +379,18 @@ def test_a_network_whose_evaluation_raises_gets_nan_and_the_others_their_scores(
     population = make_population(4, 6, 3, 0.5, 5, seed=1)
     broken = replace(population[2], activations=np.full(population[2].num_neurons, 99))
     weights = (-1.0, 1.0)
-    good = classify_chunk(shared, ClassifyTask(population, "train", None, weights, False, "cpu"))
+    good = classify_chunk(
+        shared, ClassifyTask(population, "train", None, weights, use_torch=False, device="cpu")
+    )
     mixed = classify_chunk(
         shared,
         ClassifyTask(
-            population[:2] + [broken] + population[3:], "train", None, weights, False, "cpu"
+            population[:2] + [broken] + population[3:],
+            "train",
+            None,
+            weights,
+            use_torch=False,
+            device="cpu",
         ),
     )
     assert np.isnan(mixed[2][0]).all()

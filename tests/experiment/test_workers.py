@@ -56,12 +56,14 @@ def test_wann_chunks_whose_fast_path_fails_are_logged_and_the_others_keep_their_
     messages = []
     with WorkerPool(1, shared, log=messages.append) as pool:
         good = pool.map_chunks(
-            classify_chunk, [ClassifyTask(genomes, "train", None, weights, False, "cpu")]
+            classify_chunk,
+            [ClassifyTask(genomes, "train", None, weights, use_torch=False, device="cpu")],
         )
         assert messages == []  # the fast path took the whole chunk
         mixed = genomes[:2] + [broken(genomes[2])] + genomes[3:]
         results = pool.map_chunks(
-            classify_chunk, [ClassifyTask(mixed, "train", None, weights, False, "cpu")]
+            classify_chunk,
+            [ClassifyTask(mixed, "train", None, weights, use_torch=False, device="cpu")],
         )
     assert len(messages) == 1 and "classify_chunk: the fast path failed" in messages[0]
     assert np.isnan(results[2][0]).all()
@@ -70,7 +72,12 @@ def test_wann_chunks_whose_fast_path_fails_are_logged_and_the_others_keep_their_
     # The swing-up fast path: the same.
     swing = make_population(3, 5, 1, 0.5, 5, seed=2)
     task = EpisodeTask(
-        [swing[0], broken(swing[1]), swing[2]], "CartPoleSwingUp", (1.0,), (3,), False, False
+        [swing[0], broken(swing[1]), swing[2]],
+        "CartPoleSwingUp",
+        (1.0,),
+        (3,),
+        take_argmax_action=False,
+        use_torch=False,
     )
     messages.clear()
     with WorkerPool(1, {}, log=messages.append) as pool:

@@ -331,14 +331,19 @@ def test_forward_keeps_float64_inputs_and_float32_weights_do_not_upcast():
     for use_torch in (False, True):
         out64 = forward_pass(WANNNetwork(g), x64, [0.5, -1.0], use_torch=use_torch)
         assert out64.dtype == np.float64
-        out32 = forward_pass(WANNNetwork(g), x64.astype(np.float32), [0.5, -1.0], use_torch=use_torch)
+        out32 = forward_pass(
+            WANNNetwork(g), x64.astype(np.float32), [0.5, -1.0], use_torch=use_torch
+        )
         assert out32.dtype == np.float32  # weights given as Python floats do not upcast
         ints = forward_pass(WANNNetwork(g), (x64 * 10).astype(np.int64), [0.5], use_torch=use_torch)
         assert ints.dtype == np.float64  # numpy: int64 and float32 make float64
         np.testing.assert_allclose(
             ints[0], reference_forward(g, (x64 * 10).astype(np.int64), 0.5), rtol=1e-5
         )
-    np.testing.assert_array_equal(forward_pass(WANNNetwork(g), x64, [0.5]), forward_pass(WANNNetwork(g), x64, [0.5], use_torch=False))
+    np.testing.assert_array_equal(
+        forward_pass(WANNNetwork(g), x64, [0.5]),
+        forward_pass(WANNNetwork(g), x64, [0.5], use_torch=False),
+    )
 
 
 def test_inputs_and_outputs_are_linear_whatever_the_genome_lists_for_them():

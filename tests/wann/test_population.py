@@ -175,10 +175,28 @@ def test_fast_classification_agrees_with_the_per_network_reference(use_torch):
         genomes, x, y, TRAIN_WEIGHT_VALUES, use_torch=use_torch
     )
     reference = classify_chunk(
-        shared, ClassifyTask(genomes, "train", None, TRAIN_WEIGHT_VALUES, use_torch, "cpu", False)
+        shared,
+        ClassifyTask(
+            genomes,
+            "train",
+            None,
+            TRAIN_WEIGHT_VALUES,
+            use_torch=use_torch,
+            device="cpu",
+            fast=False,
+        ),
     )
     via_chunk = classify_chunk(
-        shared, ClassifyTask(genomes, "train", None, TRAIN_WEIGHT_VALUES, use_torch, "cpu", True)
+        shared,
+        ClassifyTask(
+            genomes,
+            "train",
+            None,
+            TRAIN_WEIGHT_VALUES,
+            use_torch=use_torch,
+            device="cpu",
+            fast=True,
+        ),
     )
     np.testing.assert_array_equal(np.array([loss for loss, _ in via_chunk]), fast_loss)
     ref_loss, ref_acc = (np.array(v) for v in zip(*reference, strict=True))
@@ -200,7 +218,9 @@ def test_classification_in_chunks_equals_the_whole_population_bit_for_bit():
     indices = np.random.default_rng(2).integers(0, len(x), 500)
 
     def run(part):
-        task = ClassifyTask(part, "train", indices, TRAIN_WEIGHT_VALUES, False, "cpu")
+        task = ClassifyTask(
+            part, "train", indices, TRAIN_WEIGHT_VALUES, use_torch=False, device="cpu"
+        )
         return classify_chunk(shared, task)
 
     whole = run(genomes)
@@ -267,7 +287,14 @@ def test_swingup_returns_equal_the_gymnasium_episodes():
     envs = [make_env("CartPoleSwingUp") for _ in range(len(weights) * len(seeds))]
     reference = np.stack(
         [
-            run_episodes(WANNNetwork(g), envs, np.array(weights), list(seeds), False, False)
+            run_episodes(
+                WANNNetwork(g),
+                envs,
+                np.array(weights),
+                list(seeds),
+                take_argmax_action=False,
+                use_torch=False,
+            )
             for g in genomes
         ]
     )
@@ -284,7 +311,9 @@ def test_swingup_in_chunks_equals_the_whole_population_bit_for_bit():
     seeds = (3, 4)
 
     def run(part):
-        task = EpisodeTask(part, "CartPoleSwingUp", (-1.0, 2.0), seeds, False, False)
+        task = EpisodeTask(
+            part, "CartPoleSwingUp", (-1.0, 2.0), seeds, take_argmax_action=False, use_torch=False
+        )
         return episodes_chunk(SharedArrays({}), task)
 
     whole = run(genomes)
@@ -294,16 +323,33 @@ def test_swingup_in_chunks_equals_the_whole_population_bit_for_bit():
 
 
 def test_only_swingup_takes_the_fast_path_and_other_envs_keep_working():
-    assert has_fast_path("CartPoleSwingUp", False) and has_fast_path("CartPoleSwingUp-v0", False)
-    assert not has_fast_path("CartPole-v1", True)
-    assert not has_fast_path("CartPoleSwingUp", True)
+    assert has_fast_path("CartPoleSwingUp", take_argmax_action=False) and has_fast_path(
+        "CartPoleSwingUp-v0", take_argmax_action=False
+    )
+    assert not has_fast_path("CartPole-v1", take_argmax_action=True)
+    assert not has_fast_path("CartPoleSwingUp", take_argmax_action=True)
     genomes = make_population(3, 4, 2, 0.5, 10, 0)
-    task = EpisodeTask(genomes, "CartPole-v1", (-1.0, 1.0), (5,), True, False, True)
+    task = EpisodeTask(
+        genomes,
+        "CartPole-v1",
+        (-1.0, 1.0),
+        (5,),
+        take_argmax_action=True,
+        use_torch=False,
+        fast=True,
+    )
     returns = np.array(episodes_chunk(SharedArrays({}), task))
     # Other environments run through Gymnasium: the returns of the episodes run here.
     for genome, got in zip(genomes, returns, strict=True):
         envs = [make_env("CartPole-v1") for _ in range(2)]
-        expected = run_episodes(WANNNetwork(genome), envs, np.array((-1.0, 1.0)), [5], True, False)
+        expected = run_episodes(
+            WANNNetwork(genome),
+            envs,
+            np.array((-1.0, 1.0)),
+            [5],
+            take_argmax_action=True,
+            use_torch=False,
+        )
         np.testing.assert_array_equal(got, expected.mean(axis=1))
     assert (returns >= 1).all()  # CartPole gives 1 a step
 
@@ -389,7 +435,12 @@ def test_swingup_episodes_that_all_end_early_give_their_returns(use_torch):
     assert max(episode_length(genome, w, s) for w in weights for s in seeds) < 500
     envs = [make_env("CartPoleSwingUp") for _ in range(4)]
     expected = run_episodes(
-        WANNNetwork(genome), envs, np.array(weights), list(seeds), False, False
+        WANNNetwork(genome),
+        envs,
+        np.array(weights),
+        list(seeds),
+        take_argmax_action=False,
+        use_torch=False,
     )
     fast = swingup_returns([genome], weights, seeds, use_torch=use_torch)
     np.testing.assert_allclose(fast[0], expected, rtol=1e-9, atol=1e-9)

@@ -55,16 +55,30 @@ def test_trial_seeds_are_shared_by_all_weight_values_and_all_networks():
         np.zeros((0, 2), np.int64),
         activations=np.zeros(6, np.int64),
     )
-    task = EpisodeTask([silent], "CartPole-v1", (-2.0, 0.5, 1.0), (11, 12, 13), True, False)
+    task = EpisodeTask(
+        [silent],
+        "CartPole-v1",
+        (-2.0, 0.5, 1.0),
+        (11, 12, 13),
+        take_argmax_action=True,
+        use_torch=False,
+    )
     first = episodes_chunk(SharedArrays({}), task)[0]
     assert np.all(first == first[0])
     twice = EpisodeTask(
-        [silent, silent], "CartPole-v1", (-2.0, 0.5, 1.0), (11, 12, 13), True, False
+        [silent, silent],
+        "CartPole-v1",
+        (-2.0, 0.5, 1.0),
+        (11, 12, 13),
+        take_argmax_action=True,
+        use_torch=False,
     )
     second = episodes_chunk(SharedArrays({}), twice)
     np.testing.assert_array_equal(second[0], first)
     np.testing.assert_array_equal(second[1], first)
-    other_seeds = EpisodeTask([silent], "CartPole-v1", (-2.0,), (21, 22, 23), True, False)
+    other_seeds = EpisodeTask(
+        [silent], "CartPole-v1", (-2.0,), (21, 22, 23), take_argmax_action=True, use_torch=False
+    )
     assert episodes_chunk(SharedArrays({}), other_seeds)[0][0] != first[0]
 
 

@@ -165,6 +165,7 @@ def default_data_dir() -> str:
     env = os.environ.get("EVOLEARN_DATA_DIR")
     return str(Path(env or "~/.cache/evolearn/mnist").expanduser())
 
+
 _EVO, _EVAL, _TRAIN, _ARCH, _TASK, _COMP, _MISC = GROUPS
 #: The group of ``--help`` that shows the positional parameter file.
 PARAMS_FILE_GROUP = _TASK
@@ -382,12 +383,37 @@ def register_option(option: Option) -> Option:
 for _option in _OPTION_LIST:
     register_option(_option)
 
+#: The options of every evolution script (the two WANN scripts and run-wlnn-mnist.py).
+EVOLUTION_OPTIONS: tuple[str, ...] = (
+    "cull_ratio",
+    "elite_ratio",
+    "num_generations",
+    "population_size",
+    "p_add_connection",
+    "p_add_node",
+    "tournament_size",
+    "num_mutations_per_generation",
+    "p_complexity_objective",
+    "num_inputs",
+    "num_outputs",
+    "p_initial_connection_enabled",
+    "num_workers",
+    "use_cuda",
+    "seed",
+    "out_dir",
+    "overwrite_output",
+    "checkpoint_every",
+    "resume",
+)
+
 
 # --------------------------------------------------------------------------------------------
 # Cross-option checks (listed in ScriptSpec.checks)
 
 
-def check_mutation_probabilities_sum(params: Mapping[str, Any], names: Sequence[str] | None = None) -> None:
+def check_mutation_probabilities_sum(
+    params: Mapping[str, Any], names: Sequence[str] | None = None
+) -> None:
     """The mutation probabilities ``names`` must sum to 1 (within 1e-6).
 
     Without ``names``: those of p_add_connection, p_add_node, p_change_activation that the

@@ -163,6 +163,21 @@ class WorkerPool:
                 self.terminate()
         raise AssertionError("unreachable")
 
+    def map_population(
+        self,
+        fn: Callable[[SharedArrays, Any], Sequence[Any]],
+        genomes: Sequence[Any],
+        make_task: Callable[[list, range], Any],
+    ) -> list[Any]:
+        """``fn`` over a population in one contiguous chunk per worker, results in population
+        order. ``make_task(the chunk's genomes, their indices)`` builds each chunk's task;
+        see :meth:`map_chunks`."""
+        tasks = [
+            make_task([genomes[i] for i in chunk], chunk)
+            for chunk in split_evenly(len(genomes), self.num_workers)
+        ]
+        return self.map_chunks(fn, tasks)
+
     def map_chunks(
         self, fn: Callable[[SharedArrays, Any], Sequence[Any]], chunks: Sequence[Any]
     ) -> list[Any]:
@@ -213,14 +228,21 @@ class WorkerPool:
         self.close()
 
 
-def each_or_nan(fn: Callable[[Any], Any], items: Sequence[Any], shape: tuple[int, ...]) -> list:
-    """``[fn(item) for item in items]``, where an item whose ``fn`` raises gives NaN of
-    ``shape`` instead: one failing network costs that network, not the generation (the
-    generation loop gives NaN scores the worst score, counts and logs them)."""
+def each_or_failed(
+    fn: Callable[[Any], Any], items: Iterable[Any], failed: Callable[[Any], Any]
+) -> list:
+    """``[fn(item) for item in items]``, where an item whose ``fn`` raises gives
+    ``failed(item)`` instead (NaN scores): one failing network costs that network, not the
+    generation (the generation loop gives NaN scores the worst score, counts and logs them)."""
     results = []
     for item in items:
         try:
             results.append(fn(item))
         except Exception:
-            results.append(np.full(shape, np.nan))
+            results.append(failed(item))
     return results
+
+
+def nan_scores(shape: tuple[int, ...]) -> Callable[[Any], np.ndarray]:
+    """``failed`` for :func:`each_or_failed`: NaN scores of ``shape`` for any item."""
+    return lambda item: np.full(shape, np.nan)

@@ -33,7 +33,7 @@ from evolearn.experiment.reporting import (
     save_champion,
 )
 from evolearn.experiment.run import Run
-from evolearn.experiment.workers import WorkerPool, split_evenly
+from evolearn.experiment.workers import WorkerPool
 from evolearn.genome import Genome
 from evolearn.search.ranking import rank_by_dominance
 from evolearn.search.reproduction import reproduce
@@ -175,10 +175,6 @@ class EvolutionLoop:
 
     # --- the loop ------------------------------------------------------------------------
 
-    def chunks(self, n: int) -> list[range]:
-        """Contiguous index ranges of the population, one per worker."""
-        return split_evenly(n, self.pool.num_workers)
-
     def set_champion(self, genome: Genome, generation: int, index: int, scores: dict) -> None:
         self.champion = Champion(
             genome, generation, index, {k: float(v) for k, v in scores.items()}
@@ -313,7 +309,9 @@ class EvolutionLoop:
             if generation % self.params.checkpoint_every == 0 or generation == num_generations:
                 self.write_checkpoint(self._latest_state)
             progress.update(
-                generation, self.summary(scores, improved, tested), self.postfix(scores)
+                generation,
+                self.summary(scores, improved=improved, tested=tested),
+                self.postfix(scores),
             )
         progress.close()
 
@@ -381,7 +379,7 @@ class EvolutionLoop:
         )
         run.flush()
 
-    def summary(self, scores: dict[str, np.ndarray], improved: bool, tested: dict) -> str:
+    def summary(self, scores: dict[str, np.ndarray], *, improved: bool, tested: dict) -> str:
         """One log line: the generation's best, the champion, and test scores if measured."""
         best = ", ".join(f"{k} {np.max(scores[k]):.4f}" for k in self.BEST_KEYS)
         champion = ", ".join(f"{k} {self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS)

@@ -12,7 +12,7 @@ values evenly spaced in [-2, 2] (``test10_*``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 import torch
@@ -26,8 +26,9 @@ from evolearn.experiment.workers import (
     ChunkResults,
     SharedArrays,
     WorkerPool,
-    each_or_nan,
+    each_or_failed,
     fast_or_one_by_one,
+    nan_scores,
 )
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
@@ -67,6 +68,7 @@ class ClassifyTask:
     split: str  # "train" or "test"
     indices: np.ndarray | None  # the samples; None: the whole set
     weights: tuple[float, ...]
+    _: KW_ONLY
     use_torch: bool
     device: str
     fast: bool = True
@@ -100,7 +102,7 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
 
     def whole_chunk():
         loss, acc = evaluate_classification(
-            task.genomes, x, y, task.weights, task.use_torch, task.device
+            task.genomes, x, y, task.weights, use_torch=task.use_torch, device=task.device
         )
         return zip(loss, acc, strict=True)
 
@@ -111,7 +113,12 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
         for start in range(0, len(x), SAMPLES_PER_PASS):
             part = slice(start, start + SAMPLES_PER_PASS)
             l, c = classify(
-                compiled, x[part], y[part], task.weights, use_torch=task.use_torch, device=task.device
+                compiled,
+                x[part],
+                y[part],
+                task.weights,
+                use_torch=task.use_torch,
+                device=task.device,
             )
             loss += l
             correct += c
@@ -119,7 +126,9 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
 
     return fast_or_one_by_one(
         whole_chunk if task.fast else None,
-        lambda: (tuple(r) for r in each_or_nan(one, task.genomes, (2, len(task.weights)))),
+        lambda: (
+            tuple(r) for r in each_or_failed(one, task.genomes, nan_scores((2, len(task.weights))))
+        ),
     )
 
 
@@ -140,7 +149,9 @@ class WANNClassification(WANNEvolution):
         )
 
     def _task(self, genomes, split, indices, weights=TRAIN_WEIGHT_VALUES) -> ClassifyTask:
-        return ClassifyTask(genomes, split, indices, weights, self.params.use_torch, self.device)
+        return ClassifyTask(
+            genomes, split, indices, weights, use_torch=self.params.use_torch, device=self.device
+        )
 
     def _scores(self, results) -> dict[str, np.ndarray]:
         losses = np.array([r[0] for r in results])
@@ -150,11 +161,10 @@ class WANNClassification(WANNEvolution):
     def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:
         rng = streams.stream(self.params.seed, generation, streams.EVALUATE)
         indices = rng.integers(0, self.num_train, self.params.batch_size)
-        tasks = [
-            self._task([population[i] for i in chunk], "train", indices)
-            for chunk in self.chunks(len(population))
-        ]
-        return self._scores(self.pool.map_chunks(classify_chunk, tasks))
+        results = self.pool.map_population(
+            classify_chunk, population, lambda genomes, _: self._task(genomes, "train", indices)
+        )
+        return self._scores(results)
 
     def evaluate_one(self, genome: Genome, split: str, weights=TRAIN_WEIGHT_VALUES) -> dict:
         results = classify_chunk(self.pool.shared, self._task([genome], split, None, weights))

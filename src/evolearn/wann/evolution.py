@@ -15,6 +15,7 @@ import numpy as np
 from evolearn import streams
 from evolearn.activations import ACTIVATION_NAMES
 from evolearn.experiment.options import (
+    EVOLUTION_OPTIONS,
     check_elite_and_cull,
     check_mutation_probabilities_sum,
     check_tournament_fits,
@@ -26,33 +27,11 @@ from evolearn.search.ranking import select_objectives
 NUM_ACTIVATIONS = len(ACTIVATION_NAMES)
 
 #: Options every WANN script uses besides its task's own.
-WANN_OPTIONS = (
-    "cull_ratio",
-    "elite_ratio",
-    "num_generations",
-    "population_size",
-    "p_add_connection",
-    "p_add_node",
-    "p_change_activation",
-    "tournament_size",
-    "num_mutations_per_generation",
-    "p_complexity_objective",
-    "test_every",
-    "num_inputs",
-    "num_outputs",
-    "p_initial_connection_enabled",
-    "num_workers",
-    "use_torch",
-    "use_cuda",
-    "seed",
-    "out_dir",
-    "overwrite_output",
-    "checkpoint_every",
-    "resume",
-)
+WANN_OPTIONS = EVOLUTION_OPTIONS + ("p_change_activation", "test_every", "use_torch")
 
 #: Cross-option checks of both WANN scripts.
 WANN_CHECKS = (check_mutation_probabilities_sum, check_tournament_fits, check_elite_and_cull)
+
 
 def mutate_wann(
     genome: Genome,

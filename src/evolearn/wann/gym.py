@@ -14,7 +14,7 @@ Environments are built inside the worker processes (once per process) and never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import gymnasium
 import numpy as np
@@ -24,7 +24,13 @@ from evolearn import streams
 from evolearn.envs import SWINGUP_ID, make_env, resolve_env_id
 from evolearn.errors import ParamError
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
-from evolearn.experiment.workers import ChunkResults, SharedArrays, each_or_nan, fast_or_one_by_one
+from evolearn.experiment.workers import (
+    ChunkResults,
+    SharedArrays,
+    each_or_failed,
+    fast_or_one_by_one,
+    nan_scores,
+)
 from evolearn.genome import Genome
 from evolearn.search.loop import run_evolution
 from evolearn.wann.evolution import (
@@ -106,12 +112,13 @@ class EpisodeTask:
     env_name: str
     weights: tuple[float, ...]
     seeds: tuple[int, ...]
+    _: KW_ONLY
     take_argmax_action: bool
     use_torch: bool
     fast: bool = True
 
 
-def has_fast_path(env_name: str, take_argmax_action: bool) -> bool:
+def has_fast_path(env_name: str, *, take_argmax_action: bool) -> bool:
     """Whether :func:`episodes_chunk` steps a task's episodes all at once (CartPoleSwingUp)."""
     return resolve_env_id(env_name) == SWINGUP_ID and not take_argmax_action
 
@@ -129,6 +136,7 @@ def run_episodes(
     envs: list[gymnasium.Env],
     weights: np.ndarray,
     seeds: list[int],
+    *,
     take_argmax_action: bool,
     use_torch: bool,
 ) -> np.ndarray:
@@ -175,7 +183,7 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> ChunkResults:
     weights = np.asarray(task.weights, dtype=np.float64)
 
     def whole_chunk():
-        returns = swingup_returns(task.genomes, task.weights, task.seeds, task.use_torch)
+        returns = swingup_returns(task.genomes, task.weights, task.seeds, use_torch=task.use_torch)
         return (r.mean(axis=1) for r in returns)
 
     def one_by_one():
@@ -192,8 +200,8 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> ChunkResults:
                         envs,
                         weights,
                         list(task.seeds[start : start + block]),
-                        task.take_argmax_action,
-                        task.use_torch,
+                        take_argmax_action=task.take_argmax_action,
+                        use_torch=task.use_torch,
                     )
                     for start in range(0, len(task.seeds), block)
                 ],
@@ -201,9 +209,9 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> ChunkResults:
             )
             return returns.mean(axis=1)
 
-        return each_or_nan(one, task.genomes, (len(weights),))
+        return each_or_failed(one, task.genomes, nan_scores((len(weights),)))
 
-    fast = task.fast and has_fast_path(task.env_name, task.take_argmax_action)
+    fast = task.fast and has_fast_path(task.env_name, take_argmax_action=task.take_argmax_action)
     return fast_or_one_by_one(whole_chunk if fast else None, one_by_one)
 
 
@@ -219,16 +227,21 @@ class WANNGym(WANNEvolution):
     def _task(self, genomes, seeds) -> EpisodeTask:
         p = self.params
         return EpisodeTask(
-            genomes, p.env_name, TRAIN_WEIGHT_VALUES, seeds, p.take_argmax_action, p.use_torch
+            genomes,
+            p.env_name,
+            TRAIN_WEIGHT_VALUES,
+            seeds,
+            take_argmax_action=p.take_argmax_action,
+            use_torch=p.use_torch,
         )
 
     def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:
         seeds = self._seeds(generation, 0, self.params.num_trials)
-        tasks = [
-            self._task([population[i] for i in chunk], seeds)
-            for chunk in self.chunks(len(population))
-        ]
-        rewards = np.array(self.pool.map_chunks(episodes_chunk, tasks))
+        rewards = np.array(
+            self.pool.map_population(
+                episodes_chunk, population, lambda genomes, _: self._task(genomes, seeds)
+            )
+        )
         return weight_scores(rewards)
 
     def _evaluate_one(self, genome: Genome, seeds) -> dict[str, float]:
@@ -249,7 +262,7 @@ def main(argv: list[str]) -> None:
     check_fits_env(params)
     how = (
         "the whole population at once in the vectorised physics"
-        if has_fast_path(params.env_name, params.take_argmax_action)
+        if has_fast_path(params.env_name, take_argmax_action=params.take_argmax_action)
         else "network by network"
     )
     run_evolution(

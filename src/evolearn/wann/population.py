@@ -347,6 +347,7 @@ def evaluate_classification(
     x: np.ndarray,
     y: np.ndarray,
     weights: Sequence[float],
+    *,
     use_torch: bool = False,
     device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -396,6 +397,7 @@ def swingup_returns(
     genomes: Sequence[Genome],
     weights: Sequence[float],
     seeds: Sequence[int],
+    *,
     use_torch: bool = False,
     max_steps: int = MAX_STEPS,
 ) -> np.ndarray:

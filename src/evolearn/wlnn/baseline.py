@@ -50,10 +50,6 @@ SPEC = ScriptSpec(
     ),
     defaults={
         "p_initial_connection_enabled": 1.0,
-        "optimizer": "adam",
-        "lr": 0.01,
-        "batch_size": 256,
-        "batch_size_eval": 1000,
         "num_epochs": 100,
     },
 )

@@ -21,7 +21,7 @@ on its chunk, so a run does not depend on the number of workers. The per-network
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -31,6 +31,7 @@ from evolearn import streams
 from evolearn.data import check_fits_dataset, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.options import (
+    EVOLUTION_OPTIONS,
     check_elite_and_cull,
     check_mutation_probabilities_sum,
     check_tournament_fits,
@@ -42,8 +43,8 @@ from evolearn.experiment.workers import (
     ChunkResults,
     SharedArrays,
     WorkerPool,
+    each_or_failed,
     fast_or_one_by_one,
-    split_evenly,
 )
 from evolearn.genome import (
     Genome,
@@ -75,17 +76,9 @@ SPEC = ScriptSpec(
         "Evolve the architecture of networks (outer loop) while training their weights with a "
         "learning rule (inner loop) on an image classification dataset."
     ),
-    options=(
-        "cull_ratio",
-        "elite_ratio",
-        "num_generations",
-        "population_size",
-        "p_add_connection",
-        "p_add_node",
-        "tournament_size",
+    options=EVOLUTION_OPTIONS
+    + (
         "inherit_weights",
-        "num_mutations_per_generation",
-        "p_complexity_objective",
         "batch_size",
         "batch_size_eval",
         "evaluation_period",
@@ -94,35 +87,18 @@ SPEC = ScriptSpec(
         "num_epochs",
         "optimizer",
         "train_only_outputs",
-        "num_inputs",
-        "num_outputs",
-        "p_initial_connection_enabled",
         "dataset",
         "data_dir",
-        "num_workers",
-        "use_cuda",
-        "seed",
-        "out_dir",
-        "overwrite_output",
-        "checkpoint_every",
-        "resume",
     ),
     defaults={
         "num_generations": 4096,
         "population_size": 180,
         "tournament_size": 32,
-        "p_initial_connection_enabled": 0.05,
         "p_add_node": 0.2,
         "p_add_connection": 0.8,
-        "elite_ratio": 0.2,
-        "cull_ratio": 0.2,
         "p_complexity_objective": 0.2,
         "num_mutations_per_generation": 5,
-        "optimizer": "adam",
-        "lr": 0.01,
-        "batch_size": 256,
         "num_epochs": 5,
-        "evaluation_period": "last_epoch",
     },
     checks=(
         partial(check_mutation_probabilities_sum, names=("p_add_connection", "p_add_node")),
@@ -196,6 +172,7 @@ class TrainTask:
     config: TrainConfig
     device: str
     batch_entropy: tuple[int, ...]
+    _: KW_ONLY
     fast: bool = True
 
 
@@ -207,6 +184,7 @@ class EvaluateTask:
     split: str  # "train" or "test"
     batch_size: int
     device: str
+    _: KW_ONLY
     fast: bool = True
 
 
@@ -240,16 +218,17 @@ def train_chunk(shared: SharedArrays, task: TrainTask) -> ChunkResults:
         results = train_population(task.genomes, x, y, task.config, network_streams(), orders)
         return ((r.reward, r.acc, r.learned_weights) for r in results)
 
-    def one(genome: Genome, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
-        try:
-            r = train_genome(genome, x, y, task.config, rng, orders)
-            return (r.reward, r.acc, r.learned_weights)
-        except Exception:  # NaN scores: the generation loop gives them the worst score
-            return (float("nan"), float("nan"), genome.weights)
+    def one(item: tuple[Genome, np.random.Generator]) -> tuple[float, float, np.ndarray]:
+        genome, rng = item
+        r = train_genome(genome, x, y, task.config, rng, orders)
+        return (r.reward, r.acc, r.learned_weights)
+
+    def failed(item: tuple[Genome, np.random.Generator]) -> tuple[float, float, np.ndarray]:
+        return (float("nan"), float("nan"), item[0].weights)  # weights unchanged
 
     return fast_or_one_by_one(
         whole_chunk if task.fast else None,
-        lambda: (one(g, rng) for g, rng in zip(task.genomes, network_streams(), strict=True)),
+        lambda: each_or_failed(one, zip(task.genomes, network_streams(), strict=True), failed),
     )
 
 
@@ -279,18 +258,13 @@ def train_generation(
     ``fast`` picks the population-wide fast path or the per-network reference; both train on
     the same mini-batches with the same feedback matrices.
     """
-    tasks = [
-        TrainTask(
-            [genomes[i] for i in chunk],
-            [streams.stream_entropy(seed, generation, streams.TRAIN, i) for i in chunk],
-            config,
-            device,
-            streams.stream_entropy(seed, generation, streams.BATCHES),
-            fast,
-        )
-        for chunk in split_evenly(len(genomes), pool.num_workers)
-    ]
-    results = pool.map_chunks(train_chunk, tasks)
+    batch_entropy = streams.stream_entropy(seed, generation, streams.BATCHES)
+
+    def task(chunk_genomes: list[Genome], chunk: range) -> TrainTask:
+        entropies = [streams.stream_entropy(seed, generation, streams.TRAIN, i) for i in chunk]
+        return TrainTask(chunk_genomes, entropies, config, device, batch_entropy, fast=fast)
+
+    results = pool.map_population(train_chunk, genomes, task)
     rewards = np.array([r[0] for r in results])
     accs = np.array([r[1] for r in results])
     return rewards, accs, [r[2] for r in results]
@@ -340,11 +314,12 @@ class WLNNEvolution(EvolutionLoop):
 
     def score_population(self, genomes: list[Genome], split: str) -> tuple[np.ndarray, np.ndarray]:
         """Losses [P] and accuracies [P] of the networks as they are, on a whole set."""
-        tasks = [
-            EvaluateTask([genomes[i] for i in chunk], split, self.params.batch_size_eval, self.device)
-            for chunk in self.chunks(len(genomes))
-        ]
-        results = self.pool.map_chunks(evaluate_chunk, tasks)
+        batch_size = self.params.batch_size_eval
+        results = self.pool.map_population(
+            evaluate_chunk,
+            genomes,
+            lambda chunk_genomes, _: EvaluateTask(chunk_genomes, split, batch_size, self.device),
+        )
         return np.array([r[0] for r in results]), np.array([r[1] for r in results])
 
     def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:

@@ -233,6 +233,57 @@ def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(t
     assert folder_contents(out) == {**after, "checkpoint.pkl": b"not a checkpoint"}
 
 
+OLD_CHECKPOINT = REPO / "tests" / "data" / "checkpoint-v1"
+
+
+def without_seconds(path):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(open(path))]
+
+
+def test_a_checkpoint_written_before_the_package_was_reorganised_resumes(tmp_path):
+    # tests/data/checkpoint-v1: a run of two generations written by evolearn before its modules
+    # moved into subpackages (the checkpoint names evolearn.evolution_loop.Champion).
+    assert b"evolearn.evolution_loop" in (OLD_CHECKPOINT / "checkpoint.pkl").read_bytes()
+    out = tmp_path / "old"
+    shutil.copytree(OLD_CHECKPOINT, out)
+    script = "run-wann-classification.py"
+    resumed = run_script(
+        script, str(out / "params.yaml"), "--resume", str(out), "--num_generations", "3"
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    fresh = tmp_path / "fresh"
+    args = (
+        "params/wann-classification/digits.yaml",
+        "--num_generations",
+        "3",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "2",
+        "--seed",
+        "5",
+    )
+    assert run_script(script, *args, "--out_dir", str(fresh)).returncode == 0
+    assert (out / "champion.json").read_bytes() == (fresh / "champion.json").read_bytes()
+    assert (
+        without_seconds(out / "results_summary.csv")[2]
+        == without_seconds(fresh / "results_summary.csv")[2]
+    )
+
+
+def test_a_checkpoint_of_another_format_version_is_a_clear_error_naming_it(tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(OLD_CHECKPOINT, out)
+    with open(out / "checkpoint.pkl", "wb") as f:
+        pickle.dump({"format_version": 7, "script": "run-wann-classification.py"}, f)
+    refused = run_script(
+        "run-wann-classification.py", str(out / "params.yaml"), "--resume", str(out)
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    message = " ".join(refused.stderr.split())
+    assert "format version 7" in message and "format version 1 only" in message
+
+
 @pytest.mark.slow
 def test_networks_that_diverge_get_the_worst_scores_and_the_run_goes_on(tmp_path):
     # Hebbian learning with a huge learning rate drives Oja's rule to infinity and NaN.

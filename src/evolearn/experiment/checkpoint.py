@@ -21,6 +21,20 @@ from evolearn.experiment.parsing import Params
 CHECKPOINT_FILE = "checkpoint.pkl"
 FORMAT_VERSION = 1
 
+#: Classes a checkpoint of this format names by where they lived before the package was
+#: split into subpackages (evolearn 0.1.0 as first released): a checkpoint written then loads.
+MOVED_CLASSES = {
+    ("evolearn.evolution_loop", "Champion"): ("evolearn.search.loop", "Champion"),
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads a checkpoint, finding the classes that have moved since it was written."""
+
+    def find_class(self, module: str, name: str):
+        module, name = MOVED_CLASSES.get((module, name), (module, name))
+        return super().find_class(module, name)
+
 #: Parameters that may differ between a run and its resumption.
 MAY_CHANGE_ON_RESUME = frozenset(
     {
@@ -66,14 +80,20 @@ def load_checkpoint(out_dir: Path, params: Params) -> dict:
         )
     try:
         with open(path, "rb") as f:
-            state = pickle.load(f)
-        if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+            state = _Unpickler(f).load()
+        if not isinstance(state, dict) or "format_version" not in state:
             raise ValueError("unknown checkpoint format")
     except Exception as err:  # any unpickling failure means a damaged file
         raise UserError(
             f"resume: the checkpoint {path} is damaged and cannot be read ({type(err).__name__}: "
             f"{err}); the run cannot continue from it."
         ) from None
+    if state["format_version"] != FORMAT_VERSION:
+        raise UserError(
+            f"resume: the checkpoint {path} has format version {state['format_version']!r}; "
+            f"this version of evolearn reads checkpoints of format version {FORMAT_VERSION} "
+            f"only. Continue the run with the version of evolearn that wrote it."
+        )
     if state.get("script") != params.script:
         raise ParamError(
             f"resume: the checkpoint in {out_dir} was written by {state.get('script')}, not by "

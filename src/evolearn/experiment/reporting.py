@@ -45,7 +45,8 @@ def population_stats(genomes: Sequence[Genome]) -> dict[str, float]:
 
 
 class ResultsTable:
-    """``results_summary.csv``: one row per generation, with a fixed set of columns."""
+    """``results_summary.csv``: one row per generation (per epoch for the baseline), with a fixed
+    set of columns."""
 
     def __init__(self, path: Path, columns: Sequence[str], *, append: bool = False):
         self.path = path

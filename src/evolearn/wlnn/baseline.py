@@ -17,6 +17,7 @@ import torch
 from evolearn.data import check_fits_dataset, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
+from evolearn.experiment.reporting import ResultsTable
 from evolearn.experiment.run import Run
 from evolearn.genome import Genome, initial_genome, random_weights
 from evolearn.network_io import save_genome
@@ -110,8 +111,8 @@ def main(argv: list[str]) -> None:
         test_loss, test_acc = model.evaluate(x_test, y_test, params.batch_size_eval)
         run.log(f"Before training: test loss {test_loss:.4f}, test acc {test_acc:.4f}")
 
-        summary = run.path("results_summary.csv")
-        summary.write_text("epoch,train_loss,train_acc,test_loss,test_acc,seconds\n")
+        columns = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+        table = ResultsTable(run.path("results_summary.csv"), columns)
         bar = run.progress(params.num_epochs, desc="epochs")
         start = time.perf_counter()
         for epoch in range(1, params.num_epochs + 1):
@@ -126,8 +127,16 @@ def main(argv: list[str]) -> None:
                 ("test/acc", test_acc),
             ):
                 run.scalar(tag, value, epoch)
-            with summary.open("a") as f:
-                f.write(f"{epoch},{train_loss},{train_acc},{test_loss},{test_acc},{seconds:.2f}\n")
+            table.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "test_loss": test_loss,
+                    "test_acc": test_acc,
+                    "seconds": round(seconds, 2),
+                }
+            )
             run.mark_started()
             run.log(
                 f"Epoch {epoch}/{params.num_epochs}: train loss {train_loss:.4f}, "

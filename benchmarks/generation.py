@@ -34,7 +34,7 @@ import torch
 
 from evolearn import streams
 from evolearn.data import load_dataset
-from evolearn.experiment.workers import WorkerPool, split_evenly
+from evolearn.experiment.workers import WorkerPool
 from evolearn.search.ranking import (
     rank_by_dominance,
     rank_by_dominance_reference,
@@ -43,9 +43,9 @@ from evolearn.search.ranking import (
 from evolearn.search.reproduction import reproduce
 from evolearn.testing import make_population, make_wlnn_population, train_config
 from evolearn.wann.classification import ClassifyTask, classify_chunk
-from evolearn.wann.evolution import mutate_wann, weight_scores
 from evolearn.wann.gym import EpisodeTask, episodes_chunk
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES
+from evolearn.wann.search import mutate_wann, weight_scores
 from evolearn.wlnn.evolution import train_generation
 
 

@@ -169,34 +169,27 @@ REVIEWED = [
         "weights above train too",
     ),
     (
-        "_loss_and_correct_numpy",
-        "num_top = np.zeros(top.shape, dtype=np.min_scalar_type(num_outputs))",
+        "cross_entropy_numpy",
+        "num_top = np.zeros(top.shape, dtype=np.min_scalar_type(len(outputs)))",
         "*",
         "the tie counter counts up to the number of outputs in any integer or float type",
     ),
     (
-        "_loss_and_correct_numpy",
+        "cross_entropy_numpy",
         "*out=*",
         "*",
         "out= only reuses memory",
     ),
     (
-        "_loss_and_correct_*",
-        "index = *y*(1, 1, 1, -1)*",
-        "*",
-        "the label index broadcasts to the same [P, 1, W, S] (or [P, 2, W, S], of which only "
-        "the first row is read) from 3 or 4 dimensions",
-    ),
-    (
-        "_loss_and_correct_numpy",
+        "cross_entropy_numpy",
         "unsure = (correct & (num_top > 1)) | np.isnan(top)",
         "*",
         "more answers are checked again by argmax, which gives the same answers (slower)",
     ),
     (
-        "_loss_and_correct_numpy",
-        "answers = logits.transpose(0, 2, 3, 1)[unsure].argmax(-1)",
-        "answers = logits.transpose(0, 2, 3, 1)[unsure].argmax(+1)",
+        "cross_entropy_numpy",
+        "answers = np.moveaxis(logits, axis, -1)[unsure].argmax(-1)",
+        "answers = np.moveaxis(logits, axis, -1)[unsure].argmax(+1)",
         "the selected logits are 2-D [answers, outputs]: axis 1 is the last axis",
     ),
     (

@@ -41,7 +41,7 @@ PURE = (
 NOT_PURE = (
     "evolearn.experiment",
     "evolearn.search.loop",
-    "evolearn.wann.evolution",
+    "evolearn.wann.search",
     "evolearn.wann.classification",
     "evolearn.wann.gym",
     "evolearn.wlnn.evolution",

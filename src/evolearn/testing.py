@@ -15,7 +15,7 @@ import numpy as np
 from evolearn import streams
 from evolearn.experiment.options import OPTIONS
 from evolearn.genome import Genome, initial_genome
-from evolearn.wann.evolution import mutate_wann
+from evolearn.wann.search import mutate_wann
 from evolearn.wlnn.evolution import SPEC as WLNN_SPEC
 from evolearn.wlnn.evolution import initial_wlnn, mutate
 from evolearn.wlnn.learning import TrainConfig

@@ -7,8 +7,8 @@ from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
 from evolearn.experiment.workers import SharedArrays
 from evolearn.genome import Genome, initial_genome
 from evolearn.network_io import load_genome
-from evolearn.wann.evolution import mutate_wann, weight_scores
 from evolearn.wann.gym import EpisodeTask, episodes_chunk
+from evolearn.wann.search import mutate_wann, weight_scores
 
 CLASSIFICATION = "run-wann-classification.py"
 GYM = "run-wann-gym.py"

@@ -1,0 +1,1 @@
+"""Running experiments: options and parsing, run folders, reporting, checkpoints, workers, CLI."""

@@ -35,6 +35,7 @@ class _Unpickler(pickle.Unpickler):
         module, name = MOVED_CLASSES.get((module, name), (module, name))
         return super().find_class(module, name)
 
+
 #: Parameters that may differ between a run and its resumption.
 MAY_CHANGE_ON_RESUME = frozenset(
     {

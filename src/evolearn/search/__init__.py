@@ -1,0 +1,1 @@
+"""The evolutionary search shared by both families: ranking, reproduction and the loop."""

@@ -33,14 +33,14 @@ from evolearn.experiment.workers import (
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
 from evolearn.search.loop import run_evolution
-from evolearn.wann.evolution import (
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
+from evolearn.wann.population import evaluate_classification
+from evolearn.wann.search import (
     WANN_CHECKS,
     WANN_OPTIONS,
     WANNEvolution,
     weight_scores,
 )
-from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
-from evolearn.wann.population import evaluate_classification
 
 #: Ten weight values evenly spaced in [-2, 2] for the test-set evaluation.
 TEST_WEIGHT_VALUES = tuple(np.linspace(-2, 2, 10).tolist())

@@ -33,14 +33,14 @@ from evolearn.experiment.workers import (
 )
 from evolearn.genome import Genome
 from evolearn.search.loop import run_evolution
-from evolearn.wann.evolution import (
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
+from evolearn.wann.population import swingup_returns
+from evolearn.wann.search import (
     WANN_CHECKS,
     WANN_OPTIONS,
     WANNEvolution,
     weight_scores,
 )
-from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
-from evolearn.wann.population import swingup_returns
 
 #: Trials per weight value when a new champion is checked, and when the champion is tested.
 CHAMPION_TRIALS = 16

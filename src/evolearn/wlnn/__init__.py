@@ -1,0 +1,1 @@
+"""Weight learning networks (Rieke 2020): networks, learning rules, their evolution, baseline."""

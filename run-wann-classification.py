@@ -4,9 +4,8 @@
     python run-wann-classification.py params/wann-classification/digits.yaml [--option value ...]
 """
 
-from evolearn.wann.classification import main
-
 from evolearn.experiment.cli import main_wrapper
+from evolearn.wann.classification import main
 
 if __name__ == "__main__":
     main_wrapper(main)

@@ -4,9 +4,8 @@
     python run-wann-gym.py params/wann-gym/CartPoleSwingUp.yaml --num_workers 4
 """
 
-from evolearn.wann.gym import main
-
 from evolearn.experiment.cli import main_wrapper
+from evolearn.wann.gym import main
 
 if __name__ == "__main__":
     main_wrapper(main)

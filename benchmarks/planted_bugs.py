@@ -63,8 +63,9 @@ BUGS = [
     (
         "TrainConfig.from_params ignoring evaluation_period",
         "src/evolearn/wlnn/learning.py",
-        "            if f.name in params:\n",
-        '            if f.name in params and f.name != "evaluation_period":\n',
+        "                values[f.name] = params[f.name]\n",
+        '                values[f.name] = "last_epoch" if f.name == "evaluation_period" else '
+        "params[f.name]\n",
         ["tests/wlnn/test_evolution.py", "-m", "not slow"],
     ),
 ]

@@ -37,6 +37,10 @@ class Activation:
     numpy_in_place: Callable[[np.ndarray], None]
     torch_in_place: Callable[[torch.Tensor], None]
 
+    def __reduce__(self):
+        # Pickled by name (its functions are lambdas): compiled networks can go to a worker.
+        return (_activation_by_name, (self.name,))
+
 
 def _step_in_place(x: np.ndarray) -> None:
     x[...] = x > 0
@@ -98,6 +102,10 @@ ACTIVATION_NAMES: tuple[str, ...] = tuple(a.name for a in ACTIVATIONS)
 LINEAR = ACTIVATION_NAMES.index("linear")
 #: name -> activation.
 BY_NAME: dict[str, Activation] = {a.name: a for a in ACTIVATIONS}
+
+
+def _activation_by_name(name: str) -> Activation:
+    return BY_NAME[name]
 
 
 def activation_index(name: str) -> int:

@@ -371,3 +371,21 @@ def test_inputs_per_weight_value_must_match_the_number_of_weight_values():
     for shape in ((3, 5, 3), (2, 5, 4), (5,), (1, 2, 5, 3)):
         with pytest.raises(ValueError, match="expected inputs of shape"):
             compiled.forward_numpy(np.zeros(shape), [1.0, 2.0])
+
+
+def test_compiled_networks_pickle_and_give_the_same_outputs():
+    import pickle
+
+    from evolearn.wann.population import WANNPopulation
+
+    rng = np.random.default_rng(4)
+    g = initial_genome(3, 2, 1.0, rng, with_activations=True)
+    for _ in range(6):
+        g = add_node(g, rng, num_activations=len(ACTIVATION_NAMES))
+        g = change_activation(g, rng, num_activations=len(ACTIVATION_NAMES))
+    x = rng.normal(size=(5, 3))
+    for compiled in (WANNNetwork(g), WANNPopulation([g, g])):
+        again = pickle.loads(pickle.dumps(compiled))
+        np.testing.assert_array_equal(
+            again.forward_numpy(x, [0.5, -1.0]), compiled.forward_numpy(x, [0.5, -1.0])
+        )

@@ -88,7 +88,7 @@ def test_population_pass_agrees_with_per_network_passes(seed, inputs):
     np.testing.assert_allclose(out_torch.numpy(), reference, rtol=1e-9, atol=1e-9)
 
     # float32: 25 hidden layers deep, a 1-ulp difference (summation order, sin/cos) can grow by
-    # |w| * pi per sine layer, as in the per-network tests of test_wann.py.
+    # |w| * pi per sine layer, as in the per-network tests of tests/wann/test_network.py.
     x32, w32 = x64.astype(np.float32), WEIGHTS.astype(np.float32)
     reference32 = reference_outputs(genomes, x32, w32)
     out32 = population.forward_numpy(x32, w32)

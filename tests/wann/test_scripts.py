@@ -199,7 +199,7 @@ def test_classification_runs_agree_with_numpy_and_torch(tmp_path):
 
 
 @pytest.mark.slow
-def test_gym_run_writes_its_tags(tmp_path):  # the champion tool: test_champion_tool.py
+def test_gym_run_writes_its_tags(tmp_path):  # the champion tool: tests/test_champion.py
     out = tmp_path / "run"
     result = run_script(
         GYM,

@@ -1,5 +1,6 @@
 """The learning rules on examples small enough to compute by hand, in both implementations: the
-per-network reference (learning.py) and the population-wide fast path (wlnn_population.py).
+per-network reference (wlnn/learning.py, wlnn/network.py) and the population-wide fast path
+(wlnn/population.py, wlnn/graph.py).
 
 Each example is chosen so that a plausible wrong formula gives another number:
 

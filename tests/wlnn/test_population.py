@@ -1,5 +1,6 @@
-"""The population-wide fast path (wlnn_population.py) against the per-network reference
-(learning.py): same mini-batches, same feedback matrices, same results.
+"""The population-wide fast path (wlnn/population.py, wlnn/graph.py) against the per-network
+reference (wlnn/learning.py, wlnn/network.py): same mini-batches, same feedback matrices, same
+results.
 
 Tolerance of the agreement tests: rtol 1e-4, atol 1e-5 on learned weights and per-batch losses
 after two epochs (32 optimizer steps) of a tiny problem. The two paths add the same float32

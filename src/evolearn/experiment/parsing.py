@@ -138,6 +138,9 @@ class ScriptSpec:
         unknown += [n for n in self.defaults if n not in self.options]
         if unknown:
             raise ValueError(f"script {self.name}: unknown or unused options {unknown}")
+        # In the catalogue's order, however the spec was put together: values are checked, and
+        # a file with several bad values reported, in the order --help lists the options.
+        object.__setattr__(self, "options", tuple(n for n in OPTIONS if n in self.options))
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -48,12 +48,25 @@ class ResultsTable:
     """``results_summary.csv``: one row per generation (per epoch for the baseline), with a fixed
     set of columns."""
 
-    def __init__(self, path: Path, columns: Sequence[str], *, append: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        columns: Sequence[str],
+        *,
+        append: bool = False,
+        lineterminator: str = "\r\n",
+    ):
+        """``lineterminator``: csv's default; the baseline script's table has always ended its
+        lines with ``\n``."""
         self.path = path
         self.columns = list(columns)
+        self.lineterminator = lineterminator
         if not (append and path.exists()):
             with path.open("w", newline="") as f:
-                csv.writer(f).writerow(self.columns)
+                self._writer(f).writerow(self.columns)
+
+    def _writer(self, f):
+        return csv.writer(f, lineterminator=self.lineterminator)
 
     def keep_until(self, generation: int) -> None:
         """Drop the rows after ``generation`` (written by a run after its last checkpoint)."""
@@ -62,7 +75,7 @@ class ResultsTable:
         kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= generation]
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("w", newline="") as f:
-            csv.writer(f).writerows(kept)
+            self._writer(f).writerows(kept)
         tmp.replace(self.path)
 
     def append(self, row: dict) -> None:
@@ -70,7 +83,7 @@ class ResultsTable:
         if unknown:
             raise ValueError(f"unknown columns {sorted(unknown)}")
         with self.path.open("a", newline="") as f:
-            csv.writer(f).writerow([_cell(row.get(c)) for c in self.columns])
+            self._writer(f).writerow([_cell(row.get(c)) for c in self.columns])
 
 
 def _cell(value) -> str:

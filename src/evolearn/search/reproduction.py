@@ -41,7 +41,7 @@ def reproduce(
        the best-ranked wins.
 
     Args:
-        ranks: int ``[N]``, 0 = best (e.g. from :func:`rank_by_dominance`).
+        ranks: int ``[N]``, 0 = best (e.g. from :func:`~evolearn.search.ranking.rank_by_dominance`).
         cull_ratio: fraction of the population excluded from breeding.
         elite_ratio: fraction of the population copied unchanged.
         tournament_size: members per tournament, at most the breeding pool size.

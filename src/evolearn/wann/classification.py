@@ -78,7 +78,8 @@ def classify(
     network: WANNNetwork, x: np.ndarray, y: np.ndarray, weights, *, use_torch: bool, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Summed cross-entropy loss ``[W]`` and number of correct answers ``[W]`` on (x, y), one
-    network at a time and in float64 (the reference of the population's pass)."""
+    network at a time (the reference of the population's pass): the network's pass in the
+    dtype of ``x``, the loss of its outputs in float64."""
     if use_torch:
         xt = torch.as_tensor(x, device=device)
         logits = network.forward_torch(xt, torch.tensor(weights, dtype=xt.dtype, device=device))

@@ -112,7 +112,7 @@ def main(argv: list[str]) -> None:
         run.log(f"Before training: test loss {test_loss:.4f}, test acc {test_acc:.4f}")
 
         columns = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
-        table = ResultsTable(run.path("results_summary.csv"), columns)
+        table = ResultsTable(run.path("results_summary.csv"), columns, lineterminator="\n")
         bar = run.progress(params.num_epochs, desc="epochs")
         start = time.perf_counter()
         for epoch in range(1, params.num_epochs + 1):
@@ -134,7 +134,7 @@ def main(argv: list[str]) -> None:
                     "train_acc": train_acc,
                     "test_loss": test_loss,
                     "test_acc": test_acc,
-                    "seconds": round(seconds, 2),
+                    "seconds": f"{seconds:.2f}",
                 }
             )
             run.mark_started()

@@ -1,9 +1,8 @@
 """The block-sparse graph of a whole population of weight learning networks (WLNN, Rieke 2020).
 
 Training a generation one network at a time spends its time in Python and in tiny tensor
-operations. Here all networks of a population (or of a worker's chunk of it) form one
-block-sparse graph that is trained in one pass per mini-batch, with the learning rules of
-:mod:`evolearn.wlnn.learning` unchanged:
+operations. Here all networks of a population (or of a worker's chunk of it) form one graph
+that is computed in one pass per mini-batch:
 
 - every non-input neuron of every network has a row in one activity matrix ``[neurons, batch]``;
   the input rows are shared by all networks. Rows are grouped by *stage* = the layer index of the
@@ -15,27 +14,19 @@ block-sparse graph that is trained in one pass per mini-batch, with the learning
   activities of all its connections, a multiplication by the connection weights and one
   ``index_add`` into the targets; hidden rows then go through relu;
 - all networks' weights live in two vectors, one for connections into hidden neurons and one
-  for connections into outputs, so that ``last_layer``, ``hebbian`` and ``train_only_outputs``
-  keep the hidden weights away from the optimizer exactly as :class:`evolearn.wlnn.learning.Trainer`
-  does. The optimizers (sgd, adam, adadelta) act per weight, so one optimizer over the
-  concatenated vectors takes the same step as one optimizer per network;
-- the loss is the sum over networks of each network's mean cross-entropy, so each network gets
-  exactly the gradient of its own loss;
-- feedback alignment (Lillicrap et al. 2016): the backward pass sends the errors to the sources
-  through fixed random feedback weights (one per connection) instead of the weights;
-- hebbian: Oja's rule updates every hidden connection of every network after each optimizer
-  step, with that batch's activities.
+  for connections into outputs (:meth:`PopulationGraph.pack`), so that a learning rule can keep
+  the hidden weights away from the optimizer;
+- the backward pass (:class:`_PopulationPass`) sends the errors to the sources through the
+  weights, or, for feedback alignment (Lillicrap et al. 2016), through fixed random feedback
+  weights (one per connection); :meth:`PopulationGraph.oja_step` is Oja's rule on every hidden
+  connection of every network with a batch's activities (hebbian).
 
-A network's result does not depend on the networks it is trained with: its connections are
+A network's numbers do not depend on the networks it shares the graph with: its connections are
 listed in an order that depends on the network alone, ``index_add`` adds the contributions to
-a row one after the other in the order of that list, every sum over the batch runs along a row
-of its own, the softmax runs over each network's outputs for each example, and the optimizers
-and everything else are elementwise. So a chunk trained in a worker gives bit for bit the numbers
-the whole population gives in one process, with any number of torch threads (the tests check
-it). This holds on the CPU; CUDA's ``index_add`` adds in no fixed order.
-
-The reference is the per-network path of :mod:`evolearn.wlnn.learning`; both give the same learned
-weights and records up to float32 summation order (tests/wlnn/test_population.py).
+a row one after the other in the order of that list, and every sum over the batch runs along a
+row of its own. This holds on the CPU; CUDA's ``index_add`` adds in no fixed order. How the
+population is trained on this graph (loss, optimizer, the learning rules' steps) is
+:mod:`evolearn.wlnn.population`.
 """
 
 from __future__ import annotations

@@ -104,6 +104,11 @@ class TrainingRecord:
 
     def score(self, evaluation_period: str) -> tuple[float, float]:
         """(reward, accuracy) over the period; reward = minus the loss, maximised."""
+        if evaluation_period not in EVALUATION_PERIODS:
+            raise ValueError(
+                f"evaluation_period must be one of {', '.join(EVALUATION_PERIODS)} to score a "
+                f"training, got {evaluation_period!r}"
+            )
         period = EVALUATION_PERIODS[evaluation_period]
         return -period(self.losses), period(self.accs)
 
@@ -131,7 +136,7 @@ def _epoch_order(num_examples: int, batch_size: int, generator: torch.Generator)
 class TrainConfig:
     """How to train a weight learning network: the training options of a script.
 
-    No defaults here: the options' defaults live in the option catalogue
+    No defaults but None for ``evaluation_period``: the options' defaults live in the catalogue
     (:mod:`evolearn.experiment.options`) and the scripts' own overrides in their specs.
     ``evaluation_period`` is None for a script that does not score its training
     (run-wlnn-mnist-no-evolution.py).

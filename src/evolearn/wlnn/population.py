@@ -4,7 +4,20 @@
 :class:`~evolearn.wlnn.graph.PopulationGraph` (see that module for how the graph is laid out
 and why a network's numbers do not depend on the networks it is trained with);
 :class:`PopulationTrainer` trains it with the learning rules of :mod:`evolearn.wlnn.learning`,
-all networks on the same mini-batches. :func:`train_population` and
+all networks on the same mini-batches:
+
+- the loss is the sum over networks of each network's mean cross-entropy (the softmax runs over
+  each network's outputs for each example), so each network gets exactly the gradient of its
+  own loss;
+- the optimizers (sgd, adam, adadelta) act per weight, so one optimizer over the concatenated
+  weight vectors takes the same step as one optimizer per network; the weights a rule keeps
+  away from the optimizer (``last_layer``, ``hebbian``, ``train_only_outputs``) are chosen by
+  :func:`~evolearn.wlnn.learning.make_optimizer`, as for one network;
+- hebbian: Oja's rule updates every hidden connection of every network after each optimizer
+  step, with that batch's activities.
+
+So a chunk trained in a worker gives bit for bit the numbers the whole population gives in one
+process, with any number of torch threads (the tests check it). :func:`train_population` and
 :func:`evaluate_population` are what the generation loop calls.
 
 The reference is the per-network path (:func:`evolearn.wlnn.learning.train_genome` and

@@ -166,7 +166,7 @@ def test_deskew_leaves_empty_image_unchanged():
     img = np.zeros((16, 16), dtype=np.float32)
     out = deskew(img)
     assert out.shape == (16, 16)
-    assert out.dtype == np.float32
+    assert out.dtype == np.float64  # the thesis deskews float64 images
     np.testing.assert_array_equal(out, img)
 
 
@@ -186,10 +186,10 @@ def test_deskew_makes_slanted_bar_more_upright():
 
 
 def test_deskew_matches_wann_formula():
-    img = slanted_bar()
+    img = slanted_bar().astype(np.float64)
     m = cv2.moments(img)
     skew = m["mu11"] / m["mu02"]
-    matrix = np.array([[1, skew, -0.5 * 16 * skew], [0, 1, 0]], dtype=np.float64)
+    matrix = np.float32([[1, skew, -0.5 * 16 * skew], [0, 1, 0]])
     expected = cv2.warpAffine(img, matrix, (16, 16), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
     np.testing.assert_array_equal(deskew(img), expected)
 
@@ -205,13 +205,51 @@ def test_preprocess_mnist_shape_dtype_range():
     np.testing.assert_array_equal(out[0], 0.0)
 
 
-def test_preprocess_mnist_is_resize_then_deskew():
+def thesis_pixels(image_uint8: np.ndarray) -> np.ndarray:
+    """One image as the thesis code (after the WANN code) preprocesses it, written out plainly:
+    / 255 in numpy (float64), cv2.resize to 16x16, the image moments, a float32 affine matrix,
+    cv2.warpAffine, all on float64 images; float32 only at the end."""
+    image = image_uint8 / 255
+    assert image.dtype == np.float64
+    small = cv2.resize(image, (16, 16))
+    m = cv2.moments(small)
+    if abs(m["mu02"]) < 1e-2:
+        deskewed = small.copy()
+    else:
+        skew = m["mu11"] / m["mu02"]
+        matrix = np.float32([[1, skew, -0.5 * 16 * skew], [0, 1, 0]])
+        deskewed = cv2.warpAffine(
+            small, matrix, (16, 16), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+        )
+    return deskewed.astype(np.float32).reshape(256)
+
+
+def float32_pixels(image_uint8: np.ndarray) -> np.ndarray:
+    """The toolkit's first pipeline (cache version wann16-v1): the same steps on float32."""
+    small = cv2.resize(image_uint8.astype(np.float32) / np.float32(255), (16, 16))
+    m = cv2.moments(small)
+    if abs(m["mu02"]) < 1e-2:
+        return small.reshape(256)
+    skew = m["mu11"] / m["mu02"]
+    matrix = np.array([[1, skew, -0.5 * 16 * skew], [0, 1, 0]])
+    return cv2.warpAffine(
+        small, matrix, (16, 16), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+    ).reshape(256)
+
+
+def test_preprocess_mnist_gives_the_thesis_pixels_bit_for_bit():
     rng = np.random.default_rng(2)
-    images = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    images[0] = 0  # empty: not deskewed
+    if SHARED_MNIST.is_dir():  # and real digits, whose strokes the warp interpolates
+        real = read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz")[:200]
+        images = np.concatenate([images, real])
     out = preprocess_mnist(images)
-    for image, row in zip(images, out, strict=True):
-        small = cv2.resize(image.astype(np.float32) / 255, (16, 16), interpolation=cv2.INTER_LINEAR)
-        np.testing.assert_allclose(row, deskew(small).ravel(), atol=1e-6)
+    expected = np.stack([thesis_pixels(image) for image in images])
+    np.testing.assert_array_equal(out, expected)
+    # The float32 pipeline is measurably different, so this test tells the two apart.
+    old = np.stack([float32_pixels(image) for image in images])
+    assert np.abs(old - expected).max() > 1e-3
 
 
 # --------------------------------------------------------------------------------------------

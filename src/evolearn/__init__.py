@@ -6,3 +6,7 @@ Reference implementation of "Biologically Plausible Deep Learning through Neuroe
 """
 
 __version__ = "0.1.0"
+
+# Importing the package registers CartPoleSwingUp-v0 with Gymnasium (the thesis's environment),
+# so that gymnasium.make("CartPoleSwingUp-v0") works after a plain "import evolearn".
+from evolearn import envs as _envs  # noqa: E402, F401

@@ -300,6 +300,21 @@ def test_importing_the_package_twice_registers_once():
     assert gymnasium.registry["CartPoleSwingUp-v0"].max_episode_steps is None
 
 
+def test_a_plain_import_evolearn_registers_cartpole_swingup_in_a_fresh_interpreter():
+    import subprocess
+    import sys
+
+    code = (
+        "import gymnasium, evolearn\n"
+        "env = gymnasium.make('CartPoleSwingUp-v0')\n"
+        "obs, _ = env.reset(seed=0)\n"
+        "print(type(env.unwrapped).__module__, obs.shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["evolearn.envs.cartpole_swingup", "(5,)"]
+
+
 @pytest.mark.parametrize("name", ["CartPoleSwingUp", "CartPoleSwingUp-v0"])
 def test_make_env_makes_cartpole_swingup(name):
     env = make_env(name)

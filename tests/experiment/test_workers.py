@@ -1,15 +1,17 @@
 """Chunks of a population through the worker pool: results in order, and a word in the log
 when a chunk's fast path fell back to evaluating its networks one by one."""
 
+import os
 import pickle
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import run_script
 
 from evolearn import streams
 from evolearn.data import load_dataset
-from evolearn.experiment.workers import ChunkResults, WorkerPool, fallback_reason
+from evolearn.experiment.workers import ChunkResults, WorkerPool, fallback_reason, worker_count
 from evolearn.testing import make_population, make_wlnn_population, train_config
 from evolearn.wann.classification import ClassifyTask, classify_chunk
 from evolearn.wann.gym import EpisodeTask, episodes_chunk
@@ -104,3 +106,43 @@ def test_a_wlnn_chunk_whose_fast_path_fails_is_logged():
     assert len(messages) == 1 and "train_chunk: the fast path failed" in messages[0]
     assert "a weight learning network needs weights" in messages[0]
     assert np.isnan(results[1][0]) and np.isfinite(results[0][0]) and np.isfinite(results[2][0])
+
+
+def test_worker_count_never_exceeds_the_chunks_of_a_generation(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert worker_count(1, 64) == (1, ["Worker processes: none (one process)"])
+    assert worker_count(2, 64) == (2, ["Worker processes: 2"])
+    count, notes = worker_count(1000, 8)
+    assert count == 8
+    assert notes == [
+        "Worker processes: 8 (--num_workers 1000, but a generation has only 8 networks to "
+        "share out)",
+        "Warning: --num_workers 1000 is more than the 2 CPU cores of this machine; the workers "
+        "share them (slower; the results are the same).",
+    ]
+    assert worker_count(3, 64)[0] == 3 and len(worker_count(3, 64)[1]) == 2  # 3 > 2 cores
+
+
+@pytest.mark.slow
+def test_a_thousand_workers_for_eight_networks_start_eight_and_change_nothing(tmp_path):
+    args = (
+        "params/wlnn/digits-backprop.yaml",
+        "--num_generations",
+        "1",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "2",
+        "--num_epochs",
+        "1",
+        "--seed",
+        "2",
+    )
+    many, one = tmp_path / "many", tmp_path / "one"
+    result = run_script("run-wlnn-mnist.py", *args, "--num_workers", "1000", "--out_dir", str(many))
+    assert result.returncode == 0, result.stderr
+    log = (many / "log.txt").read_text()
+    assert "Worker processes: 8 (--num_workers 1000, but a generation has only 8" in log
+    assert log.count("is more than the") == (1 if (os.cpu_count() or 1) < 1000 else 0)
+    assert run_script("run-wlnn-mnist.py", *args, "--out_dir", str(one)).returncode == 0
+    assert (many / "champion.json").read_bytes() == (one / "champion.json").read_bytes()

@@ -316,8 +316,7 @@ class Run:
         else:
             self.log(
                 f"Resumed {self.script_name} at {datetime.now():%Y-%m-%d %H:%M:%S} from the "
-                f"checkpoint of generation {resume_step - 1} ({os.cpu_count()} CPU cores, "
-                f"{self.params.get('num_workers', 1)} worker process(es))"
+                f"checkpoint of generation {resume_step - 1} ({os.cpu_count()} CPU cores)"
             )
 
     def _log_header(self) -> None:

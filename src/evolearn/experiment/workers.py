@@ -86,6 +86,31 @@ def _run_in_worker(fn: Callable, folder: str, num_threads: int, chunk: Any) -> A
     return fn(_load_shared(folder), chunk)
 
 
+def worker_count(requested: int, num_networks: int) -> tuple[int, list[str]]:
+    """How many worker processes to start for ``requested`` (``--num_workers``) when a
+    generation has ``num_networks`` networks to share out, and what to log about it.
+
+    Never more workers than chunks of work: a generation is split into one contiguous chunk
+    per worker, and a worker without a chunk would only cost its start. Asking for more
+    workers than CPU cores gets a warning (they share the cores: slower, the same results).
+    """
+    count = max(1, min(requested, num_networks))
+    line = f"Worker processes: {count}" if count > 1 else "Worker processes: none (one process)"
+    if count < requested:
+        line += (
+            f" (--num_workers {requested}, but a generation has only {num_networks} networks "
+            f"to share out)"
+        )
+    notes = [line]
+    cores = os.cpu_count() or 1
+    if requested > cores:
+        notes.append(
+            f"Warning: --num_workers {requested} is more than the {cores} CPU cores of this "
+            f"machine; the workers share them (slower; the results are the same)."
+        )
+    return count, notes
+
+
 def split_evenly(n: int, parts: int) -> list[range]:
     """Split ``range(n)`` into at most ``parts`` contiguous, nearly equal, non-empty ranges."""
     parts = max(1, min(parts, n))

@@ -33,7 +33,7 @@ from evolearn.experiment.reporting import (
     save_champion,
 )
 from evolearn.experiment.run import Run
-from evolearn.experiment.workers import WorkerPool
+from evolearn.experiment.workers import WorkerPool, worker_count
 from evolearn.genome import Genome
 from evolearn.search.ranking import rank_by_dominance
 from evolearn.search.reproduction import reproduce
@@ -404,8 +404,9 @@ def run_evolution(
     ``make_loop(run, pool)`` builds the script's loop; ``shared`` are the arrays every worker
     needs (the dataset); ``notes`` are logged first (None entries are skipped).
     """
-    with Run.create(params) as run, WorkerPool(params.num_workers, shared, log=run.log) as pool:
-        for note in notes:
+    num_workers, worker_notes = worker_count(params.num_workers, params.population_size)
+    with Run.create(params) as run, WorkerPool(num_workers, shared, log=run.log) as pool:
+        for note in [*notes, *worker_notes]:
             if note:
                 run.log(note)
         champion = make_loop(run, pool).evolve()

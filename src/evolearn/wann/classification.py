@@ -197,7 +197,6 @@ def main(argv: list[str]) -> None:
         dataset.arrays(),
         [
             device_note,
-            f"Forward passes: {backend}, each worker's share of the population at once; "
-            f"{params.num_workers} worker process(es)",
+            f"Forward passes: {backend}, each worker's share of the population at once",
         ],
     )

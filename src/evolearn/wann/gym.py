@@ -273,6 +273,6 @@ def main(argv: list[str]) -> None:
             if params.use_cuda
             else None,
             f"Environment {params.env_name}, episodes {how}; forward passes with "
-            f"{'torch' if params.use_torch else 'numpy'}; {params.num_workers} worker process(es)",
+            f"{'torch' if params.use_torch else 'numpy'}",
         ],
     )

@@ -400,5 +400,5 @@ def main(argv: list[str]) -> None:
         params,
         lambda run, pool: WLNNEvolution(params, run, pool, device),
         dataset.arrays(),
-        [device_note, f"Device: {device}; {params.num_workers} worker process(es)"],
+        [device_note, f"Device: {device}"],
     )

@@ -1,6 +1,7 @@
 """Long runs survive kills, Ctrl-C, failing networks and dying workers."""
 
 import csv
+import json
 import os
 import pickle
 import shutil
@@ -14,6 +15,8 @@ import pytest
 from conftest import REPO, read_scalars, run_script
 
 from evolearn.errors import WorkerFailure
+from evolearn.experiment import checkpoint
+from evolearn.experiment.checkpoint import read_checkpoint
 from evolearn.experiment.workers import WorkerPool
 from evolearn.search.loop import WORST_SCORE, EvolutionLoop
 
@@ -109,8 +112,7 @@ def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
     assert resumed.returncode == 0, resumed.stderr
     assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
     assert comparable_scalars(cut) == comparable_scalars(full)
-    with open(cut / "checkpoint.pkl", "rb") as f:
-        assert pickle.load(f)["generation"] == 6
+    assert read_checkpoint(cut / "checkpoint.npz")["generation"] == 6
     log = (cut / "log.txt").read_text()
     assert "Resumed" in log and log.startswith(script)
 
@@ -122,8 +124,7 @@ def csv_rows(out):
 
 
 def checkpoint_generation(out):
-    with open(out / "checkpoint.pkl", "rb") as f:
-        return pickle.load(f)["generation"]
+    return read_checkpoint(out / "checkpoint.npz")["generation"]
 
 
 def kill_between_checkpoints(script, args, out, tries=3):
@@ -213,24 +214,24 @@ def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(t
         run_script(script, *args, "--num_generations", "2", "--out_dir", str(out)).returncode == 0
     )
     before = folder_contents(out)
-    assert "checkpoint.pkl" in before and "champion.json" in before
+    assert "checkpoint.npz" in before and "champion.json" in before
     other = run_script(script, str(out / "params.yaml"), "--resume", str(out), "--seed", "9")
     assert other.returncode == 2 and "seed" in other.stderr and "Traceback" not in other.stderr
     assert folder_contents(out) == before  # the run folder is left alone
-    (out / "checkpoint.pkl").write_bytes(b"not a checkpoint")
+    (out / "checkpoint.npz").write_bytes(b"not a checkpoint")
     damaged = run_script(script, str(out / "params.yaml"), "--resume", str(out))
     assert damaged.returncode == 2 and "damaged" in damaged.stderr
     assert "Traceback" not in damaged.stderr
     after = folder_contents(out)
-    assert after.pop("checkpoint.pkl") == b"not a checkpoint"
-    assert after == {k: v for k, v in before.items() if k != "checkpoint.pkl"}
+    assert after.pop("checkpoint.npz") == b"not a checkpoint"
+    assert after == {k: v for k, v in before.items() if k != "checkpoint.npz"}
     none = tmp_path / "none"
     missing = run_script(script, str(out / "params.yaml"), "--resume", str(none))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     message = " ".join(missing.stderr.split())
     assert f"resume: {str(none)!r} is not a run folder" in message
     assert not none.exists()
-    assert folder_contents(out) == {**after, "checkpoint.pkl": b"not a checkpoint"}
+    assert folder_contents(out) == {**after, "checkpoint.npz": b"not a checkpoint"}
 
 
 OLD_CHECKPOINT = REPO / "tests" / "data" / "checkpoint-v1"
@@ -240,48 +241,168 @@ def without_seconds(path):
     return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(open(path))]
 
 
-def test_a_checkpoint_written_before_the_package_was_reorganised_resumes(tmp_path):
-    # tests/data/checkpoint-v1: a run of two generations written by evolearn before its modules
-    # moved into subpackages (the checkpoint names evolearn.evolution_loop.Champion).
-    assert b"evolearn.evolution_loop" in (OLD_CHECKPOINT / "checkpoint.pkl").read_bytes()
+class CodeRunner:
+    """Unpickled, it creates ``marker`` (as malicious code in a shared run folder could)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def code_running_pickle(marker):
+    """A pickle that, if it were loaded, would create ``marker``."""
+    return pickle.dumps({"format_version": 2, "payload": CodeRunner(marker)})
+
+
+def resume_refused(out, message):
+    result = run_script(
+        "run-wann-classification.py", str(out / "params.yaml"), "--resume", str(out)
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert message in " ".join(result.stderr.split())
+    return result
+
+
+def test_a_pickled_checkpoint_of_the_old_format_is_refused_unread(tmp_path):
+    # tests/data/checkpoint-v1: a run folder of evolearn before it split into subpackages,
+    # with its checkpoint.pkl (format version 1). Replaced by a pickle that would run code.
     out = tmp_path / "old"
     shutil.copytree(OLD_CHECKPOINT, out)
-    script = "run-wann-classification.py"
-    resumed = run_script(
-        script, str(out / "params.yaml"), "--resume", str(out), "--num_generations", "3"
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    fresh = tmp_path / "fresh"
-    args = (
-        "params/wann-classification/digits.yaml",
-        "--num_generations",
-        "3",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-        "--seed",
-        "5",
-    )
-    assert run_script(script, *args, "--out_dir", str(fresh)).returncode == 0
-    assert (out / "champion.json").read_bytes() == (fresh / "champion.json").read_bytes()
+    before = folder_contents(out)
+    resume_refused(out, "is a checkpoint of format version 1 (a pickle")
+    assert folder_contents(out) == before  # nothing removed, nothing written
+    marker = tmp_path / "the pickle ran"
+    (out / "checkpoint.pkl").write_bytes(code_running_pickle(marker))
+    resume_refused(out, "never loads a pickle")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["pickle", "pickle in an npz", "altered", "truncated", "empty"])
+def test_a_damaged_or_foreign_checkpoint_is_refused_and_runs_nothing(tmp_path, kind):
+    script, args = RUNS["wann-classification"]
+    out = tmp_path / "run"
     assert (
-        without_seconds(out / "results_summary.csv")[2]
-        == without_seconds(fresh / "results_summary.csv")[2]
+        run_script(script, *args, "--num_generations", "1", "--out_dir", str(out)).returncode == 0
     )
+    path = out / "checkpoint.npz"
+    good = path.read_bytes()
+    marker = tmp_path / "the pickle ran"
+    if kind == "pickle":
+        path.write_bytes(code_running_pickle(marker))
+    elif kind == "pickle in an npz":  # an object array: np.load would unpickle it if allowed
+        with open(path, "wb") as f:
+            np.savez(f, meta=np.array([CodeRunner(marker)], dtype=object))
+    elif kind == "altered":  # one weight changed: the checksum tells
+        arrays = dict(np.load(path, allow_pickle=False))
+        key = next(k for k in arrays if k.endswith(".connections"))
+        arrays[key] = arrays[key][::-1].copy()
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+    elif kind == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    else:
+        path.write_bytes(b"")
+    contents = folder_contents(out)
+    resume_refused(out, "is damaged or not an evolearn checkpoint")
+    assert not marker.exists()
+    assert folder_contents(out) == contents
 
 
 def test_a_checkpoint_of_another_format_version_is_a_clear_error_naming_it(tmp_path):
-    out = tmp_path / "old"
-    shutil.copytree(OLD_CHECKPOINT, out)
-    with open(out / "checkpoint.pkl", "wb") as f:
-        pickle.dump({"format_version": 7, "script": "run-wann-classification.py"}, f)
-    refused = run_script(
-        "run-wann-classification.py", str(out / "params.yaml"), "--resume", str(out)
+    script, args = RUNS["wann-classification"]
+    out = tmp_path / "run"
+    assert (
+        run_script(script, *args, "--num_generations", "1", "--out_dir", str(out)).returncode == 0
     )
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    message = " ".join(refused.stderr.split())
-    assert "format version 7" in message and "format version 1 only" in message
+    arrays = dict(np.load(out / "checkpoint.npz", allow_pickle=False))
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["format_version"] = 7
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    body = {k: v for k, v in arrays.items() if k not in ("meta", "checksum")}
+    checksum = checkpoint._checksum(arrays["meta"].tobytes(), body).encode()
+    arrays["checksum"] = np.frombuffer(checksum, dtype=np.uint8)
+    with open(out / "checkpoint.npz", "wb") as f:
+        np.savez(f, **arrays)
+    resume_refused(
+        out,
+        "has format version 7; this version of evolearn reads checkpoints of format version 2 only",
+    )
+
+
+def test_a_checkpoint_holds_the_state_exactly(tmp_path):
+    from evolearn.search.loop import Champion
+    from evolearn.testing import make_population, make_wlnn_population
+
+    population = make_population(3, 4, 2, 0.5, 6, seed=1) + make_wlnn_population(2, 6, 3, 0, 1)
+    champion = Champion(population[-1], 4, 1, {"reward": -0.123456789012345, "acc": 0.5})
+    state = {
+        "script": "run-x.py",
+        "params": {"seed": 3, "lr": 0.01, "resume": None},
+        "generation": 7,
+        "population": population,
+        "champion": champion,
+    }
+    checkpoint.save_checkpoint(tmp_path, state)
+    back = read_checkpoint(tmp_path / "checkpoint.npz")
+    assert back["population"] == population and back["generation"] == 7
+    assert back["params"] == state["params"] and back["script"] == "run-x.py"
+    assert Champion(**back["champion"]) == champion
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def kill_before_the_first_checkpoint(script, args, out, tries=3):
+    """Start a run and SIGKILL it as soon as its folder has its params.yaml (within about a
+    hundredth of a second), before its first checkpoint; try again if a checkpoint won."""
+    for _ in range(tries):
+        shutil.rmtree(out, ignore_errors=True)
+        process = start(script, [*args, "--out_dir", str(out)])
+        while not (out / "params.yaml").exists() and process.poll() is None:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if (out / "params.yaml").exists() and not (out / "checkpoint.npz").exists():
+            return
+    raise AssertionError("the run wrote its first checkpoint before it could be killed")
+
+
+@pytest.mark.slow
+def test_a_run_killed_before_its_first_checkpoint_resumes_to_the_uninterrupted_run(tmp_path):
+    script = "run-wlnn-mnist.py"
+    args = [
+        "params/wlnn/digits-backprop.yaml",
+        "--num_generations",
+        "2",
+        "--population_size",
+        "40",
+        "--tournament_size",
+        "4",
+        "--num_epochs",
+        "1",
+    ]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    kill_before_the_first_checkpoint(script, args, cut)
+    (cut / "notes.txt").write_text("mine")  # not the toolkit's: left alone
+    resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
+    assert comparable_scalars(cut) == comparable_scalars(full)
+    assert csv_rows(cut) == csv_rows(full)
+    assert (cut / "notes.txt").read_text() == "mine"
+    assert "starts again from the beginning" in (cut / "log.txt").read_text()
+
+
+def test_resume_of_a_folder_that_is_no_run_is_a_clear_error(tmp_path):
+    script, args = RUNS["wann-classification"]
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "data.txt").write_text("keep")
+    result = run_script(script, *args, "--resume", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a run folder" in " ".join(result.stderr.split())
+    assert sorted(p.name for p in folder.iterdir()) == ["data.txt"]
 
 
 @pytest.mark.slow
@@ -412,9 +533,8 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(tiny_disk):
     assert result.returncode == 2
     message = " ".join(result.stderr.split())
     assert "No space left on device" in message and "Traceback" not in message
-    with open(out / "checkpoint.pkl", "rb") as f:
-        assert pickle.load(f)["generation"] >= 1
-    assert not (out / "checkpoint.pkl.tmp").exists()
+    assert read_checkpoint(out / "checkpoint.npz")["generation"] >= 1
+    assert not (out / "checkpoint.npz.tmp").exists()
 
 
 def test_a_network_whose_evaluation_raises_gets_nan_and_the_others_their_scores():

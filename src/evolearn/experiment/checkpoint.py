@@ -1,40 +1,45 @@
-"""Checkpoints of an evolution run: everything needed to continue it.
+"""Checkpoints of an evolution run: everything needed to continue it, as data only.
 
 A checkpoint is written after a complete generation: the next population (with its weights),
-the champion and the generation number. No
-random generator state is needed: every random decision of a run derives from (seed,
-generation, purpose, index) (see :mod:`evolearn.streams`).
+the champion and the generation number. No random generator state is needed: every random
+decision of a run derives from (seed, generation, purpose, index) (see :mod:`evolearn.streams`).
+
+The file, ``checkpoint.npz``, holds arrays and one JSON document, nothing that runs code when it
+is read: run folders are shared (the thesis published its logs), and resuming or inspecting a
+received folder must not execute what it holds. It is read with ``numpy.load(...,
+allow_pickle=False)``; every genome's arrays are named ``<genome>.<field>`` (``p00012.layer``,
+``champion.weights``), and the entry ``meta`` is UTF-8 JSON (format, format version, script,
+parameters, generation, the champion's generation, index and scores, and each genome's numbers
+of inputs and outputs). The entry ``checksum`` is the SHA-256 of ``meta`` and of every array's
+name, dtype, shape and bytes, so that a damaged or altered file is refused, not half read.
 
 Writing is atomic: the checkpoint goes to a temporary file that is flushed to disk and then
 renamed over the previous one, so a crash during a write leaves the previous checkpoint intact.
+
+Format version 1 was a pickle (``checkpoint.pkl``, evolearn 0.1 before it split into
+subpackages). It is never loaded: loading a pickle can run code from the file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import pickle
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from evolearn.errors import ParamError, UserError
-from evolearn.experiment.parsing import Params
+from evolearn.genome import Genome, check_genome
 
-CHECKPOINT_FILE = "checkpoint.pkl"
-FORMAT_VERSION = 1
-
-#: Classes a checkpoint of this format names by where they lived before the package was
-#: split into subpackages (evolearn 0.1.0 as first released): a checkpoint written then loads.
-MOVED_CLASSES = {
-    ("evolearn.evolution_loop", "Champion"): ("evolearn.search.loop", "Champion"),
-}
-
-
-class _Unpickler(pickle.Unpickler):
-    """Reads a checkpoint, finding the classes that have moved since it was written."""
-
-    def find_class(self, module: str, name: str):
-        module, name = MOVED_CLASSES.get((module, name), (module, name))
-        return super().find_class(module, name)
-
+CHECKPOINT_FILE = "checkpoint.npz"
+#: The pickled checkpoint of format version 1, refused unread.
+LEGACY_CHECKPOINT_FILE = "checkpoint.pkl"
+FORMAT = "evolearn-checkpoint"
+FORMAT_VERSION = 2
 
 #: Parameters that may differ between a run and its resumption.
 MAY_CHANGE_ON_RESUME = frozenset(
@@ -50,14 +55,135 @@ MAY_CHANGE_ON_RESUME = frozenset(
     }
 )
 
+_GENOME_FIELDS = ("layer", "connections", "weights", "activations")
+_GENOME_DTYPES = {
+    "layer": np.int64,
+    "connections": np.int64,
+    "weights": np.float32,
+    "activations": np.int64,
+}
 
-def save_checkpoint(out_dir: Path, state: dict) -> Path:
-    """Write ``state`` to ``out_dir/checkpoint.pkl`` atomically."""
+
+class CheckpointError(UserError):
+    """A checkpoint file that is damaged, truncated, altered or not a checkpoint."""
+
+
+def _checksum(meta: bytes, arrays: Mapping[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(meta)
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _genome_arrays(key: str, genome: Genome) -> tuple[dict[str, np.ndarray], dict]:
+    arrays = {}
+    for name in _GENOME_FIELDS:
+        value = getattr(genome, name)
+        if value is not None:
+            arrays[f"{key}.{name}"] = np.asarray(value, dtype=_GENOME_DTYPES[name])
+    return arrays, {"num_inputs": genome.num_inputs, "num_outputs": genome.num_outputs}
+
+
+def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays of the checkpoint file of ``state``: script, params, generation, population
+    and champion, as :meth:`~evolearn.search.loop.EvolutionLoop.checkpoint_state` gives them
+    (the champion: anything with a genome, generation, index and scores)."""
+    arrays: dict[str, np.ndarray] = {}
+    genomes = {}
+    population = list(state["population"])
+    for i, genome in enumerate(population):
+        found, header = _genome_arrays(f"p{i:05d}", genome)
+        arrays.update(found)
+        genomes[f"p{i:05d}"] = header
+    champion = state["champion"]
+    found, header = _genome_arrays("champion", champion.genome)
+    arrays.update(found)
+    genomes["champion"] = header
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "script": state["script"],
+        "params": dict(state["params"]),
+        "generation": int(state["generation"]),
+        "population_size": len(population),
+        "champion": {
+            "generation": int(champion.generation),
+            "index": int(champion.index),
+            "scores": {k: float(v) for k, v in champion.scores.items()},
+        },
+        "genomes": genomes,
+    }
+    meta_bytes = json.dumps(meta, sort_keys=True).encode("utf-8")
+    arrays["meta"] = np.frombuffer(meta_bytes, dtype=np.uint8)
+    checksum = _checksum(meta_bytes, {k: v for k, v in arrays.items() if k != "meta"})
+    arrays["checksum"] = np.frombuffer(checksum.encode("ascii"), dtype=np.uint8)
+    return arrays
+
+
+def _genome(arrays: Mapping[str, np.ndarray], key: str, header: Mapping[str, Any]) -> Genome:
+    fields = {}
+    for name in _GENOME_FIELDS:
+        array = arrays.get(f"{key}.{name}")
+        if array is not None and array.dtype != _GENOME_DTYPES[name]:
+            raise ValueError(f"{key}.{name} has dtype {array.dtype}")
+        fields[name] = array
+    if fields["layer"] is None or fields["connections"] is None:
+        raise ValueError(f"genome {key} lacks its layers or connections")
+    genome = Genome(
+        int(header["num_inputs"]),
+        int(header["num_outputs"]),
+        fields["layer"],
+        fields["connections"],
+        fields["weights"],
+        fields["activations"],
+    )
+    check_genome(genome)
+    return genome
+
+
+def decode_state(arrays: Mapping[str, np.ndarray]) -> dict:
+    """The state of a checkpoint's arrays; ValueError when anything does not fit. The champion
+    comes back as a mapping of the fields of :class:`~evolearn.search.loop.Champion`."""
+    if "meta" not in arrays or "checksum" not in arrays:
+        raise ValueError("not an evolearn checkpoint (no meta or checksum entry)")
+    meta_bytes = arrays["meta"].tobytes()
+    body = {k: v for k, v in arrays.items() if k not in ("meta", "checksum")}
+    if arrays["checksum"].tobytes().decode("ascii") != _checksum(meta_bytes, body):
+        raise ValueError("its checksum does not match its contents")
+    meta = json.loads(meta_bytes.decode("utf-8"))
+    if meta.get("format") != FORMAT:
+        raise ValueError("not an evolearn checkpoint")
+    genomes = meta["genomes"]
+    population = [
+        _genome(body, f"p{i:05d}", genomes[f"p{i:05d}"]) for i in range(meta["population_size"])
+    ]
+    info = meta["champion"]
+    champion = {
+        "genome": _genome(body, "champion", genomes["champion"]),
+        "generation": info["generation"],
+        "index": info["index"],
+        "scores": dict(info["scores"]),
+    }
+    return {
+        "format_version": meta["format_version"],
+        "script": meta["script"],
+        "params": meta["params"],
+        "generation": meta["generation"],
+        "population": population,
+        "champion": champion,
+    }
+
+
+def save_checkpoint(out_dir: Path, state: Mapping[str, Any]) -> Path:
+    """Write ``state`` to ``out_dir/checkpoint.npz`` atomically."""
     path = Path(out_dir) / CHECKPOINT_FILE
     tmp = path.with_name(path.name + ".tmp")
+    arrays = encode_state(state)
     try:
         with open(tmp, "wb") as f:
-            pickle.dump({"format_version": FORMAT_VERSION, **state}, f, protocol=4)
+            np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
     except OSError as err:  # a full disk: keep the previous checkpoint, drop the partial one
@@ -67,40 +193,66 @@ def save_checkpoint(out_dir: Path, state: dict) -> Path:
     return path
 
 
-def load_checkpoint(out_dir: Path, params: Params) -> dict:
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The state stored in the checkpoint file ``path``, without running anything it holds.
+
+    Raises :class:`CheckpointError` for a damaged, truncated, altered or foreign file.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        state = decode_state(arrays)
+    except Exception as err:  # anything unreadable means a damaged or foreign file
+        what = " ".join(str(err).split()) or type(err).__name__
+        if isinstance(err, zipfile.BadZipFile | EOFError):
+            what = f"truncated or not a zip archive ({what})"
+        raise CheckpointError(
+            f"resume: the checkpoint {path} is damaged or not an evolearn checkpoint ({what}); "
+            f"the run cannot continue from it."
+        ) from None
+    return state
+
+
+def load_checkpoint(out_dir: Path, params) -> dict:
     """The checkpoint of ``out_dir``, checked against the script and parameters given.
 
-    Raises :class:`UserError` when it is missing or damaged, :class:`ParamError` when it was
-    written by another script or with other parameters.
+    Raises :class:`UserError` when it is missing, damaged or of another format,
+    :class:`ParamError` when it was written by another script or with other parameters.
     """
     path = Path(out_dir) / CHECKPOINT_FILE
+    legacy = Path(out_dir) / LEGACY_CHECKPOINT_FILE
+    if not path.is_file() and legacy.is_file():
+        raise UserError(
+            f"resume: {legacy} is a checkpoint of format version 1 (a pickle, written by "
+            f"evolearn before version {FORMAT_VERSION} of the format); this version reads "
+            f"data-only checkpoints of format version {FORMAT_VERSION} and never loads a pickle, "
+            f"since loading one can run code from the file. Continue the run with the evolearn "
+            f"that wrote it, or start it again."
+        )
     if not path.is_file():
         raise UserError(
             f"resume: {path} does not exist; a run writes its checkpoint after its first "
             f"complete generation (every --checkpoint_every generations)."
         )
-    try:
-        with open(path, "rb") as f:
-            state = _Unpickler(f).load()
-        if not isinstance(state, dict) or "format_version" not in state:
-            raise ValueError("unknown checkpoint format")
-    except Exception as err:  # any unpickling failure means a damaged file
-        raise UserError(
-            f"resume: the checkpoint {path} is damaged and cannot be read ({type(err).__name__}: "
-            f"{err}); the run cannot continue from it."
-        ) from None
+    state = read_checkpoint(path)
     if state["format_version"] != FORMAT_VERSION:
         raise UserError(
             f"resume: the checkpoint {path} has format version {state['format_version']!r}; "
             f"this version of evolearn reads checkpoints of format version {FORMAT_VERSION} "
             f"only. Continue the run with the version of evolearn that wrote it."
         )
-    if state.get("script") != params.script:
+    check_resumable(out_dir, state.get("script"), state.get("params", {}), params)
+    return state
+
+
+def check_resumable(out_dir: Path, script: str | None, saved: Mapping, params) -> None:
+    """ParamError unless a run of ``script`` with parameters ``saved`` may be continued with
+    ``params`` (only :data:`MAY_CHANGE_ON_RESUME` may differ)."""
+    if script != params.script:
         raise ParamError(
-            f"resume: the checkpoint in {out_dir} was written by {state.get('script')}, not by "
-            f"{params.script}."
+            f"resume: the run in {out_dir} was written by {script}, not by {params.script}."
         )
-    saved = state.get("params", {})
     given = params.to_dict()
     differ = sorted(
         key
@@ -112,8 +264,7 @@ def load_checkpoint(out_dir: Path, params: Params) -> dict:
             f"{k}: {saved.get(k)!r} in the run, {given.get(k)!r} now" for k in differ
         )
         raise ParamError(
-            f"resume: the parameters do not fit the checkpoint in {out_dir} ({details}). Give "
+            f"resume: the parameters do not fit the run in {out_dir} ({details}). Give "
             f"the run's own parameter file ({Path(out_dir) / 'params.yaml'}); only "
             f"{', '.join(sorted(MAY_CHANGE_ON_RESUME))} may change."
         )
-    return state

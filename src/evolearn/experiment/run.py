@@ -51,6 +51,7 @@ LOGGER_NAME = "evolearn"
 #: these are removed by ``--overwrite_output``; anything else in the folder is left alone.
 TOOLKIT_OUTPUTS: tuple[str, ...] = (
     "params.yaml",
+    "params.yaml.tmp",
     "log.txt",
     "tensorboard_summary",
     "*.json",
@@ -255,12 +256,21 @@ class Run:
     @classmethod
     def _resume(cls, params: Params, script_name: str) -> Run:
         """Reopen the folder of an interrupted run: append to its log, tensorboard files and
-        results; ``run.resume_state`` holds its checkpoint."""
-        from evolearn.experiment.checkpoint import load_checkpoint
+        results; ``run.resume_state`` holds its checkpoint. A run killed before its first
+        checkpoint starts again in its folder (:meth:`_restart`)."""
+        from evolearn.experiment.checkpoint import (
+            CHECKPOINT_FILE,
+            LEGACY_CHECKPOINT_FILE,
+            load_checkpoint,
+        )
 
         out_dir = Path(params.resume)
         if not out_dir.is_dir():
             raise ParamError(f"resume: {str(out_dir)!r} is not a run folder.")
+        if not any(
+            (out_dir / name).is_file() for name in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE)
+        ):
+            return cls._restart(params, script_name, out_dir)
         state = load_checkpoint(out_dir, params)
         run = cls(params, script_name, out_dir, created=False)
         run.resume_state = state
@@ -270,6 +280,50 @@ class Run:
         except BaseException:
             run.close()
             raise
+        return run
+
+    @classmethod
+    def _restart(cls, params: Params, script_name: str, out_dir: Path) -> Run:
+        """Start afresh, in its own folder, a run that was killed before its first checkpoint.
+
+        The folder must hold the run's ``params.yaml``, and ``params`` must fit it as for a
+        checkpoint; what the killed start wrote (its log, tensorboard files, results, but its
+        ``params.yaml``) is removed, nothing else, and the run begins at generation 1: the same
+        seed gives the run that was never interrupted.
+        """
+        from evolearn.experiment.checkpoint import check_resumable
+
+        saved_params = out_dir / PARAMS_FILE
+        if not saved_params.is_file():
+            raise ParamError(
+                f"resume: {str(out_dir)!r} is not a run folder (it has no {PARAMS_FILE} and no "
+                f"checkpoint)."
+            )
+        try:
+            saved = yaml.safe_load(saved_params.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise UserError(f"resume: {saved_params} cannot be read ({err}).") from None
+        if not isinstance(saved, dict):
+            raise UserError(f"resume: {saved_params} does not hold a run's parameters.")
+        log = out_dir / LOG_FILE  # its first line names the script that started the run
+        script = script_name
+        if log.is_file():
+            script = log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].strip()
+            script = script or script_name
+        check_resumable(out_dir, script, saved, params)
+        for path in toolkit_outputs(out_dir):
+            if path.name != PARAMS_FILE:
+                _remove(path)
+        run = cls(params, script_name, out_dir, created=False)
+        try:
+            run._open(write_params=False)
+        except BaseException:
+            run.close()
+            raise
+        run.log(
+            f"No checkpoint in {out_dir}: the run was stopped before its first complete "
+            f"generation, so it starts again from the beginning (same seed, same run)."
+        )
         return run
 
     @staticmethod
@@ -288,10 +342,14 @@ class Run:
         for path in toolkit_outputs(out_dir):
             _remove(path)
 
-    def _open(self, resume_step: int | None = None) -> None:
-        if resume_step is None:
-            with open(self.path(PARAMS_FILE), "w", encoding="utf-8") as f:
+    def _open(self, resume_step: int | None = None, write_params: bool = True) -> None:
+        if resume_step is None and write_params:
+            # Atomically: a run killed while writing it leaves no half a params.yaml behind
+            # (--resume reads the run's parameters from it).
+            tmp = self.path(PARAMS_FILE + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
                 yaml.safe_dump(self.params.to_dict(), f, sort_keys=False)
+            os.replace(tmp, self.path(PARAMS_FILE))
 
         console = logging.StreamHandler(sys.stdout)
         mode = "w" if resume_step is None else "a"

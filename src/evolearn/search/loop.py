@@ -257,7 +257,7 @@ class EvolutionLoop:
         state = run.resume_state
         if state is not None:
             population = state["population"]
-            self.champion = state["champion"]
+            self.champion = Champion(**state["champion"])
             first = state["generation"] + 1
             self._checkpointed_generation = state["generation"]
             self.table.keep_until(state["generation"])

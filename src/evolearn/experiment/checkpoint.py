@@ -7,11 +7,13 @@ decision of a run derives from (seed, generation, purpose, index) (see :mod:`evo
 The file, ``checkpoint.npz``, holds arrays and one JSON document, nothing that runs code when it
 is read: run folders are shared (the thesis published its logs), and resuming or inspecting a
 received folder must not execute what it holds. It is read with ``numpy.load(...,
-allow_pickle=False)``; every genome's arrays are named ``<genome>.<field>`` (``p00012.layer``,
-``champion.weights``), and the entry ``meta`` is UTF-8 JSON (format, format version, script,
-parameters, generation, the champion's generation, index and scores, and each genome's numbers
-of inputs and outputs). The entry ``checksum`` is the SHA-256 of ``meta`` and of every array's
-name, dtype, shape and bytes, so that a damaged or altered file is refused, not half read.
+allow_pickle=False)``. The networks (the population, then the champion) are a few arrays:
+each genome field of all of them concatenated (``layer``, ``connections``, ``weights``,
+``activations``) with each network's numbers of inputs, outputs, neurons and connections; the
+entry ``meta`` is UTF-8 JSON (format, format version, script, parameters, generation, the
+champion's generation, index and scores). The entry ``checksum`` is the SHA-256 of ``meta``
+and of every array's name, dtype, shape and bytes, so that a damaged or altered file is
+refused, not half read.
 
 Writing is atomic: the checkpoint goes to a temporary file that is flushed to disk and then
 renamed over the previous one, so a crash during a write leaves the previous checkpoint intact.
@@ -55,7 +57,6 @@ MAY_CHANGE_ON_RESUME = frozenset(
     }
 )
 
-_GENOME_FIELDS = ("layer", "connections", "weights", "activations")
 _GENOME_DTYPES = {
     "layer": np.int64,
     "connections": np.int64,
@@ -77,30 +78,66 @@ def _checksum(meta: bytes, arrays: Mapping[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _genome_arrays(key: str, genome: Genome) -> tuple[dict[str, np.ndarray], dict]:
-    arrays = {}
-    for name in _GENOME_FIELDS:
-        value = getattr(genome, name)
-        if value is not None:
-            arrays[f"{key}.{name}"] = np.asarray(value, dtype=_GENOME_DTYPES[name])
-    return arrays, {"num_inputs": genome.num_inputs, "num_outputs": genome.num_outputs}
+def _pack_genomes(genomes: list[Genome]) -> dict[str, np.ndarray]:
+    """The genomes as a few arrays: each field of all genomes concatenated, with the numbers
+    of neurons and connections of each genome, and which genomes have weights or
+    activations (a WLNN or a WANN)."""
+    has_weights = np.array([g.weights is not None for g in genomes], dtype=bool)
+    has_activations = np.array([g.activations is not None for g in genomes], dtype=bool)
+
+    def joined(values, dtype, width=None):
+        empty = np.zeros((0,) if width is None else (0, width), dtype=dtype)
+        return np.concatenate([empty, *[np.asarray(v, dtype=dtype) for v in values]])
+
+    return {
+        "inputs_outputs": np.array([(g.num_inputs, g.num_outputs) for g in genomes], np.int64),
+        "num_neurons": np.array([g.num_neurons for g in genomes], dtype=np.int64),
+        "num_connections": np.array([g.num_connections for g in genomes], dtype=np.int64),
+        "has_weights": has_weights,
+        "has_activations": has_activations,
+        "layer": joined([g.layer for g in genomes], np.int64),
+        "connections": joined([g.connections for g in genomes], np.int64, 2),
+        "weights": joined([g.weights for g in genomes if g.weights is not None], np.float32),
+        "activations": joined(
+            [g.activations for g in genomes if g.activations is not None], np.int64
+        ),
+    }
+
+
+def _unpack_genomes(arrays: Mapping[str, np.ndarray]) -> list[Genome]:
+    for name in ("layer", "connections", "weights", "activations"):
+        if arrays[name].dtype != _GENOME_DTYPES[name]:
+            raise ValueError(f"{name} has dtype {arrays[name].dtype}")
+    neurons, connections = arrays["num_neurons"], arrays["num_connections"]
+    layers = np.split(arrays["layer"], np.cumsum(neurons)[:-1])
+    links = np.split(arrays["connections"], np.cumsum(connections)[:-1])
+    with_weights = connections[arrays["has_weights"]]
+    weights = iter(np.split(arrays["weights"], np.cumsum(with_weights)[:-1]))
+    with_activations = neurons[arrays["has_activations"]]
+    activations = iter(np.split(arrays["activations"], np.cumsum(with_activations)[:-1]))
+    genomes = []
+    for i, (num_inputs, num_outputs) in enumerate(arrays["inputs_outputs"].tolist()):
+        genome = Genome(
+            num_inputs,
+            num_outputs,
+            layers[i],
+            links[i],
+            next(weights) if arrays["has_weights"][i] else None,
+            next(activations) if arrays["has_activations"][i] else None,
+        )
+        check_genome(genome)
+        genomes.append(genome)
+    return genomes
 
 
 def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of the checkpoint file of ``state``: script, params, generation, population
     and champion, as :meth:`~evolearn.search.loop.EvolutionLoop.checkpoint_state` gives them
-    (the champion: anything with a genome, generation, index and scores)."""
-    arrays: dict[str, np.ndarray] = {}
-    genomes = {}
+    (the champion: anything with a genome, generation, index and scores). The champion's
+    genome is stored after the population's."""
     population = list(state["population"])
-    for i, genome in enumerate(population):
-        found, header = _genome_arrays(f"p{i:05d}", genome)
-        arrays.update(found)
-        genomes[f"p{i:05d}"] = header
     champion = state["champion"]
-    found, header = _genome_arrays("champion", champion.genome)
-    arrays.update(found)
-    genomes["champion"] = header
+    arrays = _pack_genomes([*population, champion.genome])
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -113,34 +150,12 @@ def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
             "index": int(champion.index),
             "scores": {k: float(v) for k, v in champion.scores.items()},
         },
-        "genomes": genomes,
     }
     meta_bytes = json.dumps(meta, sort_keys=True).encode("utf-8")
+    checksum = _checksum(meta_bytes, arrays)
     arrays["meta"] = np.frombuffer(meta_bytes, dtype=np.uint8)
-    checksum = _checksum(meta_bytes, {k: v for k, v in arrays.items() if k != "meta"})
     arrays["checksum"] = np.frombuffer(checksum.encode("ascii"), dtype=np.uint8)
     return arrays
-
-
-def _genome(arrays: Mapping[str, np.ndarray], key: str, header: Mapping[str, Any]) -> Genome:
-    fields = {}
-    for name in _GENOME_FIELDS:
-        array = arrays.get(f"{key}.{name}")
-        if array is not None and array.dtype != _GENOME_DTYPES[name]:
-            raise ValueError(f"{key}.{name} has dtype {array.dtype}")
-        fields[name] = array
-    if fields["layer"] is None or fields["connections"] is None:
-        raise ValueError(f"genome {key} lacks its layers or connections")
-    genome = Genome(
-        int(header["num_inputs"]),
-        int(header["num_outputs"]),
-        fields["layer"],
-        fields["connections"],
-        fields["weights"],
-        fields["activations"],
-    )
-    check_genome(genome)
-    return genome
 
 
 def decode_state(arrays: Mapping[str, np.ndarray]) -> dict:
@@ -155,24 +170,22 @@ def decode_state(arrays: Mapping[str, np.ndarray]) -> dict:
     meta = json.loads(meta_bytes.decode("utf-8"))
     if meta.get("format") != FORMAT:
         raise ValueError("not an evolearn checkpoint")
-    genomes = meta["genomes"]
-    population = [
-        _genome(body, f"p{i:05d}", genomes[f"p{i:05d}"]) for i in range(meta["population_size"])
-    ]
+    genomes = _unpack_genomes(body)
+    if len(genomes) != meta["population_size"] + 1:
+        raise ValueError("the number of networks does not fit the population size")
     info = meta["champion"]
-    champion = {
-        "genome": _genome(body, "champion", genomes["champion"]),
-        "generation": info["generation"],
-        "index": info["index"],
-        "scores": dict(info["scores"]),
-    }
     return {
         "format_version": meta["format_version"],
         "script": meta["script"],
         "params": meta["params"],
         "generation": meta["generation"],
-        "population": population,
-        "champion": champion,
+        "population": genomes[:-1],
+        "champion": {
+            "genome": genomes[-1],
+            "generation": info["generation"],
+            "index": info["index"],
+            "scores": dict(info["scores"]),
+        },
     }
 
 

@@ -40,12 +40,12 @@ def no_internet():
         pytest.fail(f"the test tried to reach the internet:\n{attempts}", pytrace=False)
 
 
-def run_script(script: str, *args: str, timeout: float = 300, env: dict | None = None):
+def run_script(script: str, *args: str, timeout: float = 300, env: dict | None = None, cwd=REPO):
     """Run one of the experiment scripts as a user would; returns the CompletedProcess."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, str(REPO / script), *args],
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -8,10 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import pytest
+import yaml
 from conftest import REPO, read_scalars, run_script
 
 from evolearn.errors import WorkerFailure
@@ -604,3 +606,91 @@ def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(
     assert csv_rows(cut) == csv_rows(full)
     assert [int(r["generation"]) for r in csv_rows(cut)] == list(range(1, 41))
     assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
+
+
+def test_a_new_run_from_a_runs_params_yaml_never_touches_that_run(tmp_path):
+    script = "run-wann-classification.py"
+    first = tmp_path / "first"
+    args = (
+        "params/wann-classification/digits.yaml",
+        "--num_generations",
+        "1",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "2",
+    )
+    assert run_script(script, *args, "--out_dir", str(first)).returncode == 0
+    before = folder_contents(first)
+    params = (first / "params.yaml").read_text()
+    assert "out_dir" not in yaml.safe_load(params) and "--resume" in params  # comment: continue
+    work = tmp_path / "work"
+    work.mkdir()
+    for extra in ([], ["--overwrite_output"]):
+        again = run_script(script, str(first / "params.yaml"), *extra, cwd=work)
+        assert again.returncode == 0, again.stderr
+    assert folder_contents(first) == before
+    assert len(list((work / "out").iterdir())) >= 1  # the new runs went to out/<date and time>
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has ended
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_process_and_no_shared_folder_behind(tmp_path):
+    script, args = RUNS["wann-classification"]
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / script),
+            *args,
+            "--num_generations",
+            "500",
+            "--num_workers",
+            "2",
+            "--out_dir",
+            str(out),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    wait_for_generation(out, 2, process)
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+    pids = [int(pid) for pid in children.stdout.split()]
+    assert len(worker_processes(process.pid)) == 2
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("evolearn-shared-")]
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and (any(alive(pid) for pid in pids) or list(tmp.iterdir())):
+        time.sleep(0.2)
+    assert [pid for pid in pids if alive(pid)] == []  # workers and loky's resource tracker
+    assert list(tmp.iterdir()) == []
+
+
+def test_a_new_pool_removes_the_shared_folders_of_runs_that_are_gone(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    (tmp_path / f"evolearn-shared-{gone}-abc").mkdir()
+    (tmp_path / f"evolearn-shared-{os.getpid()}-live").mkdir()  # a live run's: stays
+    (tmp_path / "evolearn-shared-notapid").mkdir()
+    (tmp_path / "someone-else").mkdir()
+    with WorkerPool(2, {"x": np.zeros(3)}):
+        pass
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "evolearn-shared-notapid",
+        f"evolearn-shared-{os.getpid()}-live",
+        "someone-else",
+    }

@@ -46,7 +46,8 @@ def test_run_folder_holds_params_log_and_tensorboard_events(tmp_path, capsys):
         run.mark_started()
         assert run.path("net.json") == out_dir / "net.json"
 
-    assert yaml.safe_load((out_dir / "params.yaml").read_text()) == params.to_dict()
+    stored = yaml.safe_load((out_dir / "params.yaml").read_text())
+    assert stored == {k: v for k, v in params.to_dict().items() if k not in ("out_dir", "resume")}
 
     log = (out_dir / "log.txt").read_text()
     lines = log.splitlines()
@@ -95,7 +96,7 @@ def test_existing_folder_without_overwrite_is_refused_and_left_untouched(tmp_pat
     out_dir.mkdir()
     (out_dir / "log.txt").write_text("old log")
     (out_dir / "mine.txt").write_text("mine")
-    with pytest.raises(ParamError, match="exists.*--overwrite_output or choose another --out_dir"):
+    with pytest.raises(ParamError, match="exists.*--overwrite_output.*or choose another --out_dir"):
         Run.create(make_params(out_dir))
     assert sorted(p.name for p in out_dir.iterdir()) == ["log.txt", "mine.txt"]
     assert (out_dir / "log.txt").read_text() == "old log"
@@ -109,27 +110,72 @@ def test_out_dir_that_is_a_file_is_refused(tmp_path):
     assert path.read_text() == "x"
 
 
-def test_overwrite_removes_only_what_the_toolkit_writes(tmp_path):
+def test_overwrite_removes_exactly_what_the_earlier_run_wrote(tmp_path):
     out_dir = tmp_path / "a"
-    (out_dir / "tensorboard_summary").mkdir(parents=True)
-    (out_dir / "tensorboard_summary" / "events.out.tfevents.old").write_text("old")
-    (out_dir / "log.txt").write_text("old log")
-    (out_dir / "champion_7.json").write_text("{}")
-    (out_dir / "results_summary.csv").write_text("a,b")
-    (out_dir / "checkpoint_100.pkl").write_text("old")
-    (out_dir / "notes.md").write_text("keep me")
-    (out_dir / "analysis").mkdir()
-    (out_dir / "analysis" / "plot.json").write_text("keep me too")
+    with Run.create(make_params(out_dir)) as run:
+        run.log("the earlier run")
+        run.scalar("best/reward", 1.0, 1)
+        run.path("champion.json").write_text("{}")
+        run.path("champions/gen-00001.json").write_text("{}")
+        run.path("networks/gen-00100/net-000.json").write_text("{}")
+        run.path("results_summary.csv").write_text("a,b")
+        run.record("checkpoint.npz", "checkpoint.npz.tmp")
+        (out_dir / "checkpoint.npz").write_text("old")
+        run.mark_started()
+    # The user's files, some named like a run's
+    (out_dir / "notes.json").write_text("keep me")
+    (out_dir / "checkpoints_old").mkdir()
+    (out_dir / "checkpoints_old" / "gen-5.pkl").write_text("keep me too")
+    (out_dir / "champions" / "favourite.json").write_text("mine")
+    (out_dir / "tensorboard_summary" / "events.out.tfevents.mine").write_text("mine")
 
     with Run.create(make_params(out_dir, overwrite=True)) as run:
         run.log("new run")
 
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["analysis", "log.txt", "notes.md", "params.yaml", "tensorboard_summary"]
-    assert (out_dir / "notes.md").read_text() == "keep me"
-    assert (out_dir / "analysis" / "plot.json").read_text() == "keep me too"
-    assert "old log" not in (out_dir / "log.txt").read_text()
-    assert not (out_dir / "tensorboard_summary" / "events.out.tfevents.old").exists()
+    assert names == [
+        ".evolearn-outputs",
+        "champions",
+        "checkpoints_old",
+        "log.txt",
+        "notes.json",
+        "params.yaml",
+        "tensorboard_summary",
+    ]
+    assert (out_dir / "notes.json").read_text() == "keep me"
+    assert (out_dir / "checkpoints_old" / "gen-5.pkl").read_text() == "keep me too"
+    assert [p.name for p in (out_dir / "champions").iterdir()] == ["favourite.json"]
+    assert not (out_dir / "networks").exists()  # emptied, so removed
+    events = sorted(p.name for p in (out_dir / "tensorboard_summary").iterdir())
+    assert len(events) == 2 and "events.out.tfevents.mine" in events  # the new run's and mine
+    assert "the earlier run" not in (out_dir / "log.txt").read_text()
+
+
+def test_overwrite_of_a_folder_of_an_older_run_without_a_record_removes_nothing(tmp_path):
+    out_dir = tmp_path / "a"
+    out_dir.mkdir()
+    (out_dir / "log.txt").write_text("old log")
+    (out_dir / "champion.json").write_text("{}")
+    with pytest.raises(ParamError, match="no record of what that run wrote"):
+        Run.create(make_params(out_dir, overwrite=True))
+    assert sorted(p.name for p in out_dir.iterdir()) == ["champion.json", "log.txt"]
+
+
+def test_a_record_never_leads_outside_the_run_folder(tmp_path):
+    from evolearn.experiment.outputs import RECORD_FILE, remove_recorded
+
+    folder, outside = tmp_path / "run", tmp_path / "precious.txt"
+    folder.mkdir()
+    outside.write_text("keep")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.json").write_text("keep")
+    (folder / "link").symlink_to(tmp_path / "elsewhere")
+    (folder / "log.txt").write_text("a run's")
+    records = ["log.txt", "../precious.txt", str(outside), "link/x.json"]
+    (folder / RECORD_FILE).write_text("\n".join(records) + "\n")
+    removed = remove_recorded(folder)
+    assert removed == [folder / "log.txt"]
+    assert outside.read_text() == "keep" and (tmp_path / "elsewhere" / "x.json").exists()
 
 
 # --------------------------------------------------------------------------------------------

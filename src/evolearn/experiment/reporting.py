@@ -131,19 +131,16 @@ def format_duration(seconds: float) -> str:
 
 def save_population(run: Run, genomes: Sequence[Genome], generation: int, infos=None) -> Path:
     """Every network of a generation as ``networks/gen-XXXXX/net-XXX.json``."""
-    folder = run.path("networks") / f"gen-{generation:05d}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = f"networks/gen-{generation:05d}"
     for index, genome in enumerate(genomes):
         info = {"generation": generation, "index": index}
         if infos is not None:
             info.update(infos[index])
-        save_genome(genome, folder / f"net-{index:03d}.json", info=info)
-    return folder
+        save_genome(genome, run.path(f"{folder}/net-{index:03d}.json"), info=info)
+    return run.out_dir / folder
 
 
 def save_champion(run: Run, genome: Genome, info: dict) -> None:
     """The champion as ``champion.json`` and, for its history, ``champions/gen-XXXXX.json``."""
-    folder = run.path("champions")
-    folder.mkdir(exist_ok=True)
-    save_genome(genome, folder / f"gen-{info['generation']:05d}.json", info=info)
+    save_genome(genome, run.path(f"champions/gen-{info['generation']:05d}.json"), info=info)
     save_genome(genome, run.path("champion.json"), info=info)

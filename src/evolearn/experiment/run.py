@@ -16,9 +16,9 @@ Use it as a context manager::
         run.mark_started()      # from now on the folder holds results worth keeping
 
 If the run stops with a :class:`~evolearn.errors.UserError` before :meth:`Run.mark_started`,
-the half-written folder is removed again (only when this run created it; otherwise only the
-files this toolkit writes are removed), so a mistake never leaves a folder behind that would
-block the corrected run.
+the half-written folder is removed again (when this run created it; otherwise only the files
+this run wrote, as its ``.evolearn-outputs`` records them: :mod:`evolearn.experiment.outputs`),
+so a mistake never leaves a folder behind that would block the corrected run.
 """
 
 from __future__ import annotations
@@ -41,45 +41,40 @@ import yaml
 
 from evolearn.errors import Interrupted, ParamError, UserError
 from evolearn.experiment.devices import cuda_device_count
+from evolearn.experiment.outputs import OutputRecord, recorded, remove_recorded
 from evolearn.experiment.parsing import Params
 
 #: Name of the logger every message of a run goes through; modules of the package log to
 #: its children (``logging.getLogger(__name__)``), which reach the console and log.txt too.
 LOGGER_NAME = "evolearn"
 
-#: What this toolkit writes into a run folder (glob patterns relative to the folder). Only
-#: these are removed by ``--overwrite_output``; anything else in the folder is left alone.
-TOOLKIT_OUTPUTS: tuple[str, ...] = (
+#: Files every run folder has (to tell a folder of an older run that kept no record).
+RUN_FILES = (
     "params.yaml",
-    "params.yaml.tmp",
     "log.txt",
     "tensorboard_summary",
-    "*.json",
-    "champions",
-    "networks",
     "results_summary.csv",
-    "checkpoint*",
+    "checkpoint.npz",
+    "checkpoint.pkl",
+)
+PARAMS_FILE = "params.yaml"
+#: Options a run's params.yaml leaves out: where the run is, is the folder itself, so that a new
+#: run started from the file never writes into (or, with --overwrite_output, replaces) this one.
+NOT_STORED = ("out_dir", "resume")
+PARAMS_FILE_HEADER = (
+    "# The parameters of the {script} run in this folder. A run started with this file goes\n"
+    "# to a new folder (give --out_dir); to continue this one:\n"
+    "#   python {script} {folder}/params.yaml --resume {folder}\n"
 )
 
-PARAMS_FILE = "params.yaml"
+
+def stored_params(params: Params) -> dict[str, Any]:
+    """What a run's params.yaml holds: its parameters but :data:`NOT_STORED`."""
+    return {k: v for k, v in params.to_dict().items() if k not in NOT_STORED}
+
+
 LOG_FILE = "log.txt"
 TENSORBOARD_DIR = "tensorboard_summary"
-
-
-def toolkit_outputs(folder: Path) -> list[Path]:
-    """The files and folders directly in ``folder`` that match :data:`TOOLKIT_OUTPUTS`."""
-    found: dict[Path, None] = {}
-    for pattern in TOOLKIT_OUTPUTS:
-        for path in sorted(folder.glob(pattern)):
-            found[path] = None
-    return list(found)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def stdout_is_terminal() -> bool:
@@ -217,6 +212,7 @@ class Run:
         self._handlers: list[logging.Handler] = []
         self._saved_logger_state = (self.logger.level, self.logger.propagate)
         self.resume_state: dict | None = None
+        self.outputs = OutputRecord(out_dir)
         _install_writer_thread_hook()
 
     # ----------------------------------------------------------------------------------------
@@ -311,9 +307,7 @@ class Run:
             script = log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].strip()
             script = script or script_name
         check_resumable(out_dir, script, saved, params)
-        for path in toolkit_outputs(out_dir):
-            if path.name != PARAMS_FILE:
-                _remove(path)
+        remove_recorded(out_dir, keep=frozenset({PARAMS_FILE}))
         run = cls(params, script_name, out_dir, created=False)
         try:
             run._open(write_params=False)
@@ -337,10 +331,20 @@ class Run:
         if not overwrite:
             raise ParamError(
                 f"out_dir {str(out_dir)!r} exists and is not empty; pass --overwrite_output "
-                f"or choose another --out_dir."
+                f"to replace the run in it (only the files that run wrote are removed) or "
+                f"choose another --out_dir."
             )
-        for path in toolkit_outputs(out_dir):
-            _remove(path)
+        if recorded(out_dir) is None:
+            unrecorded = [name for name in RUN_FILES if (out_dir / name).exists()]
+            if unrecorded:  # a run of an evolearn that kept no record: nothing is known to be its
+                raise ParamError(
+                    f"out_dir {str(out_dir)!r} holds files of an earlier run "
+                    f"({', '.join(unrecorded)}) but no record of what that run wrote "
+                    f"(.evolearn-outputs), so --overwrite_output removes nothing there. Choose "
+                    f"another --out_dir, or empty the folder yourself."
+                )
+            return  # only the user's files: they stay, the run writes beside them
+        remove_recorded(out_dir)
 
     def _open(self, resume_step: int | None = None, write_params: bool = True) -> None:
         if resume_step is None and write_params:
@@ -348,7 +352,8 @@ class Run:
             # (--resume reads the run's parameters from it).
             tmp = self.path(PARAMS_FILE + ".tmp")
             with open(tmp, "w", encoding="utf-8") as f:
-                yaml.safe_dump(self.params.to_dict(), f, sort_keys=False)
+                f.write(PARAMS_FILE_HEADER.format(script=self.script_name, folder=self.out_dir))
+                yaml.safe_dump(stored_params(self.params), f, sort_keys=False)
             os.replace(tmp, self.path(PARAMS_FILE))
 
         console = logging.StreamHandler(sys.stdout)
@@ -365,9 +370,11 @@ class Run:
         from tensorboardX import SummaryWriter
 
         # On resume, tensorboard drops what the interrupted run wrote after its checkpoint.
-        self.writer = SummaryWriter(
-            str(self.path(TENSORBOARD_DIR)), flush_secs=30, purge_step=resume_step
-        )
+        events = self.out_dir / TENSORBOARD_DIR
+        before = set(events.iterdir()) if events.is_dir() else set()
+        self.writer = SummaryWriter(str(events), flush_secs=30, purge_step=resume_step)
+        # The writer names its event file itself: record what it created.
+        self.record(*(p.relative_to(self.out_dir) for p in sorted(set(events.iterdir()) - before)))
         if resume_step is None:
             self._log_header()
             self.writer.add_text("params", params_markdown(self.params), 0)
@@ -438,8 +445,7 @@ class Run:
         if self._created:
             shutil.rmtree(self.out_dir, ignore_errors=True)
         elif self.out_dir.is_dir():
-            for path in toolkit_outputs(self.out_dir):
-                _remove(path)
+            remove_recorded(self.out_dir)
 
     def __enter__(self) -> Run:
         return self
@@ -478,8 +484,17 @@ class Run:
     # reporters
 
     def path(self, name: str | os.PathLike) -> Path:
-        """``out_dir / name``."""
-        return self.out_dir / name
+        """``out_dir / name``, a file the run is about to write: recorded as the run's
+        (:mod:`evolearn.experiment.outputs`), its folder created."""
+        self.record(name)
+        path = self.out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def record(self, *names: str | os.PathLike) -> None:
+        """Record files (relative to the run folder) as written by this run."""
+        for name in names:
+            self.outputs.add(name)
 
     def log(self, msg: object) -> None:
         """Print ``msg`` on stdout and append it to log.txt."""

@@ -7,6 +7,11 @@ time it needs them and keeps them for the rest of the run. Each worker limits to
 share of the cores, so that N workers do not fight over the same cores.
 
 With ``num_workers == 1`` everything runs in the calling process, on the same arrays.
+
+No process of a run outlives it: a main process that ends normally or by an error stops its
+workers and removes the shared folder; one killed with SIGKILL cannot, so each worker watches
+its parent and ends (removing the folder) within ``PARENT_CHECK_S`` of its death, and the next
+pool removes any shared folder left by a run that is gone.
 Results never depend on the number of workers: the callers give every network its own random
 stream, derived from the run seed, the generation and the network's index.
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -78,12 +85,67 @@ def _load_shared(folder: str) -> SharedArrays:
     return _SHARED_OBJECTS[folder]
 
 
-def _run_in_worker(fn: Callable, folder: str, num_threads: int, chunk: Any) -> Any:
+#: How often a worker checks that the run's main process is still there (seconds).
+PARENT_CHECK_S = 0.5
+SHARED_PREFIX = "evolearn-shared-"
+_WATCHING: set[int] = set()
+
+
+def _watch_parent(parent: int, folder: str) -> None:
+    """In a worker: end this process soon after the run's main process ``parent`` is gone.
+
+    A main process killed with SIGKILL cannot stop its workers; they see it when they are
+    handed to another parent. The first to notice removes the run's shared folder.
+    """
+    if parent in _WATCHING:
+        return
+    _WATCHING.add(parent)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        shutil.rmtree(folder, ignore_errors=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="evolearn-watch-parent", daemon=True).start()
+
+
+def _run_in_worker(
+    fn: Callable, folder: str, num_threads: int, chunk: Any, parent: int | None = None
+) -> Any:
     import torch
 
+    if parent is not None:
+        _watch_parent(parent, folder)
     if torch.get_num_threads() != num_threads:
         torch.set_num_threads(num_threads)
     return fn(_load_shared(folder), chunk)
+
+
+def remove_stale_shared_folders(directory: str | None = None) -> list[str]:
+    """Remove the shared folders (``evolearn-shared-<pid>-*``) of runs whose main process is
+    gone (killed before it could clean up); returns them. Folders of live runs stay."""
+    directory = directory or tempfile.gettempdir()
+    removed = []
+    for name in os.listdir(directory):
+        if not name.startswith(SHARED_PREFIX):
+            continue
+        pid = name[len(SHARED_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def worker_count(requested: int, num_networks: int) -> tuple[int, list[str]]:
@@ -142,7 +204,8 @@ class WorkerPool:
         self._folder: str | None = None
         self._parallel = None
         if self.num_workers > 1:
-            self._folder = tempfile.mkdtemp(prefix="evolearn-shared-")
+            remove_stale_shared_folders()
+            self._folder = tempfile.mkdtemp(prefix=f"{SHARED_PREFIX}{os.getpid()}-")
             for name, array in self._shared_local.items():
                 np.save(os.path.join(self._folder, name + ".npy"), np.ascontiguousarray(array))
             self._threads = max(1, (os.cpu_count() or 1) // self.num_workers)
@@ -171,7 +234,9 @@ class WorkerPool:
                 self._start()
             try:
                 return self._parallel(
-                    joblib.delayed(_run_in_worker)(fn, self._folder, self._threads, chunk)
+                    joblib.delayed(_run_in_worker)(
+                        fn, self._folder, self._threads, chunk, os.getpid()
+                    )
                     for chunk in chunks
                 )
             except BrokenProcessPool as err:  # a worker died (killed, out of memory, crash)

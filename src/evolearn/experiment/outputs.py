@@ -1,0 +1,91 @@
+"""The record of what a run wrote into its folder, so that only that is ever removed.
+
+Every file a run writes is listed, as a path relative to the run folder, in the folder's
+``.evolearn-outputs``, one per line, appended (and flushed) when the file is first written: a run
+killed at any moment leaves a complete record. ``--overwrite_output``, a start that fails before
+its first result, and a restart of a run killed before its first checkpoint remove the recorded
+files and the folders that become empty, nothing else: a file of the user's in the folder, even
+one named like a run's (``notes.json``, ``checkpoints_old/``), stays.
+
+A record may come with a folder from elsewhere; an entry that would lead outside the folder
+(an absolute path, ``..``, a link) is never followed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+RECORD_FILE = ".evolearn-outputs"
+
+
+def _inside(folder: Path, relative: str) -> Path | None:
+    """``folder / relative`` if it names a path inside ``folder`` without a link on the way."""
+    parts = PurePosixPath(relative).parts
+    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
+        return None
+    path = folder
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path
+
+
+class OutputRecord:
+    """The ``.evolearn-outputs`` of a run folder, appended as the run writes."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._known = set(recorded(self.folder) or ())
+
+    def add(self, relative: str | os.PathLike) -> None:
+        """Record ``relative`` (a file of the run, relative to the folder) once."""
+        name = PurePosixPath(Path(relative)).as_posix()
+        if name in self._known:
+            return
+        with open(self.folder / RECORD_FILE, "a", encoding="utf-8") as f:
+            f.write(name + "\n")
+            f.flush()
+        self._known.add(name)
+
+
+def recorded(folder: Path) -> list[str] | None:
+    """The paths recorded in ``folder``'s record, in order; None when it has no record."""
+    path = Path(folder) / RECORD_FILE
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return list(dict.fromkeys(line for line in lines if line.strip()))
+
+
+def remove_recorded(folder: Path, keep: frozenset[str] = frozenset()) -> list[Path]:
+    """Remove the files recorded in ``folder`` (but those in ``keep``), then the folders inside
+    ``folder`` that this leaves empty, then the record itself unless something is kept.
+
+    Returns what was removed. Entries that lead outside the folder are skipped.
+    """
+    folder = Path(folder)
+    removed = []
+    parents = set()
+    for name in recorded(folder) or ():
+        if name in keep:
+            continue
+        path = _inside(folder, name)
+        if path is None or not (path.is_file() or path.is_symlink()):
+            continue
+        path.unlink()
+        removed.append(path)
+        parents.update(p for p in path.parents if folder in p.parents)
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        try:
+            parent.rmdir()  # only when empty: a folder holding the user's files stays
+            removed.append(parent)
+        except OSError:
+            pass
+    record = folder / RECORD_FILE
+    if keep:
+        record.write_text("".join(f"{name}\n" for name in sorted(keep)), encoding="utf-8")
+    else:
+        record.unlink(missing_ok=True)
+    return removed

@@ -180,9 +180,37 @@ def test_on_a_dataset_for_a_weight_learning_network(tmp_path):
     )
     info = genome_info(out / "champion_trained.json")
     stdout = champion_tool(str(out / "champion_trained.json"))
-    ((loss, acc),) = re.findall(
-        rf"digits test set \(450 samples\): loss {NUMBER}, accuracy {NUMBER}", stdout
+    pattern = (
+        rf"digits test set \(450 samples\), weights as saved: loss {NUMBER}, accuracy {NUMBER}"
     )
+    ((loss, acc),) = re.findall(pattern, stdout)
     assert -float(loss) == pytest.approx(info["test_reward"], abs=1e-4)
     assert float(acc) == pytest.approx(info["test_acc"], abs=1e-4)
     assert info["test_acc"] > 0.5  # trained for 10 epochs: far above chance (0.1)
+    # The run folder: champion.json (before training) is scored, and the trained one offered.
+    stdout = champion_tool(str(out))
+    assert "champion_trained.json holds them after the run's 10-epoch long training" in stdout
+    scores = dict(re.findall(rf"(champion\w*\.json): digits test set.*?accuracy {NUMBER}", stdout))
+    assert float(scores["champion_trained.json"]) == pytest.approx(info["test_acc"], abs=1e-4)
+    assert set(scores) == {"champion.json", "champion_trained.json"}
+
+
+@pytest.mark.slow
+def test_a_network_of_a_saved_population_finds_its_run(tmp_path):
+    out = run_to_the_end(
+        tmp_path,
+        "run-wann-classification.py",
+        "params/wann-classification/digits.yaml",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "2",
+        "--num_generations",
+        "1",
+    )
+    # where a run saves its population every 100 generations: two folders below the run
+    saved = out / "networks" / "gen-00100" / "net-000.json"
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes((out / "champion.json").read_bytes())
+    stdout = champion_tool(str(out / "networks" / "gen-00100" / "net-000.json"))
+    assert "digits test set (450 samples)" in stdout

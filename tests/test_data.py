@@ -471,3 +471,18 @@ def test_unknown_dataset_raises_data_error_listing_names():
     with pytest.raises(DataError, match="digits, mnist") as info:
         load_dataset("cifar")
     assert "cifar" in str(info.value)
+
+
+def test_dataset_notes_say_where_the_data_came_from_and_when_data_dir_played_no_part(tmp_path):
+    from evolearn.data import dataset_notes, load_digits
+
+    digits = load_digits()
+    assert dataset_notes(digits, None) == ["Dataset digits: scikit-learn's bundled digits"]
+    assert "is not used" in dataset_notes(digits, str(tmp_path))[1]
+    mnist = Dataset("mnist", *digits.arrays().values(), source="the cache /c/mnist.npz")
+    assert dataset_notes(mnist, str(tmp_path)) == ["Dataset mnist: the cache /c/mnist.npz"]
+    missing = dataset_notes(mnist, str(tmp_path / "nope"))[1]
+    assert (
+        missing
+        == f"data_dir {tmp_path / 'nope'} does not exist; MNIST came from the cache /c/mnist.npz."
+    )

@@ -7,7 +7,9 @@ The task comes from the ``params.yaml`` of the run folder the network lies in (o
 ``--params``). A weight agnostic network is run with each weight value (default: the train
 values -2, -1, -0.5, 0.5, 1, 2): on an environment, ``--num_trials`` episodes per weight value
 with seeds ``--seed``, ``--seed``+1, ...; on a dataset, the whole ``--split``. A weight learning
-network (``champion_trained.json``, ``network.json``) is tested as it is on the ``--split``.
+network is tested with its saved weights on the ``--split``; for a WLNN run's ``champion.json``
+(the weights before training) ``champion_trained.json`` (after the run's long training) is
+tested too.
 Prints the mean and the spread (standard deviation) of the returns or the per-weight scores.
 """
 
@@ -26,6 +28,10 @@ from evolearn.experiment.cli import main_wrapper
 from evolearn.network_io import load_genome
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 
+#: A network file of a run lies at most this many folders below the run folder
+#: (``networks/gen-XXXXX/net-XXX.json``).
+RUN_FOLDER_DEPTH = 3
+
 
 def _parser() -> argparse.ArgumentParser:
     class Parser(argparse.ArgumentParser):
@@ -35,15 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m evolearn.champion",
         description="Evaluate a saved network again on the task of its run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("path", help="a run folder (uses its champion.json) or a network JSON file")
-    parser.add_argument("--params", help="the run's params.yaml (default: found next to the file)")
+    parser.add_argument(
+        "--params", help="the run's params.yaml (default: the one of the run folder the file is in)"
+    )
     parser.add_argument(
         "--weights",
         type=float,
         nargs="+",
         default=list(TRAIN_WEIGHT_VALUES),
-        help="shared weight values for a weight agnostic network (default: the train values)",
+        help="shared weight values for a weight agnostic network (the train values)",
     )
     parser.add_argument(
         "--num_trials", type=int, default=100, help="episodes per weight value (environments)"
@@ -62,11 +71,13 @@ def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
     if not network.is_file():
         raise UserError(f"no network file at {network}")
     if params_path is None:
-        candidates = [network.parent / "params.yaml", network.parent.parent / "params.yaml"]
+        # the run folder: the file's own folder or one above it (champions/, networks/gen-X/)
+        candidates = [folder / "params.yaml" for folder in network.parents[:RUN_FOLDER_DEPTH]]
         found = [c for c in candidates if c.is_file()]
         if not found:
             raise UserError(
-                f"no params.yaml next to {network} or one folder up; pass --params RUN/params.yaml"
+                f"no params.yaml in the {RUN_FOLDER_DEPTH} folders that hold {network}; pass "
+                f"--params RUN/params.yaml"
             )
         params_path = found[0]
     try:
@@ -148,11 +159,20 @@ def main(argv: list[str]) -> None:
         return
     from evolearn.wlnn.network import WLNNNetwork
 
-    loss, acc = WLNNNetwork(genome).evaluate(torch.as_tensor(x), torch.as_tensor(y), 1000)
-    print(
-        f"{params['dataset']} {args.split} set ({len(x)} samples): loss {loss:.4f}, "
-        f"accuracy {acc:.4f}"
-    )
+    networks = [(network, genome)]
+    trained = network.with_name("champion_trained.json")
+    if network.name == "champion.json" and trained.is_file():
+        print(
+            "  (champion.json holds the champion's weights before training, as it was evaluated; "
+            "champion_trained.json holds them after the run's 10-epoch long training)"
+        )
+        networks.append((trained, load_genome(trained)))
+    for path, net in networks:
+        loss, acc = WLNNNetwork(net).evaluate(torch.as_tensor(x), torch.as_tensor(y), 1000)
+        print(
+            f"{path.name}: {params['dataset']} {args.split} set ({len(x)} samples), weights as "
+            f"saved: loss {loss:.4f}, accuracy {acc:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,6 +77,8 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    #: Where the arrays came from (a cache file, a folder of IDX files, scikit-learn).
+    source: str = ""
 
     @property
     def num_inputs(self) -> int:
@@ -122,6 +124,7 @@ def load_digits(data_dir: str | None = None, *, progress: bool = True) -> Datase
         np.ascontiguousarray(y_train),
         np.ascontiguousarray(x_test),
         np.ascontiguousarray(y_test),
+        "scikit-learn's bundled digits",
     )
 
 
@@ -439,7 +442,7 @@ def load_mnist(
     for cache_folder in cache_folders:
         cached = _load_cache(cache_folder / _cache_name())
         if cached is not None:
-            return Dataset("mnist", *cached)
+            return Dataset("mnist", *cached, source=f"the cache {cache_folder / _cache_name()}")
 
     missing = [stem for stem in MNIST_FILES if _find_file(folder, stem) is None]
     if missing:
@@ -474,7 +477,7 @@ def load_mnist(
     for cache_folder in cache_folders:
         if _save_cache(cache_folder, arrays) is not None:
             break
-    return Dataset("mnist", *arrays.values())
+    return Dataset("mnist", *arrays.values(), source=f"the IDX files in {folder}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,6 +495,16 @@ def load_dataset(name: str, data_dir: str | None = None, *, progress: bool = Tru
             f"Unknown dataset {name!r}; choose one of: {', '.join(sorted(DATASETS))}."
         ) from None
     return loader(data_dir=data_dir, progress=progress)
+
+
+def dataset_notes(dataset: Dataset, data_dir: str | None) -> list[str]:
+    """Log lines saying where the data came from, and when ``data_dir`` played no part."""
+    notes = [f"Dataset {dataset.name}: {dataset.source}"]
+    if data_dir and dataset.name == "digits":
+        notes.append(f"data_dir {data_dir} is not used: the digits come with scikit-learn.")
+    elif data_dir and not Path(data_dir).expanduser().is_dir():
+        notes.append(f"data_dir {data_dir} does not exist; MNIST came from {dataset.source}.")
+    return notes
 
 
 def check_fits_dataset(params, dataset: Dataset) -> None:

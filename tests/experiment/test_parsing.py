@@ -244,12 +244,13 @@ def test_out_dir_defaults_to_a_timestamped_folder(spec, write_yaml):
     assert given.out_dir == "elsewhere"
 
 
-def test_data_dir_defaults_to_the_environment_variable(spec, write_yaml, monkeypatch, tmp_path):
-    monkeypatch.setenv("EVOLEARN_DATA_DIR", str(tmp_path / "mnist"))
-    assert parse_params(spec, [write_yaml("{}")]).data_dir == str(tmp_path / "mnist")
-    monkeypatch.delenv("EVOLEARN_DATA_DIR")
-    expected = str(Path("~/.cache/evolearn/mnist").expanduser())
-    assert parse_params(spec, [write_yaml("{}")]).data_dir == expected
+def test_data_dir_not_given_stays_unset_and_mnist_resolves_it(spec, write_yaml, monkeypatch):
+    # Not resolved when parsing: a digits run has no data folder to record, and an MNIST run
+    # finds it ($EVOLEARN_DATA_DIR, else ~/.cache/evolearn/mnist: tests/test_data.py) when it
+    # loads the data.
+    monkeypatch.setenv("EVOLEARN_DATA_DIR", "/somewhere")
+    assert parse_params(spec, [write_yaml("{}")]).data_dir is None
+    assert parse_params(spec, [write_yaml("data_dir: /data")]).data_dir == "/data"
 
 
 def test_known_keys_of_other_scripts_are_ignored_and_reported(spec, write_yaml):
@@ -488,3 +489,17 @@ def test_a_scripts_default_is_written_only_where_it_differs_from_the_options():
             assert value != OPTIONS[name].default, (script.SPEC.name, name)
     for script in (classification, gym, evolution):
         assert set(EVOLUTION_OPTIONS) <= set(script.SPEC.options), script.SPEC.name
+
+
+@pytest.mark.parametrize(
+    "key, suggested",
+    [
+        ("learning_rate", "'lr'"),
+        ("epochs", "'num_epochs'"),
+        ("pop_size", "'population_size'"),
+        ("generations", "'num_generations'"),
+    ],
+)
+def test_common_names_of_other_toolkits_suggest_the_option(spec, write_yaml, key, suggested):
+    with pytest.raises(ParamError, match=f"Did you mean {suggested}"):
+        parse_params(spec, [write_yaml(f"{key}: 1")])

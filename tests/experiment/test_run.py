@@ -300,3 +300,27 @@ def test_a_script_with_a_missing_data_file_leaves_no_folder(tmp_path, capsys):
     assert exit_code_of(main, [str(params_file)]) == 2
     assert "error: MNIST files not found in /data" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_log_lines_go_through_an_open_progress_bar_and_console_false_only_to_the_file(
+    tmp_path, capsys
+):
+    import sys
+
+    from tqdm import tqdm
+
+    out_dir = tmp_path / "a"
+    with Run.create(make_params(out_dir)) as run:
+        bar = tqdm(total=3, file=sys.stderr, desc="generations", mininterval=0)
+        bar.update(1)
+        before = capsys.readouterr()
+        run.log("Generation 1/3: best reward 1.0")
+        during = capsys.readouterr()
+        # the bar (stderr) is cleared and drawn again around the line (stdout)
+        assert during.out == "Generation 1/3: best reward 1.0\n"
+        assert "\r" in during.err and "generations" in during.err and before.err
+        bar.close()
+        run.log("only in the file", console=False)
+    assert "only in the file" not in capsys.readouterr().out
+    log = (out_dir / "log.txt").read_text()
+    assert "Generation 1/3: best reward 1.0" in log and "only in the file" in log

@@ -14,7 +14,6 @@ An option's default is written here once; a script may override it in its spec.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,12 +159,6 @@ def default_out_dir() -> str:
     return str(Path("out") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
 
 
-def default_data_dir() -> str:
-    """$EVOLEARN_DATA_DIR if set, else ``~/.cache/evolearn/mnist`` (expanded)."""
-    env = os.environ.get("EVOLEARN_DATA_DIR")
-    return str(Path(env or "~/.cache/evolearn/mnist").expanduser())
-
-
 _EVO, _EVAL, _TRAIN, _ARCH, _TASK, _COMP, _MISC = GROUPS
 #: The group of ``--help`` that shows the positional parameter file.
 PARAMS_FILE_GROUP = _TASK
@@ -307,7 +300,6 @@ _OPTION_LIST: list[Option] = [
         None,
         "Folder where MNIST's IDX files are looked for, and downloaded to if missing",
         nullable=True,
-        default_factory=default_data_dir,
         default_help="$EVOLEARN_DATA_DIR, else ~/.cache/evolearn/mnist",
     ),
     # computational options
@@ -382,6 +374,22 @@ def register_option(option: Option) -> Option:
 
 for _option in _OPTION_LIST:
     register_option(_option)
+
+#: Common names of options in other toolkits -> the option; an unknown key suggests it.
+ALIASES: dict[str, str] = {
+    "learning_rate": "lr",
+    "epochs": "num_epochs",
+    "n_epochs": "num_epochs",
+    "pop_size": "population_size",
+    "population": "population_size",
+    "generations": "num_generations",
+    "n_generations": "num_generations",
+    "workers": "num_workers",
+    "n_workers": "num_workers",
+    "random_seed": "seed",
+    "output_dir": "out_dir",
+    "outdir": "out_dir",
+}
 
 #: The options of every evolution script (the two WANN scripts and run-wlnn-mnist.py).
 EVOLUTION_OPTIONS: tuple[str, ...] = (

@@ -35,6 +35,7 @@ import yaml
 
 from evolearn.errors import ParamError
 from evolearn.experiment.options import (
+    ALIASES,
     FALSE_WORDS,
     FLAG,
     GROUPS,
@@ -391,6 +392,9 @@ def _unknown_key_error(key: Any, spec: ScriptSpec, source: str, cli: bool = Fals
     name = str(key)
     prefix = "--" if cli else ""
     close = difflib.get_close_matches(name, list(OPTIONS), n=3, cutoff=0.6)
+    alias = ALIASES.get(name.lower().lstrip("-"))
+    if alias is not None:
+        close = [alias, *(c for c in close if c != alias)][:3]
     hint = f" Did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close else ""
     valid = ", ".join(prefix + n for n in OPTIONS if n in spec.options)
     what = "option" if cli else "parameter"

@@ -137,6 +137,27 @@ def params_markdown(params: Params) -> str:
     return "\n".join(["|param|value|", "|-|-|", *rows])
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Messages on stdout; while a progress bar is on the terminal, written through it (the
+    bar is cleared, the line printed, the bar drawn again), so that the two never run into
+    each other on one line. Records logged with ``console=False`` are left to the log file."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not getattr(record, "console", True):
+            return
+        tqdm = sys.modules.get("tqdm")
+        if tqdm is not None and getattr(tqdm.tqdm, "_instances", None):
+            try:
+                tqdm.tqdm.write(self.format(record), file=self.stream)
+            except Exception:
+                self.handleError(record)
+            return
+        super().emit(record)
+
+
 class _StrictFileHandler(logging.FileHandler):
     """A log file handler whose failed writes (a full disk) raise instead of printing a
     traceback and going on, so the run stops with a clear error."""
@@ -356,7 +377,7 @@ class Run:
                 yaml.safe_dump(stored_params(self.params), f, sort_keys=False)
             os.replace(tmp, self.path(PARAMS_FILE))
 
-        console = logging.StreamHandler(sys.stdout)
+        console = _ConsoleHandler()
         mode = "w" if resume_step is None else "a"
         log_file = _StrictFileHandler(self.path(LOG_FILE), mode=mode, encoding="utf-8")
         for handler in (console, log_file):
@@ -496,9 +517,10 @@ class Run:
         for name in names:
             self.outputs.add(name)
 
-    def log(self, msg: object) -> None:
-        """Print ``msg`` on stdout and append it to log.txt."""
-        self.logger.info(str(msg))
+    def log(self, msg: object, *, console: bool = True) -> None:
+        """Print ``msg`` on stdout and append it to log.txt (only the latter without
+        ``console``: a message the console gets as an error instead)."""
+        self.logger.info(str(msg), extra={"console": console})
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         self.writer.add_scalar(tag, float(value), step)

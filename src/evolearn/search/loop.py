@@ -328,9 +328,12 @@ class EvolutionLoop:
                 f"Resume with: python {self.params.script} {out / 'params.yaml'} --resume {out}"
             )
         else:
-            how = "no generation was complete, so there is no checkpoint to resume from."
+            how = (
+                f"no generation was complete; the same command starts the run again in {out}: "
+                f"python {self.params.script} {out / 'params.yaml'} --resume {out}"
+            )
         message = f"{reason}: {how}"
-        self.run.log(message)
+        self.run.log(message, console=False)  # the console gets it once, as the error
         self.run.flush()
         raise error(message)
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.data import check_fits_dataset, load_dataset
+from evolearn.data import check_fits_dataset, dataset_notes, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.parsing import ScriptSpec, parse_params
 from evolearn.experiment.run import Run
@@ -196,6 +196,7 @@ def main(argv: list[str]) -> None:
         lambda run, pool: WANNClassification(params, run, pool, device),
         dataset.arrays(),
         [
+            *dataset_notes(dataset, params.data_dir),
             device_note,
             f"Forward passes: {backend}, each worker's share of the population at once",
         ],

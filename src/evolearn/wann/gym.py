@@ -54,7 +54,15 @@ SPEC = ScriptSpec(
     name="run-wann-gym.py",
     description="Evolve weight agnostic neural networks on a Gymnasium environment.",
     options=WANN_OPTIONS + ("num_trials", "env_name", "take_argmax_action"),
-    defaults={"num_trials": 3, "test_every": 50},
+    # The default environment (env_name CartPole-v1) with networks that fit it: an empty
+    # parameter file runs.
+    defaults={
+        "num_trials": 3,
+        "test_every": 50,
+        "num_inputs": 4,
+        "num_outputs": 2,
+        "take_argmax_action": True,
+    },
     checks=WANN_CHECKS,
 )
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from evolearn.data import check_fits_dataset, load_dataset
+from evolearn.data import check_fits_dataset, dataset_notes, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.reporting import ResultsTable
@@ -97,6 +97,8 @@ def main(argv: list[str]) -> None:
         if device_note:
             run.log(device_note)
         run.log(f"Device: {device}")
+        for note in dataset_notes(dataset, params.data_dir):
+            run.log(note)
         genome = baseline_genome(params, network_rng)
         run.log(
             f"Network: {genome.num_neurons} neurons, {genome.num_connections} connections, "

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.data import check_fits_dataset, load_dataset
+from evolearn.data import check_fits_dataset, dataset_notes, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.options import (
     EVOLUTION_OPTIONS,
@@ -400,5 +400,5 @@ def main(argv: list[str]) -> None:
         params,
         lambda run, pool: WLNNEvolution(params, run, pool, device),
         dataset.arrays(),
-        [device_note, f"Device: {device}"],
+        [device_note, f"Device: {device}", *dataset_notes(dataset, params.data_dir)],
     )

@@ -14,60 +14,26 @@ import sys
 import tempfile
 from pathlib import Path
 
+from evolearn.testing import SMALL_RUNS
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "benchmarks" / "reference-champions"
 
+#: reference file name -> script (its arguments: evolearn.testing.SMALL_RUNS)
 RUNS = {
-    "wlnn": [
-        "run-wlnn-mnist.py",
-        "params/wlnn/digits-backprop.yaml",
-        "--num_generations",
-        "3",
-        "--population_size",
-        "10",
-        "--tournament_size",
-        "4",
-        "--num_epochs",
-        "1",
-        "--seed",
-        "3",
-    ],
-    "wann-classification": [
-        "run-wann-classification.py",
-        "params/wann-classification/digits.yaml",
-        "--num_generations",
-        "4",
-        "--population_size",
-        "12",
-        "--tournament_size",
-        "4",
-        "--seed",
-        "3",
-    ],
-    "wann-gym": [
-        "run-wann-gym.py",
-        "params/wann-gym/CartPoleSwingUp.yaml",
-        "--num_generations",
-        "2",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-        "--num_trials",
-        "1",
-        "--seed",
-        "3",
-    ],
+    "wlnn": "run-wlnn-mnist.py",
+    "wann-classification": "run-wann-classification.py",
+    "wann-gym": "run-wann-gym.py",
 }
 
 
 def main() -> int:
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, args in RUNS.items():
+        for name, script in RUNS.items():
             out = Path(tmp) / name
             subprocess.run(
-                [sys.executable, *args, "--out_dir", str(out)],
+                [sys.executable, script, *SMALL_RUNS[script], "--out_dir", str(out)],
                 cwd=ROOT,
                 check=True,
                 stdout=subprocess.DEVNULL,

@@ -17,50 +17,14 @@ import pytest
 from conftest import REPO, read_scalars, run_script
 
 from evolearn.experiment.options import OPTIONS
+from evolearn.testing import SMALL_RUNS
 from evolearn.wann import classification, gym
 from evolearn.wlnn import baseline, evolution
 
 README = (REPO / "README.md").read_text()
 SPECS = {spec.name: spec for spec in (m.SPEC for m in (classification, gym, baseline, evolution))}
 
-RUNS = {
-    "run-wlnn-mnist.py": [
-        "params/wlnn/digits-backprop.yaml",
-        "--num_generations",
-        "2",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-        "--num_epochs",
-        "1",
-    ],
-    "run-wann-classification.py": [
-        "params/wann-classification/digits.yaml",
-        "--num_generations",
-        "2",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-    ],
-    "run-wann-gym.py": [
-        "params/wann-gym/CartPoleSwingUp.yaml",
-        "--num_generations",
-        "2",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-        "--num_trials",
-        "1",
-    ],
-    "run-wlnn-mnist-no-evolution.py": [
-        "params/wlnn-no-evolution/digits-backprop.yaml",
-        "--num_epochs",
-        "2",
-    ],
-}
+RUNS = SMALL_RUNS
 
 
 def table_row(first_cell: str, width: int) -> list[str]:

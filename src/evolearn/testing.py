@@ -1,8 +1,9 @@
-"""Seeded populations and training options for tests and benchmarks.
+"""Seeded populations, training options and small runs for tests and benchmarks.
 
 Nothing of a run uses this module: it builds, from a seed alone, populations of realistic size
-(grown by the same mutations a run applies, without the selection) and training options with
-the toolkit's defaults, so that tests and benchmarks need not repeat either.
+(grown by the same mutations a run applies, without the selection), training options with the
+toolkit's defaults, and lists the arguments of one small seeded run of each script, so that
+tests and benchmarks need not repeat any of them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,56 @@ from evolearn.wann.search import mutate_wann
 from evolearn.wlnn.evolution import SPEC as WLNN_SPEC
 from evolearn.wlnn.evolution import initial_wlnn, mutate
 from evolearn.wlnn.learning import TrainConfig
+
+#: One small seeded run of each script (seconds each, on digits or CartPoleSwingUp): the
+#: arguments after the script's name. benchmarks/reference-champions holds the champions the
+#: three evolution scripts give with these.
+SMALL_RUNS: dict[str, list[str]] = {
+    "run-wlnn-mnist.py": [
+        "params/wlnn/digits-backprop.yaml",
+        "--num_generations",
+        "3",
+        "--population_size",
+        "10",
+        "--tournament_size",
+        "4",
+        "--num_epochs",
+        "1",
+        "--seed",
+        "3",
+    ],
+    "run-wann-classification.py": [
+        "params/wann-classification/digits.yaml",
+        "--num_generations",
+        "4",
+        "--population_size",
+        "12",
+        "--tournament_size",
+        "4",
+        "--seed",
+        "3",
+    ],
+    "run-wann-gym.py": [
+        "params/wann-gym/CartPoleSwingUp.yaml",
+        "--num_generations",
+        "2",
+        "--population_size",
+        "8",
+        "--tournament_size",
+        "2",
+        "--num_trials",
+        "1",
+        "--seed",
+        "3",
+    ],
+    "run-wlnn-mnist-no-evolution.py": [
+        "params/wlnn-no-evolution/digits-backprop.yaml",
+        "--num_epochs",
+        "2",
+        "--seed",
+        "3",
+    ],
+}
 
 
 def _wlnn_default(name: str) -> Any:

@@ -21,6 +21,7 @@ from evolearn.experiment import checkpoint
 from evolearn.experiment.checkpoint import read_checkpoint
 from evolearn.experiment.workers import WorkerPool
 from evolearn.search.loop import WORST_SCORE, EvolutionLoop
+from evolearn.testing import SMALL_RUNS
 
 RUNS = {
     "wann-classification": (
@@ -611,16 +612,7 @@ def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(
 def test_a_new_run_from_a_runs_params_yaml_never_touches_that_run(tmp_path):
     script = "run-wann-classification.py"
     first = tmp_path / "first"
-    args = (
-        "params/wann-classification/digits.yaml",
-        "--num_generations",
-        "1",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-    )
-    assert run_script(script, *args, "--out_dir", str(first)).returncode == 0
+    assert run_script(script, *SMALL_RUNS[script], "--out_dir", str(first)).returncode == 0
     before = folder_contents(first)
     params = (first / "params.yaml").read_text()
     assert "out_dir" not in yaml.safe_load(params) and "--resume" in params  # comment: continue

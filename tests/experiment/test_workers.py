@@ -12,7 +12,7 @@ from conftest import run_script
 from evolearn import streams
 from evolearn.data import load_dataset
 from evolearn.experiment.workers import ChunkResults, WorkerPool, fallback_reason, worker_count
-from evolearn.testing import make_population, make_wlnn_population, train_config
+from evolearn.testing import SMALL_RUNS, make_population, make_wlnn_population, train_config
 from evolearn.wann.classification import ClassifyTask, classify_chunk
 from evolearn.wann.gym import EpisodeTask, episodes_chunk
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES
@@ -124,25 +124,13 @@ def test_worker_count_never_exceeds_the_chunks_of_a_generation(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_thousand_workers_for_eight_networks_start_eight_and_change_nothing(tmp_path):
-    args = (
-        "params/wlnn/digits-backprop.yaml",
-        "--num_generations",
-        "1",
-        "--population_size",
-        "8",
-        "--tournament_size",
-        "2",
-        "--num_epochs",
-        "1",
-        "--seed",
-        "2",
-    )
+def test_a_thousand_workers_for_ten_networks_start_ten_and_change_nothing(tmp_path):
+    args = SMALL_RUNS["run-wlnn-mnist.py"]  # 10 networks
     many, one = tmp_path / "many", tmp_path / "one"
     result = run_script("run-wlnn-mnist.py", *args, "--num_workers", "1000", "--out_dir", str(many))
     assert result.returncode == 0, result.stderr
     log = (many / "log.txt").read_text()
-    assert "Worker processes: 8 (--num_workers 1000, but a generation has only 8" in log
+    assert "Worker processes: 10 (--num_workers 1000, but a generation has only 10" in log
     assert log.count("is more than the") == (1 if (os.cpu_count() or 1) < 1000 else 0)
     assert run_script("run-wlnn-mnist.py", *args, "--out_dir", str(one)).returncode == 0
     assert (many / "champion.json").read_bytes() == (one / "champion.json").read_bytes()

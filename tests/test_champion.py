@@ -189,7 +189,7 @@ def test_on_a_dataset_for_a_weight_learning_network(tmp_path):
     assert info["test_acc"] > 0.5  # trained for 10 epochs: far above chance (0.1)
     # The run folder: champion.json (before training) is scored, and the trained one offered.
     stdout = champion_tool(str(out))
-    assert "champion_trained.json holds them after the run's 10-epoch long training" in stdout
+    assert "champion_trained.json holds this champion after the run's 10-epoch long" in stdout
     scores = dict(re.findall(rf"(champion\w*\.json): digits test set.*?accuracy {NUMBER}", stdout))
     assert float(scores["champion_trained.json"]) == pytest.approx(info["test_acc"], abs=1e-4)
     assert set(scores) == {"champion.json", "champion_trained.json"}

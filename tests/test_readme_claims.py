@@ -9,6 +9,7 @@
 
 import csv
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def help_defaults(script: str) -> dict[str, str]:
         capture_output=True,
         text=True,
         check=True,
-        env={"COLUMNS": "1000"},
+        env={**os.environ, "COLUMNS": "1000"},
     ).stdout
     shown = {}
     for name, rest in re.findall(r"^\s+--(\w+)(?: \S+)?\s+(.*)$", text, re.M):

@@ -16,6 +16,7 @@ Prints the mean and the spread (standard deviation) of the returns or the per-we
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -63,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data_dir", help="where MNIST is (default: the run's data_dir)")
     return parser
+
+
+def _info(path: Path) -> dict:
+    """The ``info`` a run stored with a network file (empty when there is none)."""
+    try:
+        return dict(json.loads(path.read_text()).get("info") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
@@ -157,14 +166,21 @@ def main(argv: list[str]) -> None:
             f"{args.weights[int(loss.argmin())]:+.3f} with accuracy {acc[loss.argmin()]:.4f}"
         )
         return
+    from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
     from evolearn.wlnn.network import WLNNNetwork
 
     networks = [(network, genome)]
     trained = network.with_name("champion_trained.json")
     if network.name == "champion.json" and trained.is_file():
+        # the same champion (its generation and index), or an earlier one's training
+        same = all(
+            _info(trained).get(key) == _info(network).get(key) for key in ("generation", "index")
+        )
+        which = "this champion" if same else "an earlier champion (the current one is untrained)"
         print(
-            "  (champion.json holds the champion's weights before training, as it was evaluated; "
-            "champion_trained.json holds them after the run's 10-epoch long training)"
+            f"  (champion.json holds the champion's weights before training, as it was "
+            f"evaluated; champion_trained.json holds {which} after the run's "
+            f"{LONG_TRAINING_EPOCHS}-epoch long training)"
         )
         networks.append((trained, load_genome(trained)))
     for path, net in networks:

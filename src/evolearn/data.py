@@ -211,8 +211,8 @@ def preprocess_mnist(images_uint8: np.ndarray) -> np.ndarray:
     if images.ndim != 3:
         raise DataError(f"MNIST images must have shape [N, H, W], got {images.shape}.")
     out = np.empty((len(images), MNIST_SIDE, MNIST_SIDE), dtype=np.float64)
-    scaled = images / 255.0  # float64, as numpy divides uint8 arrays
-    for i, img in enumerate(scaled):
+    for i, image in enumerate(images):
+        img = image / 255.0  # float64, as numpy divides uint8 arrays (one image at a time)
         small = cv2.resize(img, (MNIST_SIDE, MNIST_SIDE), interpolation=cv2.INTER_LINEAR)
         out[i] = deskew(small)
     return out.astype(np.float32).reshape(len(images), MNIST_SIDE * MNIST_SIDE)

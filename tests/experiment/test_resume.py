@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO, read_scalars, run_script
 
 from evolearn.errors import WorkerFailure
-from evolearn.experiment import checkpoint
+from evolearn.experiment import checkpoint, workers
 from evolearn.experiment.checkpoint import read_checkpoint
 from evolearn.experiment.workers import WorkerPool
 from evolearn.search.loop import WORST_SCORE, EvolutionLoop
@@ -621,8 +621,9 @@ def test_a_new_run_from_a_runs_params_yaml_never_touches_that_run(tmp_path):
     for extra in ([], ["--overwrite_output"]):
         again = run_script(script, str(first / "params.yaml"), *extra, cwd=work)
         assert again.returncode == 0, again.stderr
+        time.sleep(1.1)  # out/<date and time> names a new folder every second
     assert folder_contents(first) == before
-    assert len(list((work / "out").iterdir())) >= 1  # the new runs went to out/<date and time>
+    assert len(list((work / "out").iterdir())) == 2  # each new run went to a folder of its own
 
 
 def alive(pid: int) -> bool:
@@ -664,10 +665,14 @@ def test_a_killed_run_leaves_no_process_and_no_shared_folder_behind(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     deadline = time.time() + 15
-    while time.time() < deadline and (any(alive(pid) for pid in pids) or list(tmp.iterdir())):
+
+    def shared_folders():
+        return [p for p in tmp.iterdir() if p.name.startswith("evolearn-shared-")]
+
+    while time.time() < deadline and (any(alive(pid) for pid in pids) or shared_folders()):
         time.sleep(0.2)
     assert [pid for pid in pids if alive(pid)] == []  # workers and loky's resource tracker
-    assert list(tmp.iterdir()) == []
+    assert shared_folders() == []
 
 
 def test_a_new_pool_removes_the_shared_folders_of_runs_that_are_gone(tmp_path, monkeypatch):
@@ -675,14 +680,35 @@ def test_a_new_pool_removes_the_shared_folders_of_runs_that_are_gone(tmp_path, m
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     ).stdout.strip()
-    (tmp_path / f"evolearn-shared-{gone}-abc").mkdir()
-    (tmp_path / f"evolearn-shared-{os.getpid()}-live").mkdir()  # a live run's: stays
-    (tmp_path / "evolearn-shared-notapid").mkdir()
+    host = workers._host()
+    (tmp_path / f"evolearn-shared-{host}-{gone}-abc").mkdir()
+    (tmp_path / f"evolearn-shared-{host}-{os.getpid()}-live").mkdir()  # a live run's: stays
+    (tmp_path / f"evolearn-shared-otherhost-{gone}-abc").mkdir()  # another machine's: stays
+    (tmp_path / f"evolearn-shared-{host}-notapid").mkdir()
     (tmp_path / "someone-else").mkdir()
     with WorkerPool(2, {"x": np.zeros(3)}):
         pass
     assert {p.name for p in tmp_path.iterdir()} == {
-        "evolearn-shared-notapid",
-        f"evolearn-shared-{os.getpid()}-live",
+        f"evolearn-shared-{host}-notapid",
+        f"evolearn-shared-{host}-{os.getpid()}-live",
+        f"evolearn-shared-otherhost-{gone}-abc",
         "someone-else",
     }
+
+
+def test_resume_never_starts_again_a_run_whose_checkpoint_is_missing_or_a_foreign_folder(
+    tmp_path,
+):
+    script = "run-wann-classification.py"
+    out = tmp_path / "run"
+    assert run_script(script, *SMALL_RUNS[script], "--out_dir", str(out)).returncode == 0
+    (out / "checkpoint.npz").unlink()  # lost: the run's results must not be replaced
+    before = folder_contents(out)
+    resume_refused(out, "wrote a checkpoint, but checkpoint.npz is missing")
+    assert folder_contents(out) == before
+    # A folder with a params.yaml of the user's (no record of a run): not a run to restart
+    mine = tmp_path / "configs"
+    mine.mkdir()
+    (mine / "params.yaml").write_bytes((out / "params.yaml").read_bytes())
+    resume_refused(mine, "holds no checkpoint and no record of a run")
+    assert [p.name for p in mine.iterdir()] == ["params.yaml"]

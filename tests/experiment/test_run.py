@@ -156,7 +156,7 @@ def test_overwrite_of_a_folder_of_an_older_run_without_a_record_removes_nothing(
     out_dir.mkdir()
     (out_dir / "log.txt").write_text("old log")
     (out_dir / "champion.json").write_text("{}")
-    with pytest.raises(ParamError, match="no record of what that run wrote"):
+    with pytest.raises(ParamError, match="which no run recorded as its own"):
         Run.create(make_params(out_dir, overwrite=True))
     assert sorted(p.name for p in out_dir.iterdir()) == ["champion.json", "log.txt"]
 
@@ -189,6 +189,23 @@ def test_user_error_before_mark_started_removes_the_created_folder(tmp_path):
         raise DataError("MNIST is missing")
     assert not out_dir.exists()
     assert tmp_path.exists()
+
+
+def test_a_failed_start_in_its_own_new_folder_keeps_files_put_there_meanwhile(tmp_path):
+    out_dir = tmp_path / "a"
+    with pytest.raises(DataError), Run.create(make_params(out_dir)):
+        (out_dir / "notes.md").write_text("written while the run started")
+        raise DataError("MNIST is missing")
+    assert [p.name for p in out_dir.iterdir()] == ["notes.md"]
+
+
+def test_overwrite_refuses_a_folder_whose_run_files_no_run_recorded(tmp_path):
+    out_dir = tmp_path / "a"
+    out_dir.mkdir()
+    (out_dir / "champion.json").write_text("my own champion")
+    with pytest.raises(ParamError, match="champion.json, which no run recorded"):
+        Run.create(make_params(out_dir, overwrite=True))
+    assert (out_dir / "champion.json").read_text() == "my own champion"
 
 
 def test_user_error_before_mark_started_in_a_given_folder_keeps_foreign_files(tmp_path):
@@ -324,3 +341,21 @@ def test_log_lines_go_through_an_open_progress_bar_and_console_false_only_to_the
     assert "only in the file" not in capsys.readouterr().out
     log = (out_dir / "log.txt").read_text()
     assert "Generation 1/3: best reward 1.0" in log and "only in the file" in log
+
+
+def test_a_restart_that_fails_before_its_first_result_keeps_the_run_resumable(tmp_path):
+    out_dir = tmp_path / "a"
+    with Run.create(make_params(out_dir)) as run:  # a start killed before its checkpoint
+        run.log("the killed start")
+    resume = Params(
+        {**make_params(out_dir).to_dict(), "resume": str(out_dir)},
+        params_file=str(out_dir / "params.yaml"),
+        script="run-test.py",
+    )
+    with pytest.raises(DataError), Run.create(resume) as run:
+        assert "starts again from the beginning" in (out_dir / "log.txt").read_text()
+        raise DataError("MNIST is missing")  # before the first result
+    assert sorted(p.name for p in out_dir.iterdir()) == [".evolearn-outputs", "params.yaml"]
+    with Run.create(resume) as run:  # and the same command can start it again
+        run.mark_started()
+    assert (out_dir / "log.txt").is_file()

@@ -130,6 +130,13 @@ def _unpack_genomes(arrays: Mapping[str, np.ndarray]) -> list[Genome]:
     return genomes
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number JSON writes (parameters given through the API)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a checkpoint cannot hold {type(value).__name__} {value!r}")
+
+
 def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of the checkpoint file of ``state``: script, params, generation, population
     and champion, as :meth:`~evolearn.search.loop.EvolutionLoop.checkpoint_state` gives them
@@ -151,7 +158,7 @@ def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
             "scores": {k: float(v) for k, v in champion.scores.items()},
         },
     }
-    meta_bytes = json.dumps(meta, sort_keys=True).encode("utf-8")
+    meta_bytes = json.dumps(meta, sort_keys=True, default=_plain).encode("utf-8")
     checksum = _checksum(meta_bytes, arrays)
     arrays["meta"] = np.frombuffer(meta_bytes, dtype=np.uint8)
     arrays["checksum"] = np.frombuffer(checksum.encode("ascii"), dtype=np.uint8)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
+from evolearn.errors import UserError
+
 RECORD_FILE = ".evolearn-outputs"
 
 
@@ -37,6 +39,11 @@ class OutputRecord:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        if (self.folder / RECORD_FILE).is_symlink():
+            raise UserError(
+                f"{self.folder / RECORD_FILE} is a link; a run's record must be a file of its "
+                f"own folder."
+            )
         self._known = set(recorded(self.folder) or ())
 
     def add(self, relative: str | os.PathLike) -> None:
@@ -53,7 +60,7 @@ class OutputRecord:
 def recorded(folder: Path) -> list[str] | None:
     """The paths recorded in ``folder``'s record, in order; None when it has no record."""
     path = Path(folder) / RECORD_FILE
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():
         return None
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     return list(dict.fromkeys(line for line in lines if line.strip()))
@@ -68,7 +75,9 @@ def remove_recorded(folder: Path, keep: frozenset[str] = frozenset()) -> list[Pa
     folder = Path(folder)
     removed = []
     parents = set()
-    for name in recorded(folder) or ():
+    names = recorded(folder) or []
+    keep = frozenset(name for name in keep if name in names)  # only the run's own files
+    for name in names:
         if name in keep:
             continue
         path = _inside(folder, name)
@@ -84,6 +93,8 @@ def remove_recorded(folder: Path, keep: frozenset[str] = frozenset()) -> list[Pa
         except OSError:
             pass
     record = folder / RECORD_FILE
+    if record.is_symlink():
+        return removed
     if keep:
         record.write_text("".join(f"{name}\n" for name in sorted(keep)), encoding="utf-8")
     else:

@@ -393,7 +393,7 @@ def _unknown_key_error(key: Any, spec: ScriptSpec, source: str, cli: bool = Fals
     prefix = "--" if cli else ""
     close = difflib.get_close_matches(name, list(OPTIONS), n=3, cutoff=0.6)
     alias = ALIASES.get(name.lower().lstrip("-"))
-    if alias is not None:
+    if alias is not None and alias in spec.options:
         close = [alias, *(c for c in close if c != alias)][:3]
     hint = f" Did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close else ""
     valid = ", ".join(prefix + n for n in OPTIONS if n in spec.options)

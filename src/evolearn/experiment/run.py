@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sys
 import threading
 import traceback
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from evolearn.errors import Interrupted, ParamError, UserError
+from evolearn.errors import Interrupted, ParamError, UserError, WorkerFailure
 from evolearn.experiment.devices import cuda_device_count
 from evolearn.experiment.outputs import OutputRecord, recorded, remove_recorded
 from evolearn.experiment.parsing import Params
@@ -48,14 +47,17 @@ from evolearn.experiment.parsing import Params
 #: its children (``logging.getLogger(__name__)``), which reach the console and log.txt too.
 LOGGER_NAME = "evolearn"
 
-#: Files every run folder has (to tell a folder of an older run that kept no record).
+#: Files a run writes directly into its folder: in a folder given with --overwrite_output they
+#: must be the earlier run's (recorded), never someone else's that would be written over.
 RUN_FILES = (
     "params.yaml",
     "log.txt",
-    "tensorboard_summary",
     "results_summary.csv",
     "checkpoint.npz",
     "checkpoint.pkl",
+    "champion.json",
+    "champion_trained.json",
+    "network.json",
 )
 PARAMS_FILE = "params.yaml"
 #: Options a run's params.yaml leaves out: where the run is, is the folder itself, so that a new
@@ -66,6 +68,12 @@ PARAMS_FILE_HEADER = (
     "# to a new folder (give --out_dir); to continue this one:\n"
     "#   python {script} {folder}/params.yaml --resume {folder}\n"
 )
+
+
+def _with_out_dir(params: Params, folder: str) -> Params:
+    """``params`` with ``out_dir`` = ``folder`` (a resumed run's own folder)."""
+    values = {**params.to_dict(), "out_dir": str(folder)}
+    return Params(values, params.params_file, params.ignored, params.script, params.notes)
 
 
 def stored_params(params: Params) -> dict[str, Any]:
@@ -234,6 +242,8 @@ class Run:
         self._saved_logger_state = (self.logger.level, self.logger.propagate)
         self.resume_state: dict | None = None
         self.outputs = OutputRecord(out_dir)
+        #: Recorded files a failed start leaves in place (a restart's params.yaml).
+        self._keep: frozenset[str] = frozenset()
         _install_writer_thread_hook()
 
     # ----------------------------------------------------------------------------------------
@@ -249,6 +259,8 @@ class Run:
         """
         script_name = script_name or params.script
         if params.get("resume"):
+            # the run's folder is where it continues, whatever out_dir says
+            params = _with_out_dir(params, params.resume)
             return cls._resume(params, script_name)
         out_dir = Path(params.out_dir)
         created = not out_dir.exists()
@@ -287,6 +299,19 @@ class Run:
         if not any(
             (out_dir / name).is_file() for name in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE)
         ):
+            names = recorded(out_dir)
+            if names is None or PARAMS_FILE not in names:
+                raise ParamError(
+                    f"resume: {str(out_dir)!r} holds no checkpoint and no record of a run "
+                    f"({PARAMS_FILE} in its .evolearn-outputs), so it is not a run folder this "
+                    f"version can continue; nothing was touched."
+                )
+            if CHECKPOINT_FILE in names:
+                raise UserError(
+                    f"resume: the run in {out_dir} wrote a checkpoint, but {CHECKPOINT_FILE} is "
+                    f"missing; put it back to continue the run (nothing was touched). Starting "
+                    f"the run again would replace its results."
+                )
             return cls._restart(params, script_name, out_dir)
         state = load_checkpoint(out_dir, params)
         run = cls(params, script_name, out_dir, created=False)
@@ -330,14 +355,17 @@ class Run:
         check_resumable(out_dir, script, saved, params)
         remove_recorded(out_dir, keep=frozenset({PARAMS_FILE}))
         run = cls(params, script_name, out_dir, created=False)
+        run._keep = frozenset({PARAMS_FILE})  # a failed restart leaves the run resumable
         try:
             run._open(write_params=False)
         except BaseException:
             run.close()
             raise
+        every = params.get("checkpoint_every", 1)
         run.log(
-            f"No checkpoint in {out_dir}: the run was stopped before its first complete "
-            f"generation, so it starts again from the beginning (same seed, same run)."
+            f"No checkpoint in {out_dir}: the run was stopped before its first checkpoint (one "
+            f"is written every {every} generation(s)), so it starts again from the beginning "
+            f"(same seed, same run)."
         )
         return run
 
@@ -355,17 +383,17 @@ class Run:
                 f"to replace the run in it (only the files that run wrote are removed) or "
                 f"choose another --out_dir."
             )
-        if recorded(out_dir) is None:
-            unrecorded = [name for name in RUN_FILES if (out_dir / name).exists()]
-            if unrecorded:  # a run of an evolearn that kept no record: nothing is known to be its
-                raise ParamError(
-                    f"out_dir {str(out_dir)!r} holds files of an earlier run "
-                    f"({', '.join(unrecorded)}) but no record of what that run wrote "
-                    f"(.evolearn-outputs), so --overwrite_output removes nothing there. Choose "
-                    f"another --out_dir, or empty the folder yourself."
-                )
-            return  # only the user's files: they stay, the run writes beside them
-        remove_recorded(out_dir)
+        if recorded(out_dir) is not None:
+            remove_recorded(out_dir)
+        # What is left is not a run's: a file of those names would be written over.
+        in_the_way = [name for name in RUN_FILES if (out_dir / name).exists()]
+        if in_the_way:
+            raise ParamError(
+                f"out_dir {str(out_dir)!r} holds {', '.join(in_the_way)}, which no run recorded "
+                f"as its own (.evolearn-outputs): --overwrite_output removes only what a run "
+                f"recorded, and a new run would write over these. Choose another --out_dir, or "
+                f"move them yourself."
+            )
 
     def _open(self, resume_step: int | None = None, write_params: bool = True) -> None:
         if resume_step is None and write_params:
@@ -463,10 +491,12 @@ class Run:
 
     def _discard(self) -> None:
         """Remove what this run wrote: the whole folder if this run created it."""
-        if self._created:
-            shutil.rmtree(self.out_dir, ignore_errors=True)
-        elif self.out_dir.is_dir():
-            remove_recorded(self.out_dir)
+        if not self.out_dir.is_dir():
+            return
+        remove_recorded(self.out_dir, keep=self._keep)
+        if self._created:  # the folder this run made, unless someone put files into it since
+            with contextlib.suppress(OSError):
+                self.out_dir.rmdir()
 
     def __enter__(self) -> Run:
         return self
@@ -477,13 +507,13 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        discard = (
-            isinstance(exc, UserError) and not isinstance(exc, Interrupted) and not self._started
-        )
+        # Interrupted and WorkerFailure come after the run said how to resume: keep the folder.
+        stopped = isinstance(exc, Interrupted | WorkerFailure)
+        discard = isinstance(exc, UserError) and not stopped and not self._started
         self.close()
         if discard:
             self._discard()
-        elif exc is not None:
+        elif exc is not None and not stopped:  # a stopped run logged its message itself
             self._append_error_to_log(exc)
         return False
 

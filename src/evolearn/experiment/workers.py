@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -88,23 +89,31 @@ def _load_shared(folder: str) -> SharedArrays:
 #: How often a worker checks that the run's main process is still there (seconds).
 PARENT_CHECK_S = 0.5
 SHARED_PREFIX = "evolearn-shared-"
-_WATCHING: set[int] = set()
+#: In a worker: the run's main process it watches, and the shared folders it has seen.
+_WATCHED_PARENT: list[int] = []
+_SEEN_FOLDERS: set[str] = set()
 
 
 def _watch_parent(parent: int, folder: str) -> None:
     """In a worker: end this process soon after the run's main process ``parent`` is gone.
 
     A main process killed with SIGKILL cannot stop its workers; they see it when they are
-    handed to another parent. The first to notice removes the run's shared folder.
+    handed to another parent, and remove the shared folders they have served (a reused worker
+    serves the pools of several runs of one process). Nothing is watched when the task runs
+    in the calling process itself (joblib may run it there).
     """
-    if parent in _WATCHING:
+    if os.getpid() == parent or os.getppid() != parent:
         return
-    _WATCHING.add(parent)
+    _SEEN_FOLDERS.add(folder)
+    if _WATCHED_PARENT:
+        return
+    _WATCHED_PARENT.append(parent)
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(PARENT_CHECK_S)
-        shutil.rmtree(folder, ignore_errors=True)
+        for seen in list(_SEEN_FOLDERS):
+            shutil.rmtree(seen, ignore_errors=True)
         os._exit(1)
 
     threading.Thread(target=watch, name="evolearn-watch-parent", daemon=True).start()
@@ -123,19 +132,26 @@ def _run_in_worker(
 
 
 def remove_stale_shared_folders(directory: str | None = None) -> list[str]:
-    """Remove the shared folders (``evolearn-shared-<pid>-*``) of runs whose main process is
-    gone (killed before it could clean up); returns them. Folders of live runs stay."""
+    """Remove the shared folders (``evolearn-shared-<host>-<pid>-*``) of this machine's runs
+    whose main process is gone (killed before it could clean up); returns them. Folders of
+    live runs, and of other machines or containers sharing the folder, stay."""
     directory = directory or tempfile.gettempdir()
+    mine = f"{SHARED_PREFIX}{_host()}-"
     removed = []
     for name in os.listdir(directory):
-        if not name.startswith(SHARED_PREFIX):
+        if not name.startswith(mine):
             continue
-        pid = name[len(SHARED_PREFIX) :].split("-", 1)[0]
+        pid = name[len(mine) :].split("-", 1)[0]
         if not pid.isdigit() or _alive(int(pid)):
             continue
         shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
         removed.append(name)
     return removed
+
+
+def _host() -> str:
+    """This machine's name, as it may appear in a folder name."""
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
 
 
 def _alive(pid: int) -> bool:
@@ -165,10 +181,10 @@ def worker_count(requested: int, num_networks: int) -> tuple[int, list[str]]:
         )
     notes = [line]
     cores = os.cpu_count() or 1
-    if requested > cores:
+    if count > cores:
         notes.append(
-            f"Warning: --num_workers {requested} is more than the {cores} CPU cores of this "
-            f"machine; the workers share them (slower; the results are the same)."
+            f"Warning: {count} worker processes are more than the {cores} CPU cores of this "
+            f"machine; they share them (slower; the results are the same)."
         )
     return count, notes
 
@@ -205,7 +221,7 @@ class WorkerPool:
         self._parallel = None
         if self.num_workers > 1:
             remove_stale_shared_folders()
-            self._folder = tempfile.mkdtemp(prefix=f"{SHARED_PREFIX}{os.getpid()}-")
+            self._folder = tempfile.mkdtemp(prefix=f"{SHARED_PREFIX}{_host()}-{os.getpid()}-")
             for name, array in self._shared_local.items():
                 np.save(os.path.join(self._folder, name + ".npy"), np.ascontiguousarray(array))
             self._threads = max(1, (os.cpu_count() or 1) // self.num_workers)

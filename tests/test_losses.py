@@ -83,3 +83,15 @@ def test_torch_reductions_are_those_of_torch_cross_entropy():
     right = logits.argmax(1) == y
     assert cross_entropy_torch(logits, y, 1, "sum")[1] == right.sum()
     assert cross_entropy_torch(logits, y, 1, "mean")[1] == right.float().mean()
+
+
+@pytest.mark.parametrize("use_torch", [False, True])
+def test_cross_entropy_keeps_dimensions_of_size_one(use_torch):
+    # Two networks, one weight value, three examples: [P=2, O=3, W=1, S=3] -> [2, 1, 3].
+    example = np.array([0.0, math.log(3), 0.0])
+    logits = np.tile(example[None, :, None, None], (2, 1, 1, 3))
+    loss, correct = cross_entropy(logits, np.array([1, 0, 1]), 1, use_torch)
+    assert loss.shape == (2, 1, 3) and correct.shape == (2, 1, 3)
+    expected = [math.log(5 / 3), math.log(5), math.log(5 / 3)]
+    np.testing.assert_allclose(loss, np.broadcast_to(expected, (2, 1, 3)), rtol=1e-12)
+    assert correct[:, 0].tolist() == [[True, False, True]] * 2

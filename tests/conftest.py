@@ -1,7 +1,6 @@
 import functools
 import http.server
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -69,7 +68,9 @@ def forward_pass(compiled, x, weights, use_torch: bool = False):
 
 def genome_info(path: Path) -> dict:
     """The ``info`` mapping a run stored with a network file (champion.json, ...)."""
-    return dict(json.loads(Path(path).read_text()).get("info") or {})
+    from evolearn.network_io import load_genome_info
+
+    return load_genome_info(path)
 
 
 def read_scalars(out_dir: Path) -> dict[str, list[tuple[int, float]]]:

@@ -16,7 +16,6 @@ Prints the mean and the spread (standard deviation) of the returns or the per-we
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import yaml
 
 from evolearn.errors import ParamError, UserError
 from evolearn.experiment.cli import main_wrapper
-from evolearn.network_io import load_genome
+from evolearn.network_io import load_genome, load_genome_info
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 
 #: A network file of a run lies at most this many folders below the run folder
@@ -64,14 +63,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data_dir", help="where MNIST is (default: the run's data_dir)")
     return parser
-
-
-def _info(path: Path) -> dict:
-    """The ``info`` a run stored with a network file (empty when there is none)."""
-    try:
-        return dict(json.loads(path.read_text()).get("info") or {})
-    except (OSError, ValueError, AttributeError):
-        return {}
 
 
 def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
@@ -173,9 +164,8 @@ def main(argv: list[str]) -> None:
     trained = network.with_name("champion_trained.json")
     if network.name == "champion.json" and trained.is_file():
         # the same champion (its generation and index), or an earlier one's training
-        same = all(
-            _info(trained).get(key) == _info(network).get(key) for key in ("generation", "index")
-        )
+        trained_info, info = load_genome_info(trained), load_genome_info(network)
+        same = all(trained_info.get(key) == info.get(key) for key in ("generation", "index"))
         which = "this champion" if same else "an earlier champion (the current one is untrained)"
         print(
             f"  (champion.json holds the champion's weights before training, as it was "

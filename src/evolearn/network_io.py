@@ -102,3 +102,13 @@ def load_genome(path: str | os.PathLike) -> Genome:
         raise UserError(f"cannot read network file {path}: {err.strerror}") from None
     except ValueError as err:  # json.JSONDecodeError is a ValueError too
         raise UserError(f"{path} is not a valid network file: {err}") from None
+
+
+def load_genome_info(path: str | os.PathLike) -> dict:
+    """The ``info`` mapping a run stored with a network (empty for thesis files)."""
+    try:
+        return dict(json.loads(Path(path).read_text()).get("info") or {})
+    except OSError as err:
+        raise UserError(f"cannot read network file {path}: {err.strerror}") from None
+    except (ValueError, AttributeError) as err:
+        raise UserError(f"{path} is not a valid network file: {err}") from None

@@ -10,8 +10,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from evolearn.errors import DataError, ParamError, UserError
 from evolearn.experiment.cli import format_error, main_wrapper
+from evolearn.experiment.console import QuietProgress
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
-from evolearn.experiment.run import LOGGER_NAME, QuietProgress, Run
+from evolearn.experiment.run import LOGGER_NAME, Run
 
 
 def make_params(out_dir, overwrite=False, ignored=()) -> Params:

@@ -38,6 +38,8 @@ from evolearn.errors import ParamError, UserError
 from evolearn.genome import Genome, check_genome
 
 CHECKPOINT_FILE = "checkpoint.npz"
+#: Where a checkpoint is written before it is renamed over the previous one.
+TEMPORARY_CHECKPOINT_FILE = CHECKPOINT_FILE + ".tmp"
 #: The pickled checkpoint of format version 1, refused unread.
 LEGACY_CHECKPOINT_FILE = "checkpoint.pkl"
 FORMAT = "evolearn-checkpoint"
@@ -199,7 +201,7 @@ def decode_state(arrays: Mapping[str, np.ndarray]) -> dict:
 def save_checkpoint(out_dir: Path, state: Mapping[str, Any]) -> Path:
     """Write ``state`` to ``out_dir/checkpoint.npz`` atomically."""
     path = Path(out_dir) / CHECKPOINT_FILE
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = Path(out_dir) / TEMPORARY_CHECKPOINT_FILE
     arrays = encode_state(state)
     try:
         with open(tmp, "wb") as f:

@@ -111,6 +111,11 @@ class Params(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"Params({self._values!r}, script={self.script!r})"
 
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some values changed (already valid ones: nothing is checked again)."""
+        values = {**self._values, **changes}
+        return Params(values, self.params_file, self.ignored, self.script, self.notes)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dict in :data:`OPTIONS` order, ready for ``yaml.safe_dump``."""
         return dict(self._values)

@@ -26,10 +26,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import threading
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +38,13 @@ import numpy as np
 import yaml
 
 from evolearn.errors import Interrupted, ParamError, UserError, WorkerFailure
+from evolearn.experiment.checkpoint import (
+    CHECKPOINT_FILE,
+    LEGACY_CHECKPOINT_FILE,
+    check_resumable,
+    load_checkpoint,
+)
+from evolearn.experiment.console import ConsoleHandler, progress
 from evolearn.experiment.devices import cuda_device_count
 from evolearn.experiment.outputs import OutputRecord, recorded, remove_recorded
 from evolearn.experiment.parsing import Params
@@ -70,12 +76,6 @@ PARAMS_FILE_HEADER = (
 )
 
 
-def _with_out_dir(params: Params, folder: str) -> Params:
-    """``params`` with ``out_dir`` = ``folder`` (a resumed run's own folder)."""
-    values = {**params.to_dict(), "out_dir": str(folder)}
-    return Params(values, params.params_file, params.ignored, params.script, params.notes)
-
-
 def stored_params(params: Params) -> dict[str, Any]:
     """What a run's params.yaml holds: its parameters but :data:`NOT_STORED`."""
     return {k: v for k, v in params.to_dict().items() if k not in NOT_STORED}
@@ -85,85 +85,10 @@ LOG_FILE = "log.txt"
 TENSORBOARD_DIR = "tensorboard_summary"
 
 
-def stdout_is_terminal() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stdout
-        return False
-
-
-class QuietProgress:
-    """Stands in for a tqdm bar when stdout is not a terminal: same methods, no output."""
-
-    def __init__(self, iterable: Iterable[Any] | None = None, total: int | None = None) -> None:
-        self.iterable = iterable
-        self.total = total
-        self.n = 0
-
-    def __iter__(self) -> Iterator[Any]:
-        if self.iterable is None:
-            raise TypeError("this progress bar was created with a total, not an iterable")
-        for item in self.iterable:
-            yield item
-            self.n += 1
-
-    def update(self, n: int = 1) -> None:
-        self.n += n
-
-    def set_postfix(self, ordered_dict: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> QuietProgress:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def progress(iterable_or_total: Iterable[Any] | int, desc: str = "") -> Any:
-    """A tqdm bar (on stderr) when stdout is a terminal, else a silent :class:`QuietProgress`.
-
-    ``iterable_or_total`` is what to iterate over, or the number of steps for ``update``.
-    """
-    if isinstance(iterable_or_total, int):
-        iterable, total = None, iterable_or_total
-    else:
-        iterable, total = iterable_or_total, None
-    if stdout_is_terminal():
-        from tqdm import tqdm
-
-        return tqdm(iterable, total=total, desc=desc, dynamic_ncols=True)
-    return QuietProgress(iterable, total)
-
-
 def params_markdown(params: Params) -> str:
     """The parameters as a markdown table ``|param|value|`` (shown by tensorboard's text tab)."""
     rows = [f"|{name}|{value}|" for name, value in params.items()]
     return "\n".join(["|param|value|", "|-|-|", *rows])
-
-
-class _ConsoleHandler(logging.StreamHandler):
-    """Messages on stdout; while a progress bar is on the terminal, written through it (the
-    bar is cleared, the line printed, the bar drawn again), so that the two never run into
-    each other on one line. Records logged with ``console=False`` are left to the log file."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stdout)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not getattr(record, "console", True):
-            return
-        tqdm = sys.modules.get("tqdm")
-        if tqdm is not None and getattr(tqdm.tqdm, "_instances", None):
-            try:
-                tqdm.tqdm.write(self.format(record), file=self.stream)
-            except Exception:
-                self.handleError(record)
-            return
-        super().emit(record)
 
 
 class _StrictFileHandler(logging.FileHandler):
@@ -260,7 +185,7 @@ class Run:
         script_name = script_name or params.script
         if params.get("resume"):
             # the run's folder is where it continues, whatever out_dir says
-            params = _with_out_dir(params, params.resume)
+            params = params.replace(out_dir=str(params.resume))
             return cls._resume(params, script_name)
         out_dir = Path(params.out_dir)
         created = not out_dir.exists()
@@ -287,12 +212,6 @@ class Run:
         """Reopen the folder of an interrupted run: append to its log, tensorboard files and
         results; ``run.resume_state`` holds its checkpoint. A run killed before its first
         checkpoint starts again in its folder (:meth:`_restart`)."""
-        from evolearn.experiment.checkpoint import (
-            CHECKPOINT_FILE,
-            LEGACY_CHECKPOINT_FILE,
-            load_checkpoint,
-        )
-
         out_dir = Path(params.resume)
         if not out_dir.is_dir():
             raise ParamError(f"resume: {str(out_dir)!r} is not a run folder.")
@@ -333,8 +252,6 @@ class Run:
         ``params.yaml``) is removed, nothing else, and the run begins at generation 1: the same
         seed gives the run that was never interrupted.
         """
-        from evolearn.experiment.checkpoint import check_resumable
-
         saved_params = out_dir / PARAMS_FILE
         if not saved_params.is_file():
             raise ParamError(
@@ -405,7 +322,7 @@ class Run:
                 yaml.safe_dump(stored_params(self.params), f, sort_keys=False)
             os.replace(tmp, self.path(PARAMS_FILE))
 
-        console = _ConsoleHandler()
+        console = ConsoleHandler()
         mode = "w" if resume_step is None else "a"
         log_file = _StrictFileHandler(self.path(LOG_FILE), mode=mode, encoding="utf-8")
         for handler in (console, log_file):
@@ -559,5 +476,5 @@ class Run:
         self.writer.add_histogram(tag, np.asarray(values, dtype=np.float64), step)
 
     def progress(self, iterable_or_total: Iterable[Any] | int, desc: str = "") -> Any:
-        """See :func:`progress`."""
+        """See :func:`evolearn.experiment.console.progress`."""
         return progress(iterable_or_total, desc)

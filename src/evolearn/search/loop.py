@@ -23,7 +23,11 @@ import numpy as np
 
 from evolearn import streams
 from evolearn.errors import Interrupted, WorkerFailure
-from evolearn.experiment.checkpoint import CHECKPOINT_FILE, save_checkpoint
+from evolearn.experiment.checkpoint import (
+    CHECKPOINT_FILE,
+    TEMPORARY_CHECKPOINT_FILE,
+    save_checkpoint,
+)
 from evolearn.experiment.parsing import Params
 from evolearn.experiment.reporting import (
     GenerationProgress,
@@ -232,7 +236,7 @@ class EvolutionLoop:
         }
 
     def write_checkpoint(self, state: dict) -> None:
-        self.run.record(CHECKPOINT_FILE, CHECKPOINT_FILE + ".tmp")
+        self.run.record(CHECKPOINT_FILE, TEMPORARY_CHECKPOINT_FILE)
         save_checkpoint(self.run.out_dir, state)
         self._checkpointed_generation = state["generation"]
 

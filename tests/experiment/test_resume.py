@@ -19,6 +19,7 @@ from conftest import REPO, read_scalars, run_script
 from evolearn.errors import WorkerFailure
 from evolearn.experiment import checkpoint, workers
 from evolearn.experiment.checkpoint import read_checkpoint
+from evolearn.experiment.reporting import read_streams
 from evolearn.experiment.workers import WorkerPool
 from evolearn.search.loop import WORST_SCORE, EvolutionLoop
 from evolearn.testing import SMALL_RUNS
@@ -126,6 +127,13 @@ def csv_rows(out):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
+def saved_networks(out):
+    """The bytes of every file under networks/, by path."""
+    return {
+        str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "networks").rglob("*.json"))
+    }
+
+
 def checkpoint_generation(out):
     return read_checkpoint(out / "checkpoint.npz")["generation"]
 
@@ -162,6 +170,11 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_uninterrupted_run(tmp_p
     assert comparable_scalars(cut) == comparable_scalars(full)
     assert csv_rows(cut) == csv_rows(full)
     assert [int(r["generation"]) for r in csv_rows(cut)] == list(range(1, 7))
+    # every network of every generation, once
+    table = read_streams(cut / "population.csv.bz2")
+    assert table == read_streams(full / "population.csv.bz2")
+    assert sorted({int(line.split(",")[0]) for line in table.splitlines()[1:]}) == [1, 2, 3, 4, 5, 6]
+    assert saved_networks(cut) == saved_networks(full)
     assert checkpoint_generation(cut) == 6
 
 

@@ -51,6 +51,7 @@ MAY_CHANGE_ON_RESUME = frozenset(
         "num_workers",
         "use_cuda",
         "checkpoint_every",
+        "save_every",
         "resume",
         "out_dir",
         "overwrite_output",

@@ -350,6 +350,15 @@ _OPTION_LIST: list[Option] = [
         minimum=1,
     ),
     Option(
+        "save_every",
+        _MISC,
+        int,
+        100,
+        "Save every network of the population as JSON (networks/gen-XXXXX/) every this many "
+        "generations, and in the first and the last generation (evolution scripts)",
+        minimum=1,
+    ),
+    Option(
         "resume",
         _MISC,
         str,
@@ -411,6 +420,7 @@ EVOLUTION_OPTIONS: tuple[str, ...] = (
     "out_dir",
     "overwrite_output",
     "checkpoint_every",
+    "save_every",
     "resume",
 )
 

@@ -59,6 +59,7 @@ RUN_FILES = (
     "params.yaml",
     "log.txt",
     "results_summary.csv",
+    "population.csv.bz2",
     "checkpoint.npz",
     "checkpoint.pkl",
     "champion.json",

@@ -30,11 +30,14 @@ from evolearn.experiment.checkpoint import (
 )
 from evolearn.experiment.parsing import Params
 from evolearn.experiment.reporting import (
+    POPULATION_TABLE_FILE,
     GenerationProgress,
+    PopulationTable,
     ResultsTable,
     StageTimer,
     population_stats,
     save_champion,
+    save_population,
 )
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import WorkerPool, worker_count
@@ -111,6 +114,10 @@ class EvolutionLoop:
             self.table_columns(),
             append=run.resume_state is not None,
         )
+        run.record(POPULATION_TABLE_FILE + ".tmp")  # where keep_until writes first
+        self.population_table = PopulationTable(
+            run.path(POPULATION_TABLE_FILE), append=run.resume_state is not None
+        )
 
     # --- hooks ---------------------------------------------------------------------------
 
@@ -162,6 +169,20 @@ class EvolutionLoop:
         self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
     ) -> None:
         """Extra reporting (saving networks, histograms)."""
+
+    def due_for_saving(self, generation: int) -> bool:
+        """Whether every network of the generation is saved as JSON: the first and the last
+        generation and every ``save_every``."""
+        every = self.params.save_every
+        return generation in (1, self.params.num_generations) or generation % every == 0
+
+    def save_networks(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> None:
+        """Every network of the generation as ``networks/gen-XXXXX/net-XXX.json``, its scores
+        in ``info``."""
+        infos = [{k: float(v[i]) for k, v in scores.items()} for i in range(len(population))]
+        save_population(self.run, population, generation, infos)
 
     def table_columns(self) -> list[str]:
         return (
@@ -266,6 +287,8 @@ class EvolutionLoop:
             first = state["generation"] + 1
             self._checkpointed_generation = state["generation"]
             self.table.keep_until(state["generation"])
+            if self.population_table.path.exists():
+                self.population_table.keep_until(state["generation"])
         else:
             population = self.initial_population()
             self.start(population)
@@ -306,6 +329,8 @@ class EvolutionLoop:
                     tested = self.champion_test_scores(generation)
             run.mark_started()
             self.after_generation(evaluated, scores, generation)
+            if self.due_for_saving(generation):
+                self.save_networks(evaluated, scores, generation)
             parents = self.after_evaluation(evaluated, scores)
             population = self.next_population(parents, scores, generation)
             self.timer.seconds["complete_generation"] = time.perf_counter() - start
@@ -370,6 +395,7 @@ class EvolutionLoop:
             run.scalar(f"stats/{name}", value, generation)
         for name, seconds in self.timer.seconds.items():
             run.scalar(f"times/{name}", seconds, generation)
+        self.population_table.append(generation, scores, population, failed_below=WORST_SCORE)
         champion = self.champion
         self.table.append(
             {

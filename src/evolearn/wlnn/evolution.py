@@ -37,7 +37,6 @@ from evolearn.experiment.options import (
     check_tournament_fits,
 )
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
-from evolearn.experiment.reporting import save_population
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import (
     ChunkResults,
@@ -65,8 +64,6 @@ from evolearn.wlnn.population import evaluate_population, train_population
 #: Every this many generations the champion is trained for LONG_TRAINING_EPOCHS and tested.
 LONG_TRAINING_EVERY = 20
 LONG_TRAINING_EPOCHS = 10
-#: Every this many generations every network is saved as JSON.
-SAVE_POPULATION_EVERY = 100
 #: Probability that an initial connection is split by a hidden neuron (initial population).
 P_INITIAL_SPLIT = 0.5
 
@@ -383,12 +380,6 @@ class WLNNEvolution(EvolutionLoop):
             self.run.histogram("population/acc", accs, generation)
         connections = [g.num_connections for g in population]
         self.run.histogram("population/connections", connections, generation)
-        if generation % SAVE_POPULATION_EVERY == 0:
-            infos = [
-                {"reward": float(r), "acc": float(a)}
-                for r, a in zip(scores["reward"], scores["acc"], strict=True)
-            ]
-            save_population(self.run, population, generation, infos)
 
 
 def main(argv: list[str]) -> None:

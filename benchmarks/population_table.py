@@ -90,11 +90,15 @@ def real(folder: Path, generations: int, size: int, full_generations: int) -> No
         sys.executable,
         str(REPO / "run-wann-classification.py"),
         str(REPO / "params/wann-classification/digits.yaml"),
-        "--population_size", str(size),
-        "--num_generations", str(generations),
-        "--num_workers", "2",
-        "--out_dir", str(out),
-    ]  # fmt: skip
+        "--population_size",
+        str(size),
+        "--num_generations",
+        str(generations),
+        "--num_workers",
+        "2",
+        "--out_dir",
+        str(out),
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     seconds = time.perf_counter() - start

@@ -17,6 +17,11 @@ REPRODUCE = 4  # ranking objectives and tournaments of a generation
 CHAMPION = 5  # the champion's long training
 EVALUATE = 6  # the shared batch / trial seeds of a generation (WANN)
 BATCHES = 7  # the mini-batches every network of a generation trains on (WLNN)
+# Streams of the analysis tools (python -m evolearn.random_networks, python -m evolearn.plot);
+# there "generation" is the number of connections (random networks) or the saved generation.
+RANDOM_NETWORK = 8  # building random network `index` of a connection count
+RANDOM_TRAIN = 9  # the long training of random network `index`
+RETRAIN = 10  # retraining saved network `index` of a generation (learning curves)
 
 
 def stream_entropy(seed: int, generation: int, purpose: int, index: int = 0) -> tuple[int, ...]:

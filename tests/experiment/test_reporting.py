@@ -28,16 +28,26 @@ def test_rows_read_back_with_pandas_in_one_call(tmp_path):
     genomes = [genome(3), genome(5)]
     assert [g.num_connections for g in genomes] == [3, 5]
     table.append(
-        1, {"reward": np.array([-0.123456789, 2.0]), "acc": np.array([0.5, 0.987654321])},
-        genomes, failed_below=WORST,
+        1,
+        {"reward": np.array([-0.123456789, 2.0]), "acc": np.array([0.5, 0.987654321])},
+        genomes,
+        failed_below=WORST,
     )
     table.append(
-        2, {"reward": np.array([WORST, -1.5]), "acc": np.array([WORST, 0.25])},
-        genomes[::-1], failed_below=WORST,
+        2,
+        {"reward": np.array([WORST, -1.5]), "acc": np.array([WORST, 0.25])},
+        genomes[::-1],
+        failed_below=WORST,
     )
     frame = pd.read_csv(path)
     assert list(frame.columns) == [
-        "generation", "index", "reward", "acc", "connections", "neurons", "layers"
+        "generation",
+        "index",
+        "reward",
+        "acc",
+        "connections",
+        "neurons",
+        "layers",
     ]
     assert frame["generation"].tolist() == [1, 1, 2, 2]
     assert frame["index"].tolist() == [0, 1, 0, 1]
@@ -64,7 +74,9 @@ def test_each_generation_is_one_bzip2_stream_and_the_same_run_writes_the_same_by
     assert first == second
     assert first.count(b"BZh91AY&SY") == 4  # the header's stream and one per generation
     assert bz2.decompress(first).decode().splitlines()[1:] == [
-        "1,0,0.5,2,4,3", "2,0,1,2,4,3", "3,0,1.5,2,4,3"
+        "1,0,0.5,2,4,3",
+        "2,0,1,2,4,3",
+        "3,0,1.5,2,4,3",
     ]
 
 
@@ -72,8 +84,9 @@ def test_resume_cuts_back_to_the_checkpoint_and_appends(tmp_path):
     path = tmp_path / "population.csv.bz2"
     table = PopulationTable(path)
     for generation in range(1, 6):
-        table.append(generation, {"reward": np.array([float(generation)])}, [genome(2)],
-                     failed_below=WORST)
+        table.append(
+            generation, {"reward": np.array([float(generation)])}, [genome(2)], failed_below=WORST
+        )
     resumed = PopulationTable(path, append=True)
     resumed.keep_until(3)
     resumed.append(4, {"reward": np.array([40.0])}, [genome(2)], failed_below=WORST)
@@ -87,12 +100,14 @@ def test_a_stream_cut_short_by_a_kill_is_dropped_on_resume(tmp_path, cut):
     path = tmp_path / "population.csv.bz2"
     table = PopulationTable(path)
     for generation in (1, 2):
-        table.append(generation, {"reward": np.array([float(generation)])}, [genome(2)],
-                     failed_below=WORST)
+        table.append(
+            generation, {"reward": np.array([float(generation)])}, [genome(2)], failed_below=WORST
+        )
     whole = path.read_bytes()
     path.write_bytes(whole[:-cut])  # the kill came while generation 2 was being appended
     assert read_streams(path).splitlines() == [
-        "generation,index,reward,connections,neurons,layers", "1,0,1,2,4,3"
+        "generation,index,reward,connections,neurons,layers",
+        "1,0,1,2,4,3",
     ]
     PopulationTable(path, append=True).keep_until(1)
     assert pd.read_csv(path)["generation"].tolist() == [1]

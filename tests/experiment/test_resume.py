@@ -173,7 +173,8 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_uninterrupted_run(tmp_p
     # every network of every generation, once
     table = read_streams(cut / "population.csv.bz2")
     assert table == read_streams(full / "population.csv.bz2")
-    assert sorted({int(line.split(",")[0]) for line in table.splitlines()[1:]}) == [1, 2, 3, 4, 5, 6]
+    generations = {int(line.split(",")[0]) for line in table.splitlines()[1:]}
+    assert sorted(generations) == [1, 2, 3, 4, 5, 6]
     assert saved_networks(cut) == saved_networks(full)
     assert checkpoint_generation(cut) == 6
 

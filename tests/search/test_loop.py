@@ -28,7 +28,12 @@ def test_every_network_is_in_the_table_and_saved_every_save_every(tmp_path, scri
 
     table = pd.read_csv(out / "population.csv.bz2")
     assert list(table.columns) == [
-        "generation", "index", *SCORES[script], "connections", "neurons", "layers"
+        "generation",
+        "index",
+        *SCORES[script],
+        "connections",
+        "neurons",
+        "layers",
     ]
     assert len(table) == 5 * size
     assert table.groupby("generation")["index"].apply(list).to_dict() == {

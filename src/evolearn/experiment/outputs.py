@@ -100,3 +100,41 @@ def remove_recorded(folder: Path, keep: frozenset[str] = frozenset()) -> list[Pa
     else:
         record.unlink(missing_ok=True)
     return removed
+
+
+class ToolOutputs:
+    """The output folder of an analysis tool (``python -m evolearn.plot --out FIGDIR``).
+
+    The folder may hold other files: a file the tool would write is written over only when
+    the folder's record says a tool wrote it earlier; any other file of that name is a
+    UserError, raised before anything is written when :meth:`claim` is called first for every
+    name.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise UserError(f"--out {str(self.folder)!r} exists and is not a folder")
+        self._ours = set(recorded(self.folder) or ())
+        self._record: OutputRecord | None = None
+
+    def claim(self, *names: str) -> None:
+        """Check that every name may be written (UserError naming those that may not)."""
+        taken = [n for n in names if (self.folder / n).exists() and n not in self._ours]
+        if taken:
+            raise UserError(
+                f"--out {self.folder} already holds {', '.join(taken)}, which no evolearn tool "
+                f"wrote there (its {RECORD_FILE} does not list them); choose another --out or "
+                f"move them: nothing was written"
+            )
+
+    def path(self, name: str) -> Path:
+        """``folder / name``, recorded as the tool's; its folder created."""
+        self.claim(name)
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self._record is None:
+            self._record = OutputRecord(self.folder)
+        self._record.add(name)
+        self._ours.add(name)
+        return path

@@ -1,0 +1,236 @@
+"""The figures of the thesis's analysis, as matplotlib figures.
+
+Each function returns a :class:`matplotlib.figure.Figure` made outside pyplot (no display, no
+backend chosen, nothing changed in a notebook's matplotlib); :func:`save` writes it as PNG and
+PDF. Colours follow the learning rules (:data:`~evolearn.analysis.runs.RULE_COLOURS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from evolearn.analysis.runs import RULE_COLOURS, RULE_LABELS, WANN_CLASSIFICATION, RunFolder
+
+#: Networks per generation the evolution figure draws (the thesis: 18 of 180).
+SAMPLE_PER_GENERATION = 18
+
+
+def rule_colour(rule: str | None, fallback: int = 0) -> str:
+    return RULE_COLOURS.get(rule, f"C{4 + fallback % 6}")
+
+
+def rule_label(rule: str | None) -> str:
+    return RULE_LABELS.get(rule, str(rule))
+
+
+def save(
+    figure, path_for: Callable[[str], Path], name: str, formats: Sequence[str] = ("png", "pdf")
+) -> list[Path]:
+    """Write ``figure`` as ``name.<format>`` for each format at ``path_for(file name)`` (for
+    example :meth:`evolearn.experiment.outputs.ToolOutputs.path`), and close it."""
+    paths = []
+    for fmt in formats:
+        path = path_for(f"{name}.{fmt}")
+        figure.savefig(path, dpi=150 if fmt == "png" else None, bbox_inches="tight")
+        paths.append(path)
+    return paths
+
+
+def sample_rows(population: pd.DataFrame, per_generation: int, seed: int) -> pd.DataFrame:
+    """``per_generation`` random rows of each generation (all of a smaller generation)."""
+    rng = np.random.default_rng(seed)
+    keys = rng.random(len(population))
+    ranked = population.assign(_key=keys).sort_values(["generation", "_key"])
+    return ranked.groupby("generation", sort=True).head(per_generation).drop(columns="_key")
+
+
+def wlnn_evolution(
+    runs: Sequence[RunFolder], per_generation: int = SAMPLE_PER_GENERATION, seed: int = 0
+):
+    """Training accuracy (left) and connections (right) of ``per_generation`` random networks
+    of every generation, one colour per learning rule, the runs overlaid (the thesis's
+    evolution figure). Failed networks (no accuracy) are left out of the left panel."""
+    figure, (acc_axes, con_axes) = _subplots(1, 2, figsize=(11, 4), sharex=True)
+    labelled = set()
+    for number, run in enumerate(runs):
+        rows = sample_rows(run.population, per_generation, seed + number)
+        colour = rule_colour(run.rule, number)
+        label = rule_label(run.rule)
+        kwargs = {"s": 3, "alpha": 0.35, "color": colour, "linewidths": 0, "rasterized": True}
+        ok = rows[rows["acc"].notna()]
+        legend = label if label not in labelled else None
+        labelled.add(label)
+        acc_axes.scatter(ok["generation"], 100 * ok["acc"], label=legend, **kwargs)
+        con_axes.scatter(rows["generation"], rows["connections"], label=legend, **kwargs)
+    acc_axes.set_xlabel("generation")
+    acc_axes.set_ylabel("training accuracy (%)")
+    con_axes.set_xlabel("generation")
+    con_axes.set_ylabel("connections")
+    for axes in (acc_axes, con_axes):
+        axes.grid(alpha=0.3)
+    legend = acc_axes.legend(title="learning rule", markerscale=4, loc="lower right")
+    for handle in legend.legend_handles:
+        handle.set_alpha(1)
+    figure.suptitle(f"Evolution: {per_generation} random networks per generation")
+    figure.tight_layout()
+    return figure
+
+
+def wann_evolution(run: RunFolder):
+    """Best and champion mean and max score per generation, and the champion's tests (the
+    accuracy for classification, the return for environments)."""
+    summary = run.summary
+    score = "acc" if run.kind == WANN_CLASSIFICATION else "reward"
+    name = "accuracy" if score == "acc" else "return"
+    figure, axes = _subplots(figsize=(7, 4))
+    lines = [
+        (f"best_mean_{score}", f"best mean {name}", "C0", "-"),
+        (f"best_max_{score}", f"best max {name}", "C0", ":"),
+        (f"champion_mean_{score}", f"champion mean {name}", "C1", "-"),
+        (f"champion_max_{score}", f"champion max {name}", "C1", ":"),
+    ]
+    for column, label, colour, style in lines:
+        axes.plot(summary["generation"], summary[column], style, color=colour, label=label)
+    tests = run.champion_tests()
+    for column, label, marker in (
+        (f"champion_test_mean_{score}", f"champion test mean {name}", "o"),
+        (f"champion_test_max_{score}", f"champion test max {name}", "^"),
+    ):
+        if column in tests:
+            axes.plot(tests["generation"], tests[column], marker, color="C3", label=label, ms=5)
+    axes.set_xlabel("generation")
+    axes.set_ylabel(f"{name} (mean / max over the shared weight values)")
+    axes.set_title(run.label)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def control(random_rows: pd.DataFrame, champion_rows: pd.DataFrame):
+    """The random-architecture control: test accuracy against connections, one panel per
+    rule; random networks as small dots with their mean and a one-standard-deviation band
+    over each connection count, the evolved champions (long training, every test of the
+    run) as large dots."""
+    rules = list(dict.fromkeys([*random_rows["rule"], *champion_rows["rule"]]))
+    figure, panels = _subplots(
+        1, len(rules), figsize=(4.2 * len(rules), 3.8), sharey=True, squeeze=False
+    )
+    for number, (rule, axes) in enumerate(zip(rules, panels[0], strict=True)):
+        colour = rule_colour(rule, number)
+        random = random_rows[random_rows["rule"] == rule]
+        if len(random):
+            axes.scatter(
+                random["connections"],
+                100 * random["test_acc"],
+                s=8,
+                color="0.45",
+                label="random networks",
+            )
+            by_count = random.groupby("target_connections")
+            stats = pd.DataFrame(
+                {
+                    "connections": by_count["connections"].mean(),
+                    "mean": 100 * by_count["test_acc"].mean(),
+                    "std": 100 * by_count["test_acc"].std(ddof=0),
+                }
+            ).sort_values("connections")
+            axes.plot(stats["connections"], stats["mean"], color="0.2", label="random: mean")
+            axes.fill_between(
+                stats["connections"],
+                stats["mean"] - stats["std"],
+                stats["mean"] + stats["std"],
+                color="0.6",
+                alpha=0.3,
+                label="random: mean ± 1 sd",
+            )
+        champions = champion_rows[champion_rows["rule"] == rule]
+        if len(champions):
+            axes.scatter(
+                champions["connections"],
+                100 * champions["test_acc"],
+                s=45,
+                color=colour,
+                edgecolors="black",
+                linewidths=0.5,
+                label="evolved champions",
+                zorder=3,
+            )
+        axes.set_title(rule_label(rule))
+        axes.set_xlabel("connections")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small", loc="lower right")
+    panels[0][0].set_ylabel("test accuracy after long training (%)")
+    figure.tight_layout()
+    return figure
+
+
+def learning_curves(curves: pd.DataFrame, num_epochs: dict[str, int]):
+    """Test accuracy after each epoch of the long training, a grid of runs (rows) by saved
+    generations (columns); one line per network, a vertical line at the run's ``num_epochs``
+    (what evolution trained each network for)."""
+    runs = list(dict.fromkeys(curves["run"]))
+    generations = sorted(set(curves["generation"]))
+    figure, grid = _subplots(
+        len(runs),
+        len(generations),
+        figsize=(3.2 * len(generations), 2.6 * len(runs)),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for row, run in enumerate(runs):
+        of_run = curves[curves["run"] == run]
+        rule = of_run["rule"].iloc[0]
+        for column, generation in enumerate(generations):
+            axes = grid[row][column]
+            of_generation = of_run[of_run["generation"] == generation]
+            for _, network in of_generation.groupby("index"):
+                axes.plot(
+                    network["epoch"],
+                    100 * network["test_acc"],
+                    color=rule_colour(rule, row),
+                    alpha=0.7,
+                    lw=1,
+                )
+            axes.axvline(num_epochs[run], color="black", ls="--", lw=0.8)
+            axes.grid(alpha=0.3)
+            if row == 0:
+                axes.set_title(f"generation {generation}")
+            if row == len(runs) - 1:
+                axes.set_xlabel("epoch")
+            if column == 0:
+                axes.set_ylabel(f"{rule_label(rule)}\ntest accuracy (%)")
+    figure.tight_layout()
+    return figure
+
+
+def degree_histograms(degrees: dict[str, tuple[str | None, np.ndarray]]):
+    """Histogram of the degrees of hidden neurons of a population, one panel per run
+    (``degrees``: run name -> (rule, degrees))."""
+    names = list(degrees)
+    figure, panels = _subplots(
+        1, len(names), figsize=(3.6 * len(names), 3.2), sharey=True, squeeze=False
+    )
+    for number, (name, axes) in enumerate(zip(names, panels[0], strict=True)):
+        rule, values = degrees[name]
+        top = int(values.max()) if len(values) else 1
+        axes.hist(values, bins=np.arange(0.5, top + 1.5), color=rule_colour(rule, number))
+        axes.set_title(f"{rule_label(rule)}\n{name}", fontsize="medium")
+        axes.set_xlabel("degree of a hidden neuron")
+        axes.grid(alpha=0.3)
+    panels[0][0].set_ylabel("hidden neurons")
+    figure.tight_layout()
+    return figure
+
+
+def _subplots(*args, figsize, **kwargs):
+    """A figure and its axes, like ``pyplot.subplots`` but outside pyplot: no backend, no
+    global figure list (a notebook's own matplotlib settings stay as they are)."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*args, **kwargs)

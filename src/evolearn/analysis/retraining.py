@@ -1,0 +1,169 @@
+"""The long training of the analysis: saved networks (learning curves) and random networks
+(the random-architecture control), trained as the run trains its champion.
+
+A run tests its champion every 20 generations after a *long training*: 10 epochs
+(:data:`~evolearn.wlnn.evolution.LONG_TRAINING_EPOCHS`) with the run's learning rule,
+optimizer, learning rate and batch size, on the whole training set in a random order, then
+the test set. :func:`long_training` does the same and also tests after every epoch (testing
+changes nothing in the training, so the last epoch's accuracy is the one the run would
+report).
+
+Random networks of the control are built as evolution starts a network: the initial network
+(random input-output connections, the add-node pass splitting each with probability 0.5),
+then random mutations with the run's probabilities (add node with ``p_add_node``, else add a
+connection) until the network has at least the asked number of connections; fresh random
+weights, as a Baldwinian child gets.
+
+Streams (:mod:`evolearn.streams`): random network ``i`` of ``c`` connections is built from
+``(seed, c, RANDOM_NETWORK, i)`` and trained with ``(seed, c, RANDOM_TRAIN, i)``; saved network
+``i`` of generation ``g`` is retrained with ``(seed, g, RETRAIN, i)``. The results do not
+depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from evolearn import streams
+from evolearn.errors import UserError
+from evolearn.experiment.workers import SharedArrays, WorkerPool
+from evolearn.genome import Genome, random_weights
+from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS, initial_wlnn, mutate
+from evolearn.wlnn.learning import TrainConfig, Trainer
+from evolearn.wlnn.network import WLNNNetwork
+
+#: A random network that gained no connection in this many mutations in a row cannot grow.
+MAX_FRUITLESS_MUTATIONS = 10_000
+
+
+def random_network(params: dict, min_connections: int, rng: np.random.Generator) -> Genome:
+    """A random WLNN of at least ``min_connections`` connections, grown as described above
+    with the run's ``params`` (num_inputs, num_outputs, p_initial_connection_enabled,
+    p_add_node)."""
+    genome = initial_wlnn(
+        params["num_inputs"], params["num_outputs"], params["p_initial_connection_enabled"], rng
+    )
+    fruitless = 0
+    while genome.num_connections < min_connections:
+        before = genome.num_connections
+        genome = mutate(
+            genome, rng, p_add_node=params["p_add_node"], num_mutations=1, inherit_weights=True
+        )
+        fruitless = 0 if genome.num_connections > before else fruitless + 1
+        if fruitless >= MAX_FRUITLESS_MUTATIONS:
+            raise UserError(
+                f"a random network stopped growing at {genome.num_connections} connections, "
+                f"below the {min_connections} asked for: choose fewer --connections"
+            )
+    return genome.with_weights(random_weights(rng, genome.num_connections))
+
+
+@dataclass(frozen=True)
+class RetrainTask:
+    """Train one network for ``config.num_epochs`` epochs, testing after each."""
+
+    genome: Genome
+    config: TrainConfig
+    entropy: tuple[int, ...]
+    batch_size_eval: int
+
+
+def retrain(shared: SharedArrays, task: RetrainTask) -> list[float]:
+    """Test accuracy after each epoch (runs in a worker)."""
+    if "tensors" not in shared.cache:
+        shared.cache["tensors"] = {k: torch.as_tensor(np.array(v)) for k, v in shared.items()}
+    t = shared.cache["tensors"]
+    return long_training(
+        task.genome,
+        task.config,
+        t["x_train"],
+        t["y_train"],
+        t["x_test"],
+        t["y_test"],
+        np.random.default_rng(task.entropy),
+        task.batch_size_eval,
+    )
+
+
+def long_training(
+    genome: Genome,
+    config: TrainConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    rng: np.random.Generator,
+    batch_size_eval: int,
+) -> list[float]:
+    """Train for ``config.num_epochs`` epochs as :func:`~evolearn.wlnn.learning.train_genome`
+    does (same stream use, so the same weights) and return the test accuracy after each."""
+    model = WLNNNetwork(genome, x.device)
+    trainer = Trainer(model, config, rng)
+    accuracies = []
+    for _ in range(config.num_epochs):
+        trainer.train_epoch(x, y)
+        accuracies.append(model.evaluate(x_test, y_test, batch_size_eval)[1])
+    return accuracies
+
+
+def long_training_config(params: dict, epochs: int = LONG_TRAINING_EPOCHS) -> TrainConfig:
+    """The run's training options with ``epochs`` epochs."""
+    return replace(TrainConfig.from_params(params), num_epochs=epochs)
+
+
+def train_random_networks(
+    pool: WorkerPool,
+    params: dict,
+    connections: Sequence[int],
+    num_networks: int,
+    seed: int,
+    epochs: int = LONG_TRAINING_EPOCHS,
+) -> list[dict]:
+    """For each count of ``connections``, ``num_networks`` random networks, trained and
+    tested: one dict per network (target, index, connections, neurons, layers, test_acc)."""
+    config = long_training_config(params, epochs)
+    rows, tasks = [], []
+    for target in connections:
+        for index in range(num_networks):
+            genome = random_network(
+                params, target, streams.stream(seed, target, streams.RANDOM_NETWORK, index)
+            )
+            entropy = streams.stream_entropy(seed, target, streams.RANDOM_TRAIN, index)
+            tasks.append(RetrainTask(genome, config, entropy, params["batch_size_eval"]))
+            rows.append(
+                {
+                    "target_connections": target,
+                    "index": index,
+                    "connections": genome.num_connections,
+                    "neurons": genome.num_neurons,
+                    "layers": genome.num_layers,
+                }
+            )
+    for row, accuracies in zip(rows, pool.map(retrain, tasks), strict=True):
+        row["test_acc"] = accuracies[-1]
+    return rows
+
+
+def learning_curves(
+    pool: WorkerPool,
+    params: dict,
+    networks: Sequence[tuple[int, int, Genome]],
+    seed: int,
+    epochs: int = LONG_TRAINING_EPOCHS,
+) -> list[list[float]]:
+    """Test accuracy after each epoch of each ``(generation, index, genome)``."""
+    config = long_training_config(params, epochs)
+    tasks = [
+        RetrainTask(
+            genome,
+            config,
+            streams.stream_entropy(seed, generation, streams.RETRAIN, index),
+            params["batch_size_eval"],
+        )
+        for generation, index, genome in networks
+    ]
+    return pool.map(retrain, tasks)

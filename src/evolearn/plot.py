@@ -1,0 +1,420 @@
+"""The thesis's figures and tables of one or several runs, with one command.
+
+    python -m evolearn.plot RUN_DIR [RUN_DIR ...] --out FIGDIR
+    python -m evolearn.plot out/bp out/fa out/hebb out/ll --out figures \\
+        --connections 200 300 400 --num_networks 5 --curves 1 10 30 --num_workers 2
+    python -m evolearn.plot out/RUN/champions/gen-00042.json --out figures   # one drawing
+
+Writes into FIGDIR (PNG and PDF; drawings as SVG and PNG):
+
+- ``evolution``: WLNN runs, training accuracy and connections of ``--sample`` random networks
+  per generation, one colour per learning rule; ``wann-evolution-RUN`` for each WANN run: the
+  best and the champion's mean and max score per generation, with the champion's tests.
+- ``architecture.csv`` and ``architecture.md``: connections, neurons, layers, in-degree,
+  out-degree and degree (mean and standard deviation) of each run's saved population
+  (``--generation``, default the last saved), and ``degrees``: the degree histograms.
+- ``drawings/champion-RUN``: each run's champion; ``drawings/NAME`` for each network file given.
+- with ``--connections``: the random-architecture control of the WLNN runs
+  (``random_networks.csv`` and the figure ``random_networks``), as
+  ``python -m evolearn.random_networks`` makes it.
+- with ``--curves G ...``: ``learning_curves.csv`` and the figure ``learning_curves``: the
+  ``--curve_networks`` best networks of each of those saved generations retrained for
+  ``--epochs`` epochs, the test accuracy after each epoch.
+
+Nothing is written into the run folders. A file of FIGDIR is written over only if an evolearn
+tool wrote it (FIGDIR's ``.evolearn-outputs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evolearn.analysis import architecture, figures
+from evolearn.analysis.drawing import draw_network, task_names
+from evolearn.analysis.retraining import learning_curves, train_random_networks
+from evolearn.analysis.runs import WLNN, RunFolder
+from evolearn.errors import ParamError, UserError
+from evolearn.experiment.cli import main_wrapper
+from evolearn.experiment.outputs import ToolOutputs
+from evolearn.genome import Genome
+from evolearn.network_io import load_genome
+from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse whose usage errors are ParamErrors (one paragraph, exit code 2)."""
+
+    def error(self, message):
+        raise ParamError(f"{message} (run '{self.prog} --help').")
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_retraining_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the long training (shared with python -m evolearn.random_networks)."""
+    parser.add_argument(
+        "--epochs",
+        type=positive,
+        default=LONG_TRAINING_EPOCHS,
+        help="epochs of the long training (the run's champion gets 10)",
+    )
+    parser.add_argument(
+        "--num_workers", type=positive, default=1, help="worker processes for the training"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random networks")
+    parser.add_argument("--data_dir", help="where MNIST is (default: each run's data_dir)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = ToolParser(
+        prog="python -m evolearn.plot",
+        description="Figures and tables of runs: evolution, architecture, drawings, and "
+        "(with --connections, --curves) the random-architecture control and learning curves.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", help="run folders, or network JSON files to draw")
+    parser.add_argument("--out", required=True, help="the folder for the figures and tables")
+    parser.add_argument(
+        "--sample",
+        type=positive,
+        default=figures.SAMPLE_PER_GENERATION,
+        help="networks per generation in the evolution figure",
+    )
+    parser.add_argument(
+        "--generation",
+        type=positive,
+        help="saved generation of the architecture table (default: each run's last saved)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=positive,
+        nargs="+",
+        help="random-architecture control: connection counts of the random networks",
+    )
+    parser.add_argument(
+        "--num_networks", type=positive, default=20, help="random networks per connection count"
+    )
+    parser.add_argument(
+        "--curves",
+        type=positive,
+        nargs="+",
+        metavar="GENERATION",
+        help="learning curves of networks saved at these generations",
+    )
+    parser.add_argument(
+        "--curve_networks",
+        type=positive,
+        default=5,
+        help="networks per generation in the learning curves (the best by reward)",
+    )
+    add_retraining_options(parser)
+    return parser
+
+
+# --- pieces shared with python -m evolearn.random_networks ---------------------------------
+
+
+def open_paths(paths: Sequence[str]) -> tuple[list[RunFolder], list[Path]]:
+    """The run folders and the network files among ``paths`` (UserError for anything else)."""
+    runs, files = [], []
+    for text in paths:
+        path = Path(text)
+        if path.is_file() and path.suffix == ".json":
+            files.append(path)
+        elif path.is_dir():
+            runs.append(RunFolder.open(path))
+        else:
+            raise UserError(f"{path} is neither a run folder nor a network JSON file")
+    names = [run.name for run in runs]
+    if len(set(names)) != len(names):
+        raise UserError(f"two run folders have the same name ({names}); rename one")
+    return runs, files
+
+
+def wlnn_runs(runs: Sequence[RunFolder], what: str) -> list[RunFolder]:
+    chosen = [run for run in runs if run.kind == WLNN]
+    if not chosen:
+        raise UserError(f"{what} needs run-wlnn-mnist.py runs; none of the folders is one")
+    return chosen
+
+
+class Datasets:
+    """Each run's dataset and worker pool, loaded once per (dataset, data_dir)."""
+
+    def __init__(self, num_workers: int, data_dir: str | None):
+        self.num_workers, self.data_dir = num_workers, data_dir
+        self._pools: dict = {}
+
+    def pool(self, run: RunFolder):
+        from evolearn.data import load_dataset
+        from evolearn.experiment.workers import WorkerPool
+
+        data_dir = self.data_dir or run.params.get("data_dir")
+        key = (run.params["dataset"], data_dir)
+        if key not in self._pools:
+            dataset = load_dataset(run.params["dataset"], data_dir, progress=False)
+            self._pools[key] = WorkerPool(self.num_workers, dataset.arrays())
+        return self._pools[key]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for pool in self._pools.values():
+            pool.close()
+
+
+def control_table(
+    runs: Sequence[RunFolder],
+    connections: Sequence[int],
+    num_networks: int,
+    seed: int,
+    epochs: int,
+    datasets: Datasets,
+) -> pd.DataFrame:
+    """The random networks of each run (kind "random") and the run's tested champions (kind
+    "champion": the long-training test accuracy of every test of the run)."""
+    rows = []
+    for run in runs:
+        start = time.perf_counter()
+        trained = train_random_networks(
+            datasets.pool(run), run.params, connections, num_networks, seed, epochs
+        )
+        rows += [{"kind": "random", "run": run.name, "rule": run.rule, **r} for r in trained]
+        for _, test in run.champion_tests().iterrows():
+            rows.append(
+                {
+                    "kind": "champion",
+                    "run": run.name,
+                    "rule": run.rule,
+                    "generation": int(test["generation"]),
+                    "connections": int(test["champion_connections"]),
+                    "test_acc": float(test["champion_test_acc"]),
+                }
+            )
+        print(
+            f"{run.name}: {len(trained)} random networks trained for {epochs} epochs in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+    columns = ["kind", "run", "rule", "generation", "target_connections", "index"]
+    columns += ["connections", "neurons", "layers", "test_acc"]
+    integers = ["generation", "target_connections", "index", "connections", "neurons", "layers"]
+    return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(integers, "Int64"))
+
+
+def write_control(table: pd.DataFrame, outputs: ToolOutputs) -> list[Path]:
+    table.to_csv(outputs.path("random_networks.csv"), index=False)
+    figure = figures.control(table[table["kind"] == "random"], table[table["kind"] == "champion"])
+    return [
+        outputs.folder / "random_networks.csv",
+        *figures.save(figure, outputs.path, "random_networks"),
+    ]
+
+
+CONTROL_FILES = ("random_networks.csv", "random_networks.png", "random_networks.pdf")
+
+
+# --- the rest of the figures ---------------------------------------------------------------
+
+
+def architecture_table(runs: Sequence[RunFolder], generation: int | None):
+    """(table rows, degrees of hidden neurons per run) of each run's saved population."""
+    rows, degrees = [], {}
+    for run in runs:
+        saved = run.saved_generations()
+        if not saved:
+            raise UserError(f"{run.path} has no saved networks (networks/)")
+        chosen = generation if generation is not None else saved[-1]
+        genomes = [genome for genome, _ in run.networks(chosen)]
+        stats = architecture.architecture_stats(genomes)
+        rows.append(
+            {
+                "run": run.name,
+                "kind": run.kind,
+                "rule": run.rule or "",
+                "generation": chosen,
+                "networks": len(genomes),
+                **stats,
+            }
+        )
+        degrees[run.name] = (
+            run.rule,
+            np.concatenate([architecture.degrees(g)[2] for g in genomes]),
+        )
+    return pd.DataFrame(rows), degrees
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The architecture table as Markdown, each statistic as ``mean ± sd``."""
+    header = ["run", "rule", "generation", "networks"] + [
+        name.replace("_", " ") for name in architecture.STATS
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        cells = [
+            row["run"],
+            row["rule"] or row["kind"],
+            str(row["generation"]),
+            str(row["networks"]),
+        ]
+        cells += [
+            f"{row[f'{name}_mean']:.1f} ± {row[f'{name}_std']:.1f}" for name in architecture.STATS
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def curves_table(
+    runs: Sequence[RunFolder],
+    generations: Sequence[int],
+    per_generation: int,
+    seed: int,
+    epochs: int,
+    datasets: Datasets,
+) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        start = time.perf_counter()
+        chosen: list[tuple[int, int, Genome]] = []
+        for generation in generations:
+            networks = run.networks(generation)
+            best = sorted(
+                range(len(networks)),
+                key=lambda i: -_finite(networks[i][1].get("reward", float("-inf"))),
+            )[:per_generation]
+            chosen += [
+                (generation, int(networks[i][1].get("index", i)), networks[i][0]) for i in best
+            ]
+        accuracies = learning_curves(datasets.pool(run), run.params, chosen, seed, epochs)
+        for (generation, index, _), curve in zip(chosen, accuracies, strict=True):
+            for epoch, acc in enumerate(curve, start=1):
+                rows.append(
+                    {
+                        "run": run.name,
+                        "rule": run.rule,
+                        "generation": generation,
+                        "index": index,
+                        "epoch": epoch,
+                        "test_acc": acc,
+                    }
+                )
+        print(
+            f"{run.name}: {len(chosen)} networks retrained for {epochs} epochs in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+    return pd.DataFrame(rows)
+
+
+def _finite(value: float) -> float:
+    return value if np.isfinite(value) and value > -1e29 else float("-inf")
+
+
+def draw(genome: Genome, params: dict, title: str, outputs: ToolOutputs, name: str) -> list[Path]:
+    names = task_names(params, genome.num_inputs, genome.num_outputs)
+    return figures.save(draw_network(genome, names, title), outputs.path, name, ("svg", "png"))
+
+
+def params_of_network(path: Path) -> dict:
+    from evolearn.champion import locate
+
+    return locate(path, None)[1]
+
+
+def main(argv: list[str]) -> None:
+    args = _parser().parse_args(argv)
+    runs, files = open_paths(args.paths)
+    outputs = ToolOutputs(args.out)
+    wlnn = [run for run in runs if run.kind == WLNN]
+    wann = [run for run in runs if run.kind != WLNN]
+    if args.connections:
+        wlnn_runs(runs, "--connections")
+    if args.curves:
+        wlnn_runs(runs, "--curves")
+        for run in wlnn:
+            missing = sorted(set(args.curves) - set(run.saved_generations()))
+            if missing:
+                raise UserError(
+                    f"--curves: {run.path} saved no networks of generation(s) {missing} "
+                    f"(saved: {run.saved_generations()})"
+                )
+    # every name first, so that a file in the way stops the command before it writes
+    planned = []
+    if wlnn:
+        planned += ["evolution.png", "evolution.pdf"]
+    planned += [f"wann-evolution-{run.name}.{fmt}" for run in wann for fmt in ("png", "pdf")]
+    if runs:
+        planned += ["architecture.csv", "architecture.md", "degrees.png", "degrees.pdf"]
+    planned += [f"drawings/champion-{r.name}.{fmt}" for r in runs for fmt in ("svg", "png")]
+    planned += [f"drawings/{f.stem}.{fmt}" for f in files for fmt in ("svg", "png")]
+    if args.connections:
+        planned += list(CONTROL_FILES)
+    if args.curves:
+        planned += ["learning_curves.csv", "learning_curves.png", "learning_curves.pdf"]
+    outputs.claim(*planned)
+    network_params = {f: params_of_network(f) for f in files}
+
+    start = time.perf_counter()
+    written: list[Path] = []
+    if wlnn:
+        written += figures.save(
+            figures.wlnn_evolution(wlnn, args.sample, args.seed), outputs.path, "evolution"
+        )
+    for run in wann:
+        written += figures.save(
+            figures.wann_evolution(run), outputs.path, f"wann-evolution-{run.name}"
+        )
+    if runs:
+        table, degrees = architecture_table(runs, args.generation)
+        table.to_csv(outputs.path("architecture.csv"), index=False)
+        outputs.path("architecture.md").write_text(markdown_table(table))
+        written += [outputs.folder / "architecture.csv", outputs.folder / "architecture.md"]
+        written += figures.save(figures.degree_histograms(degrees), outputs.path, "degrees")
+    for run in runs:
+        champion = load_genome(run.path / "champion.json")
+        written += draw(
+            champion,
+            run.params,
+            f"champion of {run.label}",
+            outputs,
+            f"drawings/champion-{run.name}",
+        )
+    for path in files:
+        written += draw(
+            load_genome(path), network_params[path], str(path), outputs, f"drawings/{path.stem}"
+        )
+    print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
+    if args.connections or args.curves:
+        with Datasets(args.num_workers, args.data_dir) as datasets:
+            if args.connections:
+                table = control_table(
+                    wlnn, args.connections, args.num_networks, args.seed, args.epochs, datasets
+                )
+                written += write_control(table, outputs)
+            if args.curves:
+                curves = curves_table(
+                    wlnn, args.curves, args.curve_networks, args.seed, args.epochs, datasets
+                )
+                curves.to_csv(outputs.path("learning_curves.csv"), index=False)
+                num_epochs = {run.name: int(run.params["num_epochs"]) for run in wlnn}
+                written.append(outputs.folder / "learning_curves.csv")
+                written += figures.save(
+                    figures.learning_curves(curves, num_epochs), outputs.path, "learning_curves"
+                )
+    print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
+    for path in written:
+        print(f"  {path}")
+
+
+if __name__ == "__main__":
+    main_wrapper(main)

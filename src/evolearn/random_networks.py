@@ -1,0 +1,84 @@
+"""The thesis's random-architecture control: are evolved architectures better learners than
+random ones of the same size?
+
+    python -m evolearn.random_networks RUN_DIR [RUN_DIR ...] --connections 200 250 300 \\
+        --num_networks 20 --out FIGDIR [--num_workers 2] [--seed 0]
+
+For each run-wlnn-mnist.py run and each connection count, ``--num_networks`` random networks
+are built as evolution starts a network (the initial network, the add-node pass) and mutated
+at random with the run's mutation probabilities until they have at least that many
+connections (:mod:`evolearn.analysis.retraining`). Each gets the champion's long training (10
+epochs with the run's learning rule, optimizer, learning rate and batch size) and is tested.
+
+Writes ``random_networks.csv`` (one row per random network, and one per test of the run's
+champion, its long-training test accuracy) and the figure ``random_networks`` (PNG, PDF):
+test accuracy against connections, one panel per rule, the random networks as small dots
+with their mean and a one-standard-deviation band, the champions as large dots. Seeded: the
+same seed gives the same networks and numbers, whatever ``--num_workers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from evolearn.errors import UserError
+from evolearn.experiment.cli import main_wrapper
+from evolearn.experiment.outputs import ToolOutputs
+from evolearn.plot import (
+    CONTROL_FILES,
+    Datasets,
+    ToolParser,
+    add_retraining_options,
+    control_table,
+    open_paths,
+    positive,
+    wlnn_runs,
+    write_control,
+)
+
+
+def _parser():
+    parser = ToolParser(
+        prog="python -m evolearn.random_networks",
+        description="Train random networks of given sizes as a run trains its champion, "
+        "against the run's evolved champions.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("runs", nargs="+", help="run folders of run-wlnn-mnist.py")
+    parser.add_argument(
+        "--connections",
+        type=positive,
+        nargs="+",
+        required=True,
+        help="connection counts of the random networks",
+    )
+    parser.add_argument(
+        "--num_networks", type=positive, default=20, help="random networks per connection count"
+    )
+    parser.add_argument("--out", required=True, help="the folder for the table and the figure")
+    add_retraining_options(parser)
+    return parser
+
+
+def main(argv: list[str]) -> None:
+    args = _parser().parse_args(argv)
+    runs, files = open_paths(args.runs)
+    if files:
+        raise UserError(f"{files[0]} is a network file; give run folders")
+    runs = wlnn_runs(runs, "python -m evolearn.random_networks")
+    outputs = ToolOutputs(args.out)
+    outputs.claim(*CONTROL_FILES)
+    start = time.perf_counter()
+    with Datasets(args.num_workers, args.data_dir) as datasets:
+        table = control_table(
+            runs, args.connections, args.num_networks, args.seed, args.epochs, datasets
+        )
+    written = write_control(table, outputs)
+    print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
+    for path in written:
+        print(f"  {path}")
+
+
+if __name__ == "__main__":
+    main_wrapper(main)

@@ -36,6 +36,8 @@ PURE = (
     "evolearn.search",
     "evolearn.wann",
     "evolearn.wlnn",
+    "evolearn.analysis",
+    "evolearn.analysis.architecture",
 )
 #: Modules of the toolkit that no pure module may import.
 NOT_PURE = (
@@ -50,6 +52,12 @@ NOT_PURE = (
     "evolearn.data",
     "evolearn.network_io",
     "evolearn.testing",
+    "evolearn.analysis.runs",
+    "evolearn.analysis.retraining",
+    "evolearn.analysis.figures",
+    "evolearn.analysis.drawing",
+    "evolearn.plot",
+    "evolearn.random_networks",
 )
 FORBIDDEN_THIRD_PARTY = ("tensorboardX", "joblib", "tqdm", "yaml")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -36,7 +37,9 @@ def save(
     paths = []
     for fmt in formats:
         path = path_for(f"{name}.{fmt}")
-        figure.savefig(path, dpi=150 if fmt == "png" else None, bbox_inches="tight")
+        # SVG text stays text (searchable, editable), not outlines
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(path, dpi=150 if fmt == "png" else None, bbox_inches="tight")
         paths.append(path)
     return paths
 
@@ -164,7 +167,7 @@ def control(random_rows: pd.DataFrame, champion_rows: pd.DataFrame):
         axes.set_title(rule_label(rule))
         axes.set_xlabel("connections")
         axes.grid(alpha=0.3)
-        axes.legend(fontsize="small", loc="lower right")
+        axes.legend(fontsize="small", loc="best")
     panels[0][0].set_ylabel("test accuracy after long training (%)")
     figure.tight_layout()
     return figure

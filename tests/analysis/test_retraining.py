@@ -1,0 +1,104 @@
+"""Random networks of the control, and the long training of the analysis."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from evolearn import streams
+from evolearn.analysis.retraining import (
+    long_training,
+    long_training_config,
+    random_network,
+    train_random_networks,
+)
+from evolearn.data import load_dataset
+from evolearn.experiment.workers import WorkerPool
+from evolearn.network_io import load_genome
+from evolearn.wlnn.evolution import initial_wlnn
+
+PARAMS = {
+    "num_inputs": 64,
+    "num_outputs": 10,
+    "p_initial_connection_enabled": 0.05,
+    "p_add_node": 0.2,
+    "learning_rule": "backprop",
+    "optimizer": "adam",
+    "lr": 0.01,
+    "batch_size": 32,
+    "num_epochs": 3,
+    "train_only_outputs": False,
+    "evaluation_period": "last_epoch",
+    "batch_size_eval": 1000,
+}
+
+
+@pytest.mark.parametrize("target", [80, 100, 250])
+def test_random_networks_grow_to_exactly_the_asked_connections(target):
+    for index in range(3):
+        genome = random_network(PARAMS, target, streams.stream(0, target, 8, index))
+        # each mutation adds one connection: growth stops at the count asked for
+        assert genome.num_connections == target
+        assert genome.num_inputs == 64 and genome.num_outputs == 10
+        assert genome.weights is not None and len(genome.weights) == target
+
+
+def test_random_networks_start_as_evolution_starts_them():
+    # a target below the initial network's size: the initial network itself, grown by nothing
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    start = initial_wlnn(64, 10, 0.05, rng_a)
+    genome = random_network(PARAMS, 1, rng_b)
+    assert genome.connections.tolist() == start.connections.tolist()
+    assert genome.layer.tolist() == start.layer.tolist()
+    assert genome.num_hidden > 0  # the add-node pass split some connections
+
+
+def test_the_same_seed_gives_the_same_random_network_and_another_index_another():
+    def build(index):
+        return random_network(PARAMS, 120, streams.stream(7, 120, streams.RANDOM_NETWORK, index))
+
+    assert build(0) == build(0)
+    assert build(0) != build(1)
+
+
+def test_mutations_follow_the_runs_add_node_probability():
+    only_connections = random_network({**PARAMS, "p_add_node": 0.0}, 200, np.random.default_rng(1))
+    only_nodes = random_network({**PARAMS, "p_add_node": 1.0}, 200, np.random.default_rng(1))
+    start = initial_wlnn(64, 10, 0.05, np.random.default_rng(1))
+    assert only_connections.num_hidden == start.num_hidden
+    assert only_nodes.num_hidden == start.num_hidden + (200 - start.num_connections)
+
+
+@pytest.mark.slow
+def test_long_training_gives_the_runs_own_champion_test(tiny_runs):
+    """Retraining the champion with the run's stream reproduces the test the run logged."""
+    run = tiny_runs["bp"]
+    params = yaml.safe_load((run / "params.yaml").read_text())
+    tested = json.loads((run / "champion_trained.json").read_text())["info"]
+    generation = tested["tested_at_generation"]
+    dataset = load_dataset("digits")
+    tensors = [torch.as_tensor(a) for a in dataset.arrays().values()]
+    accuracies = long_training(
+        load_genome(run / "champion.json"),
+        long_training_config(params),
+        *tensors,
+        streams.stream(params["seed"], generation, streams.CHAMPION),
+        params["batch_size_eval"],
+    )
+    assert len(accuracies) == 10
+    assert accuracies[-1] == tested["test_acc"]
+    assert len(set(accuracies)) > 1  # tested after every epoch, not once
+
+
+@pytest.mark.slow
+def test_the_control_does_not_depend_on_the_number_of_workers():
+    dataset = load_dataset("digits")
+    results = []
+    for workers in (1, 2):
+        with WorkerPool(workers, dataset.arrays()) as pool:
+            results.append(train_random_networks(pool, PARAMS, [80, 100], 2, seed=4, epochs=1))
+    assert results[0] == results[1]
+    assert [r["connections"] for r in results[0]] == [80, 80, 100, 100]
+    assert all(0.0 < r["test_acc"] <= 1.0 for r in results[0])

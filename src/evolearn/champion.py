@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from evolearn.errors import ParamError, UserError
 from evolearn.experiment.cli import main_wrapper
+from evolearn.experiment.run import read_params_file
 from evolearn.network_io import load_genome, load_genome_info
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 
@@ -80,11 +80,7 @@ def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
                 f"--params RUN/params.yaml"
             )
         params_path = found[0]
-    try:
-        params = yaml.safe_load(Path(params_path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise UserError(f"cannot read parameters {params_path}: {err}") from None
-    return network, params
+    return network, read_params_file(Path(params_path))
 
 
 def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -> np.ndarray:

@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         default=5,
         help="networks per generation in the learning curves (the best by reward)",
     )
+    parser.add_argument("--dpi", type=positive, default=150, help="resolution of the PNG files")
     add_retraining_options(parser)
     return parser
 
@@ -213,12 +214,12 @@ def control_table(
     return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(integers, "Int64"))
 
 
-def write_control(table: pd.DataFrame, outputs: ToolOutputs) -> list[Path]:
+def write_control(table: pd.DataFrame, outputs: ToolOutputs, dpi: int = 150) -> list[Path]:
     table.to_csv(outputs.path("random_networks.csv"), index=False)
     figure = figures.control(table[table["kind"] == "random"], table[table["kind"] == "champion"])
     return [
         outputs.folder / "random_networks.csv",
-        *figures.save(figure, outputs.path, "random_networks"),
+        *figures.save(figure, outputs.path, "random_networks", dpi=dpi),
     ]
 
 
@@ -320,9 +321,13 @@ def _finite(value: float) -> float:
     return value if np.isfinite(value) and value > -1e29 else float("-inf")
 
 
-def draw(genome: Genome, params: dict, title: str, outputs: ToolOutputs, name: str) -> list[Path]:
+def draw(
+    genome: Genome, params: dict, title: str, outputs: ToolOutputs, name: str, dpi: int = 150
+) -> list[Path]:
     names = task_names(params, genome.num_inputs, genome.num_outputs)
-    return figures.save(draw_network(genome, names, title), outputs.path, name, ("svg", "png"))
+    return figures.save(
+        draw_network(genome, names, title), outputs.path, name, ("svg", "png"), dpi=dpi
+    )
 
 
 def params_of_network(path: Path) -> dict:
@@ -361,38 +366,40 @@ def main(argv: list[str]) -> None:
         planned += list(CONTROL_FILES)
     if args.curves:
         planned += ["learning_curves.csv", "learning_curves.png", "learning_curves.pdf"]
+    if len(set(planned)) != len(planned):
+        twice = sorted({name for name in planned if planned.count(name) > 1})
+        raise UserError(
+            f"two of the paths would be drawn into the same file ({twice[0]}); "
+            f"give them one at a time, with different --out folders"
+        )
     outputs.claim(*planned)
     network_params = {f: params_of_network(f) for f in files}
 
     start = time.perf_counter()
     written: list[Path] = []
+
+    def save(figure, name: str) -> None:
+        written.extend(figures.save(figure, outputs.path, name, dpi=args.dpi))
+
     if wlnn:
-        written += figures.save(
-            figures.wlnn_evolution(wlnn, args.sample, args.seed), outputs.path, "evolution"
-        )
+        save(figures.wlnn_evolution(wlnn, args.sample, args.seed), "evolution")
     for run in wann:
-        written += figures.save(
-            figures.wann_evolution(run), outputs.path, f"wann-evolution-{run.name}"
-        )
+        save(figures.wann_evolution(run), f"wann-evolution-{run.name}")
     if runs:
         table, degrees = architecture_table(runs, args.generation)
         table.to_csv(outputs.path("architecture.csv"), index=False)
         outputs.path("architecture.md").write_text(markdown_table(table))
         written += [outputs.folder / "architecture.csv", outputs.folder / "architecture.md"]
-        written += figures.save(figures.degree_histograms(degrees), outputs.path, "degrees")
+        save(figures.degree_histograms(degrees), "degrees")
     for run in runs:
         champion = load_genome(run.path / "champion.json")
+        title = f"champion of {run.label}"
         written += draw(
-            champion,
-            run.params,
-            f"champion of {run.label}",
-            outputs,
-            f"drawings/champion-{run.name}",
+            champion, run.params, title, outputs, f"drawings/champion-{run.name}", args.dpi
         )
     for path in files:
-        written += draw(
-            load_genome(path), network_params[path], str(path), outputs, f"drawings/{path.stem}"
-        )
+        name = f"drawings/{path.stem}"
+        written += draw(load_genome(path), network_params[path], str(path), outputs, name, args.dpi)
     print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
     if args.connections or args.curves:
         with Datasets(args.num_workers, args.data_dir) as datasets:
@@ -400,17 +407,15 @@ def main(argv: list[str]) -> None:
                 table = control_table(
                     wlnn, args.connections, args.num_networks, args.seed, args.epochs, datasets
                 )
-                written += write_control(table, outputs)
+                written += write_control(table, outputs, args.dpi)
             if args.curves:
                 curves = curves_table(
                     wlnn, args.curves, args.curve_networks, args.seed, args.epochs, datasets
                 )
                 curves.to_csv(outputs.path("learning_curves.csv"), index=False)
-                num_epochs = {run.name: int(run.params["num_epochs"]) for run in wlnn}
                 written.append(outputs.folder / "learning_curves.csv")
-                written += figures.save(
-                    figures.learning_curves(curves, num_epochs), outputs.path, "learning_curves"
-                )
+                num_epochs = {run.name: int(run.params["num_epochs"]) for run in wlnn}
+                save(figures.learning_curves(curves, num_epochs), "learning_curves")
     print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
     for path in written:
         print(f"  {path}")

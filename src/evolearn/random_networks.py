@@ -57,6 +57,7 @@ def _parser():
         "--num_networks", type=positive, default=20, help="random networks per connection count"
     )
     parser.add_argument("--out", required=True, help="the folder for the table and the figure")
+    parser.add_argument("--dpi", type=positive, default=150, help="resolution of the PNG file")
     add_retraining_options(parser)
     return parser
 
@@ -74,7 +75,7 @@ def main(argv: list[str]) -> None:
         table = control_table(
             runs, args.connections, args.num_networks, args.seed, args.epochs, datasets
         )
-    written = write_control(table, outputs)
+    written = write_control(table, outputs, args.dpi)
     print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
     for path in written:
         print(f"  {path}")

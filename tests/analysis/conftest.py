@@ -1,45 +1,25 @@
-"""Real tiny runs of the evolution scripts, shared by the analysis tests (made once)."""
+"""Real tiny runs of the evolution scripts, shared by the analysis tests (made once): the small
+runs of :data:`evolearn.testing.SMALL_RUNS`, with a saved population every 2 generations and
+the WANN champions tested every 2 (later options win)."""
 
 import pytest
 from conftest import run_script
 
-WLNN_ARGS = [
-    "--num_generations", "3", "--population_size", "10", "--tournament_size", "4",
-    "--num_epochs", "1", "--save_every", "2", "--seed", "5",
-]  # fmt: skip
+from evolearn.testing import SMALL_RUNS
+
+WLNN = SMALL_RUNS["run-wlnn-mnist.py"]
+EVERY_2 = ["--save_every", "2", "--test_every", "2"]
 TINY_RUNS = {
-    "bp": ("run-wlnn-mnist.py", ["params/wlnn/digits-backprop.yaml", *WLNN_ARGS]),
-    "hebb": ("run-wlnn-mnist.py", ["params/wlnn/digits-hebbian.yaml", *WLNN_ARGS]),
+    "bp": ("run-wlnn-mnist.py", [*WLNN, "--save_every", "2", "--seed", "5"]),
+    "hebb": (
+        "run-wlnn-mnist.py",
+        ["params/wlnn/digits-hebbian.yaml", *WLNN[1:], "--save_every", "2", "--seed", "5"],
+    ),
     "swing": (
         "run-wann-gym.py",
-        [
-            "params/wann-gym/CartPoleSwingUp.yaml",
-            "--num_generations",
-            "3",
-            "--population_size",
-            "8",
-            "--tournament_size",
-            "2",
-            "--num_trials",
-            "1",
-            "--test_every",
-            "2",
-        ],
-    ),  # fmt: skip
-    "digits": (
-        "run-wann-classification.py",
-        [
-            "params/wann-classification/digits.yaml",
-            "--num_generations",
-            "4",
-            "--population_size",
-            "12",
-            "--tournament_size",
-            "4",
-            "--test_every",
-            "2",
-        ],
-    ),  # fmt: skip
+        [*SMALL_RUNS["run-wann-gym.py"], "--num_generations", "3", *EVERY_2],
+    ),
+    "digits": ("run-wann-classification.py", [*SMALL_RUNS["run-wann-classification.py"], *EVERY_2]),
 }
 
 

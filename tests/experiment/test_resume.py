@@ -528,11 +528,12 @@ def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A real 96 KiB file system (tmpfs), where a run soon finds the disk full."""
+    """A real 256 KiB file system (tmpfs), where a run soon finds the disk full (after the
+    networks of generation 1 and a few dozen generations)."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
         capture_output=True,
     )
     if mounted.returncode != 0:

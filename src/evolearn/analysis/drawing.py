@@ -85,7 +85,8 @@ def task_names(params: dict, num_inputs: int, num_outputs: int) -> TaskNames:
     return TaskNames()
 
 
-#: Inches per layer of a drawing, and the height of an input grid in the drawing's y units.
+#: Inches per layer of a drawing (of at most 13 layers), and the height of an input grid in
+#: the drawing's y units.
 INCHES_PER_LAYER = 1.6
 GRID_HEIGHT = 0.6
 MARGIN = 0.04
@@ -139,12 +140,14 @@ def draw_network(genome: Genome, names: TaskNames = TaskNames(), title: str | No
     # The axes fill the figure but its margins (names, title and legend lie outside them;
     # save with bbox_inches="tight"), INCHES_PER_LAYER inches per x unit and 1.16 y units
     # high, so that an input grid is drawn square.
+    # deep networks get narrower layers, down to half
+    per_layer = INCHES_PER_LAYER * min(1.0, max(0.5, 12 / max(1, g.num_layers - 1)))
     axes_height = height * (1 - 2 * MARGIN)
     grid_inches = GRID_HEIGHT * axes_height / 1.16 if names.input_grid else 0.0
-    positions = layout(g, names.input_grid, grid_inches / INCHES_PER_LAYER)
+    positions = layout(g, names.input_grid, grid_inches / per_layer)
     many = g.num_connections > 300
     x_range = positions[:, 0].max() - positions[:, 0].min() + 0.6
-    figure = Figure(figsize=(INCHES_PER_LAYER * x_range / (1 - 2 * MARGIN), height))
+    figure = Figure(figsize=(per_layer * x_range / (1 - 2 * MARGIN), height))
     figure.subplots_adjust(left=MARGIN, right=1 - MARGIN, bottom=MARGIN, top=1 - MARGIN)
     axes = figure.subplots()
     segments = positions[g.connections]  # [C, 2 (from, to), 2 (x, y)]

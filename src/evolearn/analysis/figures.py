@@ -30,7 +30,11 @@ def rule_label(rule: str | None) -> str:
 
 
 def save(
-    figure, path_for: Callable[[str], Path], name: str, formats: Sequence[str] = ("png", "pdf")
+    figure,
+    path_for: Callable[[str], Path],
+    name: str,
+    formats: Sequence[str] = ("png", "pdf"),
+    dpi: int = 150,
 ) -> list[Path]:
     """Write ``figure`` as ``name.<format>`` for each format at ``path_for(file name)`` (for
     example :meth:`evolearn.experiment.outputs.ToolOutputs.path`), and close it."""
@@ -39,7 +43,7 @@ def save(
         path = path_for(f"{name}.{fmt}")
         # SVG text stays text (searchable, editable), not outlines
         with matplotlib.rc_context({"svg.fonttype": "none"}):
-            figure.savefig(path, dpi=150 if fmt == "png" else None, bbox_inches="tight")
+            figure.savefig(path, dpi=dpi if fmt == "png" else None, bbox_inches="tight")
         paths.append(path)
     return paths
 

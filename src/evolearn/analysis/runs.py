@@ -13,10 +13,10 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from evolearn.errors import UserError
 from evolearn.experiment.reporting import POPULATION_TABLE_FILE, read_streams
+from evolearn.experiment.run import read_params_file
 from evolearn.genome import Genome
 from evolearn.network_io import load_genome
 
@@ -52,12 +52,7 @@ class RunFolder:
         params_file = path / "params.yaml"
         if not params_file.is_file():
             raise UserError(f"{path} is not a run folder: it has no params.yaml")
-        try:
-            params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise UserError(f"cannot read {params_file}: {err}") from None
-        if not isinstance(params, dict):
-            raise UserError(f"{params_file} does not hold a run's parameters")
+        params = read_params_file(params_file)
         if not (path / POPULATION_TABLE_FILE).is_file():
             raise UserError(
                 f"{path} holds no {POPULATION_TABLE_FILE}: it is not the folder of an evolution "

@@ -82,6 +82,17 @@ def stored_params(params: Params) -> dict[str, Any]:
     return {k: v for k, v in params.to_dict().items() if k not in NOT_STORED}
 
 
+def read_params_file(path: Path) -> dict[str, Any]:
+    """The parameters in a run's ``params.yaml`` (UserError if it cannot be read)."""
+    try:
+        saved = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UserError(f"{path} cannot be read ({err}).") from None
+    if not isinstance(saved, dict):
+        raise UserError(f"{path} does not hold a run's parameters.")
+    return saved
+
+
 LOG_FILE = "log.txt"
 TENSORBOARD_DIR = "tensorboard_summary"
 
@@ -260,11 +271,9 @@ class Run:
                 f"checkpoint)."
             )
         try:
-            saved = yaml.safe_load(saved_params.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise UserError(f"resume: {saved_params} cannot be read ({err}).") from None
-        if not isinstance(saved, dict):
-            raise UserError(f"resume: {saved_params} does not hold a run's parameters.")
+            saved = read_params_file(saved_params)
+        except UserError as err:
+            raise UserError(f"resume: {err}") from None
         log = out_dir / LOG_FILE  # its first line names the script that started the run
         script = script_name
         if log.is_file():

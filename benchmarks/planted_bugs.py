@@ -68,6 +68,51 @@ BUGS = [
         "params[f.name]\n",
         ["tests/wlnn/test_evolution.py", "-m", "not slow"],
     ),
+    # the analysis (python -m evolearn.plot, python -m evolearn.random_networks)
+    (
+        "degree of a hidden neuron counting only its inputs",
+        "src/evolearn/analysis/architecture.py",
+        "return into[receiving], out_of[sending], into[hidden] + out_of[hidden]",
+        "return into[receiving], out_of[sending], into[hidden]",
+        ["tests/analysis/test_architecture.py"],
+    ),
+    (
+        "random networks grown one mutation past the connections asked for",
+        "src/evolearn/analysis/retraining.py",
+        "while genome.num_connections < min_connections:",
+        "while genome.num_connections <= min_connections:",
+        ["tests/analysis/test_retraining.py", "-m", "not slow"],
+    ),
+    (
+        "the control's band from the sample standard deviation",
+        "src/evolearn/analysis/figures.py",
+        'by_count["test_acc"].std(ddof=0)',
+        'by_count["test_acc"].std()',
+        ["tests/analysis/test_figures.py", "-k", "control"],
+    ),
+    (
+        "the long training tested before each epoch instead of after",
+        "src/evolearn/analysis/retraining.py",
+        "        trainer.train_epoch(x, y)\n"
+        "        accuracies.append(model.evaluate(x_test, y_test, batch_size_eval)[1])",
+        "        accuracies.append(model.evaluate(x_test, y_test, batch_size_eval)[1])\n"
+        "        trainer.train_epoch(x, y)",
+        ["tests/analysis/test_retraining.py", "-k", "champion"],
+    ),
+    (
+        "the population table keeping a failed network's worst score",
+        "src/evolearn/experiment/reporting.py",
+        'if v[index] > failed_below else ""',
+        'if v[index] >= failed_below else ""',
+        ["tests/experiment/test_reporting.py"],
+    ),
+    (
+        "resume keeping the population rows of the generation after the checkpoint",
+        "src/evolearn/experiment/reporting.py",
+        'int(line.split(",", 1)[0]) <= generation',
+        'int(line.split(",", 1)[0]) <= generation + 1',
+        ["tests/experiment/test_reporting.py"],
+    ),
 ]
 
 

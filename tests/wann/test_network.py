@@ -61,9 +61,9 @@ def assert_close_in_float32(actual, desired, rtol):
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * scale)
 
 
-def both_paths(genome, x, weights):
+def both_paths(genome, x, weights, connection_weights=None):
     """(numpy outputs, torch outputs as numpy), both [W, batch, num_outputs]."""
-    compiled = WANNNetwork(genome)
+    compiled = WANNNetwork(genome, connection_weights)
     out_numpy = compiled.forward_numpy(x, weights)
     out_torch = compiled.forward_torch(torch.from_numpy(x), torch.from_numpy(np.asarray(weights)))
     return out_numpy, out_torch.numpy()
@@ -160,6 +160,41 @@ def test_hand_built_network_gives_hand_computed_outputs():
     np.testing.assert_allclose(out_torch, expected, atol=1e-8)
     np.testing.assert_allclose(reference_forward(g, x, 1.0), expected[0], atol=1e-8)
     np.testing.assert_allclose(reference_forward(g, x, -2.0), expected[1], atol=1e-8)
+
+
+def test_connections_with_weights_of_their_own_by_hand():
+    g = hand_built_network()  # connections (0,4) (1,4) (4,3) (0,3) (1,2) (3,2) (4,2)
+    own = np.array([2.0, 1.0, -1.0, 0.5, 3.0, 1.0, -2.0])
+    x = np.array([[0.5, -1.0]])
+    # shared weight 1: h4 = tanh(2 * 0.5 + 1 * -1) = tanh(0) = 0
+    #   h3 = |-1 * h4 + 0.5 * 0.5| = 0.25
+    #   out = 3 * -1 + 1 * h3 - 2 * h4 = -2.75
+    # shared weight 2 multiplies every sum as well:
+    #   h4 = tanh(2 * 0) = 0; h3 = |2 * 0.25| = 0.5; out = 2 * (-3 + 0.5) = -5
+    expected = np.array([[[-2.75]], [[-5.0]]])
+    network = WANNNetwork(g, own)
+    np.testing.assert_allclose(network.forward_numpy(x, [1.0, 2.0]), expected, atol=1e-12)
+    torch_out = network.forward_torch(torch.as_tensor(x), [1.0, 2.0]).numpy()
+    np.testing.assert_allclose(torch_out, expected, atol=1e-12)
+    np.testing.assert_allclose(reference_forward(g, x, 1.0, own), expected[0], atol=1e-12)
+    np.testing.assert_allclose(reference_forward(g, x, 2.0, own), expected[1], atol=1e-12)
+    # all ones is the weight agnostic network
+    ones = WANNNetwork(g, np.ones(7)).forward_numpy(x, [1.0, -2.0])
+    np.testing.assert_allclose(ones, WANNNetwork(g).forward_numpy(x, [1.0, -2.0]))
+    with pytest.raises(ValueError, match="7 connection weights"):
+        WANNNetwork(g, np.ones(6))
+
+
+def test_connection_weights_agree_with_the_reference_on_random_networks():
+    rng = np.random.default_rng(99)
+    for _ in range(20):
+        g = random_wann(rng, 3, 2, int(rng.integers(0, 25)))
+        own = rng.uniform(-2, 2, g.num_connections)
+        x = rng.uniform(-1, 1, size=(8, 3))
+        expected = np.stack([reference_forward(g, x, w, own) for w in (1.0, -0.5)])
+        out_numpy, out_torch = both_paths(g, x, [1.0, -0.5], connection_weights=own)
+        np.testing.assert_allclose(out_numpy, expected, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(out_torch, expected, rtol=1e-9, atol=1e-9)
 
 
 def test_outputs_come_in_neuron_order():

@@ -102,9 +102,20 @@ class WANNNetwork:
         order: int64 ``[num_neurons - num_inputs]``, the neuron in each activity row.
     """
 
-    def __init__(self, genome: Genome):
+    def __init__(self, genome: Genome, connection_weights: np.ndarray | None = None):
+        """``connection_weights`` (``[num_connections]``, optional): a weight of its own for
+        each connection, in the genome's connection order, instead of 1; a pass with the
+        shared weight value 1 is then the network with those weights (the WANN paper's
+        "random weights" and "tuned weights" settings)."""
         check_genome(genome)
         g = genome
+        values = np.ones(g.num_connections)
+        if connection_weights is not None:
+            values = np.asarray(connection_weights, dtype=np.float64)
+            if values.shape != (g.num_connections,):
+                raise ValueError(
+                    f"expected {g.num_connections} connection weights, got shape {values.shape}"
+                )
         self.num_inputs = g.num_inputs
         self.num_outputs = g.num_outputs
         acts = neuron_activations(g)
@@ -118,9 +129,10 @@ class WANNNetwork:
         src, dst = g.connections[:, 0], g.connections[:, 1]
         from_input = src < g.num_inputs
         self._input_matrix = np.zeros((g.num_inputs, self._num_computed))
-        self._input_matrix[src[from_input], position[dst[from_input]]] = 1.0
+        self._input_matrix[src[from_input], position[dst[from_input]]] = values[from_input]
 
         hidden_src, hidden_dst = position[src[~from_input]], position[dst[~from_input]]
+        hidden_values = values[~from_input]
         sorted_layers = g.layer[self.order]
         sorted_acts = acts[self.order]
         layers = []
@@ -131,7 +143,7 @@ class WANNNetwork:
             hidden_matrix = None
             if np.any(into):
                 hidden_matrix = np.zeros((start, stop - start))
-                hidden_matrix[hidden_src[into], hidden_dst[into] - start] = 1.0
+                hidden_matrix[hidden_src[into], hidden_dst[into] - start] = hidden_values[into]
             layers.append(
                 Step(start, stop, hidden_matrix, activation_groups(sorted_acts[start:stop]))
             )
@@ -250,23 +262,27 @@ class WANNNetwork:
         return activity[self._num_computed - self.num_outputs :].permute(1, 2, 0).contiguous()
 
 
-def reference_forward(genome: Genome, x: np.ndarray, weight: float) -> np.ndarray:
-    """Outputs ``[batch, num_outputs]`` for one weight value, neuron by neuron, in float64.
+def reference_forward(
+    genome: Genome, x: np.ndarray, weight: float, connection_weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Outputs ``[batch, num_outputs]`` for one weight value, neuron by neuron, in float64;
+    with ``connection_weights``, each connection's input is multiplied by its own weight too.
 
     Slow and plain on purpose: the tests hold the fast passes of :class:`WANNNetwork` against it.
     """
     g = genome
     x = np.asarray(x, dtype=np.float64)
     acts = neuron_activations(g)
-    incoming: dict[int, list[int]] = {n: [] for n in range(g.num_neurons)}
-    for a, b in g.connections.tolist():
-        incoming[b].append(a)
+    own = np.ones(g.num_connections) if connection_weights is None else connection_weights
+    incoming: dict[int, list[tuple[int, float]]] = {n: [] for n in range(g.num_neurons)}
+    for (a, b), value in zip(g.connections.tolist(), own, strict=True):
+        incoming[b].append((a, float(value)))
     activity = np.zeros((x.shape[0], g.num_neurons))
     activity[:, : g.num_inputs] = x
     for neurons in g.neurons_in_layer()[1:]:
         for n in neurons:
             total = np.zeros(x.shape[0])
-            for a in incoming[n]:
-                total = total + activity[:, a]
+            for a, value in incoming[n]:
+                total = total + value * activity[:, a]
             activity[:, n] = ACTIVATIONS[acts[n]].numpy(weight * total)
     return activity[:, g.num_inputs : g.num_inputs + g.num_outputs]

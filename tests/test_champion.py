@@ -214,3 +214,68 @@ def test_a_network_of_a_saved_population_finds_its_run(tmp_path):
     saved.write_bytes((out / "champion.json").read_bytes())
     stdout = champion_tool(str(out / "networks" / "gen-00100" / "net-000.json"))
     assert "digits test set (450 samples)" in stdout
+
+
+def settings(stdout: str) -> dict[str, tuple[float, ...]]:
+    """setting -> (mean, sd if printed) of the tool's WANN-paper lines."""
+    found = {}
+    for name, mean, sd in re.findall(
+        rf"  (\w+) +(?:return|accuracy) {NUMBER}(?: \+- {NUMBER})?", stdout
+    ):
+        found[name] = (float(mean),) + ((float(sd),) if sd else ())
+    return found
+
+
+@pytest.mark.slow
+def test_the_wann_papers_settings_on_a_dataset_champion(tmp_path):
+    from evolearn.data import load_dataset
+    from evolearn.network_io import load_genome
+    from evolearn.wann.protocol import DatasetTask, evaluate
+
+    out = run_to_the_end(
+        tmp_path, "run-wann-classification.py", "params/wann-classification/digits.yaml",
+        "--population_size", "12", "--tournament_size", "4", "--num_generations", "2",
+    )  # fmt: skip
+    stdout = champion_tool(str(out), "--setting", "all", "--num_trials", "5", "--seed", "7",
+                           "--tune_epochs", "1")  # fmt: skip
+    found = settings(stdout)
+    assert sorted(found) == sorted(
+        [
+            "random_weights",
+            "random_shared_weight",
+            "tuned_shared_weight",
+            "tuned_weights",
+            "ensemble",
+        ]
+    )
+    # the printed numbers are the protocol's, on the run's dataset
+    digits = load_dataset("digits")
+    task = DatasetTask(digits.x_train, digits.y_train, digits.x_test, digits.y_test)
+    genome = load_genome(out / "champion.json")
+    shared = evaluate(task, genome, "random_shared_weight", 5, 7)
+    assert found["random_shared_weight"] == pytest.approx(
+        (shared.scores.mean(), shared.scores.std()), abs=5e-4
+    )
+    assert len(found["ensemble"]) == 1 and "over 1 trial(s)" in stdout
+
+
+@pytest.mark.slow
+def test_the_wann_papers_settings_on_an_environment_champion(tmp_path):
+    out = run_to_the_end(
+        tmp_path, "run-wann-gym.py", "params/wann-gym/CartPoleSwingUp.yaml",
+        "--population_size", "8", "--tournament_size", "2", "--num_generations", "2",
+        "--num_trials", "1",
+    )  # fmt: skip
+    stdout = champion_tool(str(out), "--setting", "all", "--num_trials", "3", "--tune_trials",
+                           "1", "--es_iterations", "1", "--es_population", "2")  # fmt: skip
+    found = settings(stdout)
+    assert sorted(found) == sorted(
+        ["random_weights", "random_shared_weight", "tuned_shared_weight", "tuned_weights"]
+    )
+    assert all(len(v) == 2 for v in found.values())  # mean and sd over the 3 trials
+    refused = subprocess.run(
+        [sys.executable, "-m", "evolearn.champion", str(out), "--setting", "ensemble"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "datasets only" in refused.stderr
+    assert "Traceback" not in refused.stderr

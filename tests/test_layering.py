@@ -46,6 +46,7 @@ NOT_PURE = (
     "evolearn.wann.search",
     "evolearn.wann.classification",
     "evolearn.wann.gym",
+    "evolearn.wann.protocol",
     "evolearn.wlnn.evolution",
     "evolearn.wlnn.baseline",
     "evolearn.champion",

@@ -2,6 +2,7 @@
 
     python -m evolearn.champion out/2026-11-21_08-00-00                 # the run's champion.json
     python -m evolearn.champion out/RUN/champions/gen-00042.json --weights -1 1 --num_trials 20
+    python -m evolearn.champion out/RUN --setting all --num_trials 100   # the WANN paper's four
 
 The task comes from the ``params.yaml`` of the run folder the network lies in (or
 ``--params``). A weight agnostic network is run with each weight value (default: the train
@@ -11,6 +12,9 @@ network is tested with its saved weights on the ``--split``; for a WLNN run's ``
 (the weights before training) ``champion_trained.json`` (after the run's long training) is
 tested too.
 Prints the mean and the spread (standard deviation) of the returns or the per-weight scores.
+With ``--setting``, a weight agnostic network is scored as the WANN paper does instead
+(:mod:`evolearn.wann.protocol`): random weights, random shared weight, tuned shared weight,
+tuned weights, and for a dataset the ensemble of the weight values.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from evolearn.errors import ParamError, UserError
@@ -27,6 +30,7 @@ from evolearn.experiment.cli import main_wrapper
 from evolearn.experiment.run import read_params_file
 from evolearn.network_io import load_genome, load_genome_info
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
+from evolearn.wann.protocol import SETTINGS
 
 #: A network file of a run lies at most this many folders below the run folder
 #: (``networks/gen-XXXXX/net-XXX.json``).
@@ -62,6 +66,39 @@ def _parser() -> argparse.ArgumentParser:
         "--split", choices=("test", "train"), default="test", help="dataset split (datasets)"
     )
     parser.add_argument("--data_dir", help="where MNIST is (default: the run's data_dir)")
+    paper = parser.add_argument_group(
+        "the WANN paper's settings (weight agnostic networks; see evolearn.wann.protocol)"
+    )
+    paper.add_argument(
+        "--setting",
+        choices=(*SETTINGS, "all"),
+        help="score the network as the WANN paper does: random_weights (each connection its own "
+        "weight from U(-2, 2) per trial), random_shared_weight (one from U(-2, 2) per trial), "
+        "tuned_shared_weight (the best of -1.9, -1.8, ..., 1.9), tuned_weights (individual "
+        "weights trained from it), ensemble (datasets: softmax averaged over the six train "
+        "weights), or all; --num_trials test trials, seeded by --seed",
+    )
+    paper.add_argument(
+        "--tune_trials", type=int, default=10, help="tuning episodes per shared weight value"
+    )
+    paper.add_argument(
+        "--es_iterations",
+        type=int,
+        default=50,
+        help="iterations of the evolution strategy (tuned_weights, environments)",
+    )
+    paper.add_argument(
+        "--es_population",
+        type=int,
+        default=16,
+        help="episodes per iteration of the evolution strategy",
+    )
+    paper.add_argument(
+        "--tune_epochs",
+        type=int,
+        default=10,
+        help="epochs of gradient training (tuned_weights, datasets)",
+    )
     return parser
 
 
@@ -83,31 +120,32 @@ def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
     return network, read_params_file(Path(params_path))
 
 
-def episode_returns(genome, params: dict, weights, num_trials: int, seed: int) -> np.ndarray:
-    """``[W, num_trials]`` episode returns of a WANN on the run's environment."""
-    from evolearn.envs import make_env
-    from evolearn.wann.gym import has_fast_path, run_episodes
-    from evolearn.wann.population import swingup_returns
+def print_setting(result, unit: str) -> None:
+    scores = result.scores
+    spread = f" +- {scores.std():.3f}" if len(scores) > 1 else ""
+    detail = f"  [{result.detail}]" if result.detail else ""
+    count = f"over {len(scores)} trial(s)"
+    print(f"  {result.setting:<21} {unit} {scores.mean():.3f}{spread} {count}{detail}")
 
-    argmax = bool(params.get("take_argmax_action", False))
-    seeds = list(range(seed, seed + num_trials))
-    if has_fast_path(
-        params["env_name"], take_argmax_action=argmax
-    ):  # all episodes at once, same numbers
-        return swingup_returns([genome], weights, seeds)[0]
-    envs = [make_env(params["env_name"]) for _ in range(len(weights) * num_trials)]
-    try:
-        return run_episodes(
-            WANNNetwork(genome),
-            envs,
-            np.asarray(weights, dtype=np.float64),
-            seeds,
-            take_argmax_action=argmax,
-            use_torch=False,
-        )
-    finally:
-        for env in envs:
-            env.close()
+
+def paper_settings(args, genome, task, unit: str) -> None:
+    """The WANN paper's settings chosen with --setting (mean and standard deviation)."""
+    from evolearn.wann.protocol import SETTINGS, Budget, DatasetTask, evaluate
+
+    budget = Budget(
+        tune_trials=args.tune_trials,
+        es_iterations=args.es_iterations,
+        es_population=args.es_population,
+        tune_epochs=args.tune_epochs,
+    )
+    chosen = SETTINGS if args.setting == "all" else (args.setting,)
+    if not isinstance(task, DatasetTask):
+        if args.setting == "ensemble":
+            raise UserError("--setting ensemble is defined for datasets only")
+        chosen = [s for s in chosen if s != "ensemble"]
+    print(f"The WANN paper's settings (seed {args.seed}, {args.num_trials} test trials):")
+    for setting in chosen:
+        print_setting(evaluate(task, genome, setting, args.num_trials, args.seed, budget), unit)
 
 
 def main(argv: list[str]) -> None:
@@ -121,7 +159,14 @@ def main(argv: list[str]) -> None:
     if "env_name" in params:
         if genome.kind == "wlnn":
             raise UserError(f"{network} is not a weight agnostic network")
-        returns = episode_returns(genome, params, args.weights, args.num_trials, args.seed)
+        from evolearn.wann.protocol import EnvironmentTask
+
+        task = EnvironmentTask(params)
+        if args.setting:
+            paper_settings(args, genome, task, "return")
+            return
+        seeds = range(args.seed, args.seed + args.num_trials)
+        returns = task.returns(genome, args.weights, seeds)
         print(
             f"{params['env_name']}, {args.num_trials} trials per weight value "
             f"(seeds {args.seed}..{args.seed + args.num_trials - 1}):"
@@ -140,6 +185,13 @@ def main(argv: list[str]) -> None:
     y = getattr(dataset, f"y_{args.split}")
     if genome.kind == "wann" or genome.weights is None:
         from evolearn.wann.classification import classify
+
+        if args.setting:
+            from evolearn.wann.protocol import DatasetTask
+
+            task = DatasetTask(dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
+            paper_settings(args, genome, task, "accuracy")
+            return
 
         loss, correct = classify(
             WANNNetwork(genome), x, y, tuple(args.weights), use_torch=False, device="cpu"

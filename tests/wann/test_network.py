@@ -197,6 +197,29 @@ def test_connection_weights_agree_with_the_reference_on_random_networks():
         np.testing.assert_allclose(out_torch, expected, rtol=1e-9, atol=1e-9)
 
 
+def test_the_trainable_pass_gives_the_weighted_network_and_its_gradient():
+    g = hand_built_network()
+    own = np.array([2.0, 1.0, -1.0, 0.5, 3.0, 1.0, -2.0])
+    x = np.array([[0.5, -1.0], [0.3, 0.2]])
+    cw = torch.tensor(own, requires_grad=True)
+    network = WANNNetwork(g)  # built with weights 1: forward_trainable uses cw instead
+    out = network.forward_trainable(torch.as_tensor(x), cw)
+    assert out.shape == (2, 1)
+    np.testing.assert_allclose(
+        out.detach().numpy(), [[-2.75], [reference_forward(g, x[1:], 1.0, own)[0, 0]]]
+    )
+    out.sum().backward()
+    # d out[0] / d own[4] (the skip connection 1 -> 2) is x1 = -1, plus the same for row 2
+    # (x1 = 0.2): -0.8; the rest against central differences
+    assert cw.grad[4].item() == pytest.approx(-0.8)
+    for k in range(7):
+        step = np.zeros(7)
+        step[k] = 1e-6
+        plus = reference_forward(g, x, 1.0, own + step).sum()
+        minus = reference_forward(g, x, 1.0, own - step).sum()
+        assert cw.grad[k].item() == pytest.approx((plus - minus) / 2e-6, rel=1e-5, abs=1e-7)
+
+
 def test_outputs_come_in_neuron_order():
     # 3 inputs, 3 outputs (3, 4, 5); output 3 + k gets input 2 - k, output 5 also a hidden relu.
     g = make(3, 3, [0, 0, 0, 2, 2, 2, 1], [(2, 3), (1, 4), (0, 5), (0, 6), (6, 5)], ["relu"])

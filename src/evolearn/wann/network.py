@@ -130,6 +130,11 @@ class WANNNetwork:
         from_input = src < g.num_inputs
         self._input_matrix = np.zeros((g.num_inputs, self._num_computed))
         self._input_matrix[src[from_input], position[dst[from_input]]] = values[from_input]
+        # where each connection sits in the matrices (for forward_trainable)
+        self._input_connections = np.flatnonzero(from_input)
+        self._input_slots = (src[from_input], position[dst[from_input]])
+        hidden_connections = np.flatnonzero(~from_input)
+        self._hidden_slots = []
 
         hidden_src, hidden_dst = position[src[~from_input]], position[dst[~from_input]]
         hidden_values = values[~from_input]
@@ -144,6 +149,9 @@ class WANNNetwork:
             if np.any(into):
                 hidden_matrix = np.zeros((start, stop - start))
                 hidden_matrix[hidden_src[into], hidden_dst[into] - start] = hidden_values[into]
+            self._hidden_slots.append(
+                (hidden_connections[into], hidden_src[into], hidden_dst[into] - start)
+            )
             layers.append(
                 Step(start, stop, hidden_matrix, activation_groups(sorted_acts[start:stop]))
             )
@@ -236,12 +244,44 @@ class WANNNetwork:
         x = torch.as_tensor(x)
         if not x.is_floating_point():
             x = x.to(torch.float32)
+        return self._forward_torch(x, weights, self._torch_matrices(x.dtype, x.device))
+
+    def forward_trainable(self, x: torch.Tensor, connection_weights: torch.Tensor) -> torch.Tensor:
+        """Outputs ``[batch, num_outputs]`` of the network with ``connection_weights``
+        (``[num_connections]``, in the genome's order, replacing the weights the network was
+        built with), differentiable with respect to them: gradient training of a WANN's
+        weights (the WANN paper's "tuned weights" on MNIST). Computes in the dtype of the
+        weights."""
+        cw = connection_weights
+        x = torch.as_tensor(x, dtype=cw.dtype, device=cw.device)
+        rows, cols = (torch.as_tensor(a, device=cw.device) for a in self._input_slots)
+        input_matrix = torch.zeros(self._input_matrix.shape, dtype=cw.dtype, device=cw.device)
+        input_matrix = input_matrix.index_put((rows, cols), cw[self._input_connections])
+        hidden_matrices = []
+        for layer, slots in zip(self._layers, self._hidden_slots, strict=True):
+            if layer.matrix is None:
+                hidden_matrices.append(None)
+                continue
+            connections, rows, cols = (torch.as_tensor(a, device=cw.device) for a in slots)
+            matrix = torch.zeros(layer.matrix.shape, dtype=cw.dtype, device=cw.device)
+            hidden_matrices.append(matrix.index_put((rows, cols), cw[connections]))
+        from_inputs = (input_matrix.T @ x.T)[:, None, :]  # [non-input neurons, 1, batch]
+        rows: list[torch.Tensor] = []  # built by concatenation: autograd needs no in-place
+        for layer, matrix in zip(self._layers, hidden_matrices, strict=True):
+            s, e = layer.start, layer.stop
+            z = from_inputs[s:e, 0]
+            if matrix is not None:
+                z = z + matrix.T @ torch.cat(rows)
+            rows += [activation.torch(z[a:b]) for activation, a, b in layer.groups]
+        return torch.cat(rows)[self._num_computed - self.num_outputs :].T
+
+    def _forward_torch(self, x: torch.Tensor, weights, matrices: tuple) -> torch.Tensor:
         dtype, device = x.dtype, x.device
         w = torch.as_tensor(weights, dtype=dtype, device=device).reshape(1, -1, 1)
         num_weights = w.shape[1]
         self._check_input(tuple(x.shape), num_weights)
         batch = x.shape[-2]
-        input_matrix, hidden_matrices = self._torch_matrices(dtype, device)
+        input_matrix, hidden_matrices = matrices
         if x.dim() == 2:
             from_inputs = (input_matrix.T @ x.T)[:, None, :]
         else:

@@ -73,6 +73,13 @@ def add_retraining_options(parser: argparse.ArgumentParser) -> None:
         "--num_workers", type=positive, default=1, help="worker processes for the training"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random networks")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="control: train the random networks of one connection count as one model on "
+        "shared mini-batches (as evolution trains a generation; much faster on MNIST) instead "
+        "of each alone in its own random order as the run's champion",
+    )
     parser.add_argument("--data_dir", help="where MNIST is (default: each run's data_dir)")
 
 
@@ -183,6 +190,7 @@ def control_table(
     seed: int,
     epochs: int,
     datasets: Datasets,
+    together: bool = False,
 ) -> pd.DataFrame:
     """The random networks of each run (kind "random") and the run's tested champions (kind
     "champion": the long-training test accuracy of every test of the run)."""
@@ -190,7 +198,13 @@ def control_table(
     for run in runs:
         start = time.perf_counter()
         trained = train_random_networks(
-            datasets.pool(run), run.params, connections, num_networks, seed, epochs
+            datasets.pool(run),
+            run.params,
+            connections,
+            num_networks,
+            seed,
+            epochs,
+            together=together,
         )
         rows += [{"kind": "random", "run": run.name, "rule": run.rule, **r} for r in trained]
         for _, test in run.champion_tests().iterrows():
@@ -405,7 +419,13 @@ def main(argv: list[str]) -> None:
         with Datasets(args.num_workers, args.data_dir) as datasets:
             if args.connections:
                 table = control_table(
-                    wlnn, args.connections, args.num_networks, args.seed, args.epochs, datasets
+                    wlnn,
+                    args.connections,
+                    args.num_networks,
+                    args.seed,
+                    args.epochs,
+                    datasets,
+                    args.together,
                 )
                 written += write_control(table, outputs, args.dpi)
             if args.curves:

@@ -73,7 +73,13 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     with Datasets(args.num_workers, args.data_dir) as datasets:
         table = control_table(
-            runs, args.connections, args.num_networks, args.seed, args.epochs, datasets
+            runs,
+            args.connections,
+            args.num_networks,
+            args.seed,
+            args.epochs,
+            datasets,
+            args.together,
         )
     written = write_control(table, outputs, args.dpi)
     print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")

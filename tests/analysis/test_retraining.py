@@ -102,3 +102,34 @@ def test_the_control_does_not_depend_on_the_number_of_workers():
     assert results[0] == results[1]
     assert [r["connections"] for r in results[0]] == [80, 80, 100, 100]
     assert all(0.0 < r["test_acc"] <= 1.0 for r in results[0])
+
+
+@pytest.mark.slow
+def test_random_networks_trained_together_equal_each_trained_alone_on_the_same_batches():
+    from evolearn.wlnn.learning import draw_batch_orders, torch_generator, train_genome
+    from evolearn.wlnn.network import WLNNNetwork
+
+    dataset = load_dataset("digits")
+    results = []
+    for workers in (1, 2):
+        with WorkerPool(workers, dataset.arrays()) as pool:
+            results.append(
+                train_random_networks(pool, PARAMS, [90], 3, seed=6, epochs=2, together=True)
+            )
+    assert results[0] == results[1]  # whatever the number of workers
+    # the reference: each network alone, trained on the count's shared batches
+    x, y = torch.as_tensor(dataset.x_train), torch.as_tensor(dataset.y_train)
+    config = long_training_config(PARAMS, 2)
+    batches = np.random.default_rng(streams.stream_entropy(6, 90, streams.RANDOM_TRAIN))
+    orders = draw_batch_orders(len(x), config.batch_size, 2, torch_generator(batches))
+    for row in results[0]:
+        index = row["index"]
+        genome = random_network(PARAMS, 90, streams.stream(6, 90, streams.RANDOM_NETWORK, index))
+        rng = streams.stream(6, 90, streams.RANDOM_TRAIN, index)
+        trained = genome.with_weights(
+            train_genome(genome, x, y, config, rng, orders).learned_weights
+        )
+        _, acc = WLNNNetwork(trained).evaluate(
+            torch.as_tensor(dataset.x_test), torch.as_tensor(dataset.y_test), 1000
+        )
+        assert row["test_acc"] == pytest.approx(acc, abs=1 / len(dataset.y_test) + 1e-12)

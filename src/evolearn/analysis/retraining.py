@@ -18,6 +18,12 @@ Streams (:mod:`evolearn.streams`): random network ``i`` of ``c`` connections is 
 ``(seed, c, RANDOM_NETWORK, i)`` and trained with ``(seed, c, RANDOM_TRAIN, i)``; saved network
 ``i`` of generation ``g`` is retrained with ``(seed, g, RETRAIN, i)``. The results do not
 depend on the number of workers.
+
+Trained one at a time (the reference, exactly the champion's long training), a network of MNIST
+takes seconds per epoch; ``together`` trains the random networks of one count as one model on
+shared mini-batches (``(seed, c, RANDOM_TRAIN)``), as evolution trains a generation, about 15
+times faster on MNIST and the same, network for network, as training each alone on those
+batches (up to float32 summation order).
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ import torch
 
 from evolearn import streams
 from evolearn.errors import UserError
-from evolearn.experiment.workers import SharedArrays, WorkerPool
+from evolearn.experiment.workers import SharedArrays, WorkerPool, split_evenly
 from evolearn.genome import Genome, random_weights
 from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS, initial_wlnn, mutate
-from evolearn.wlnn.learning import TrainConfig, Trainer
+from evolearn.wlnn.learning import TrainConfig, Trainer, draw_batch_orders, torch_generator
 from evolearn.wlnn.network import WLNNNetwork
+from evolearn.wlnn.population import evaluate_population, train_population
 
 #: A random network that gained no connection in this many mutations in a row cannot grow.
 MAX_FRUITLESS_MUTATIONS = 10_000
@@ -115,6 +122,34 @@ def long_training_config(params: dict, epochs: int = LONG_TRAINING_EPOCHS) -> Tr
     return replace(TrainConfig.from_params(params), num_epochs=epochs)
 
 
+@dataclass(frozen=True)
+class TogetherTask:
+    """Train a chunk of networks as one model on shared mini-batches, then test each."""
+
+    genomes: list[Genome]
+    config: TrainConfig
+    entropies: list[tuple[int, ...]]
+    batch_entropy: tuple[int, ...]
+    batch_size_eval: int
+
+
+def train_together(shared: SharedArrays, task: TogetherTask) -> list[float]:
+    """Test accuracy of each network after training (runs in a worker)."""
+    if "tensors" not in shared.cache:
+        shared.cache["tensors"] = {k: torch.as_tensor(np.array(v)) for k, v in shared.items()}
+    t = shared.cache["tensors"]
+    x, y = t["x_train"], t["y_train"]
+    generator = torch_generator(np.random.default_rng(task.batch_entropy))
+    orders = draw_batch_orders(len(x), task.config.batch_size, task.config.num_epochs, generator)
+    rngs = [np.random.default_rng(entropy) for entropy in task.entropies]
+    results = train_population(task.genomes, x, y, task.config, rngs, orders)
+    trained = [
+        g.with_weights(r.learned_weights) for g, r in zip(task.genomes, results, strict=True)
+    ]
+    _, accuracies = evaluate_population(trained, t["x_test"], t["y_test"], task.batch_size_eval)
+    return accuracies.tolist()
+
+
 def train_random_networks(
     pool: WorkerPool,
     params: dict,
@@ -122,29 +157,63 @@ def train_random_networks(
     num_networks: int,
     seed: int,
     epochs: int = LONG_TRAINING_EPOCHS,
+    *,
+    together: bool = False,
 ) -> list[dict]:
     """For each count of ``connections``, ``num_networks`` random networks, trained and
-    tested: one dict per network (target, index, connections, neurons, layers, test_acc)."""
+    tested: one dict per network (target, index, connections, neurons, layers, test_acc).
+
+    ``together``: the networks of one count train as one model on the same mini-batches (the
+    population path evolution trains a generation with; the batches from the stream
+    ``(seed, count, RANDOM_TRAIN)``, the feedback matrices from each network's own), much faster
+    on MNIST; otherwise each alone in its own random order, exactly as the run's champion.
+    """
     config = long_training_config(params, epochs)
     rows, tasks = [], []
     for target in connections:
-        for index in range(num_networks):
-            genome = random_network(
-                params, target, streams.stream(seed, target, streams.RANDOM_NETWORK, index)
-            )
-            entropy = streams.stream_entropy(seed, target, streams.RANDOM_TRAIN, index)
-            tasks.append(RetrainTask(genome, config, entropy, params["batch_size_eval"]))
-            rows.append(
-                {
-                    "target_connections": target,
-                    "index": index,
-                    "connections": genome.num_connections,
-                    "neurons": genome.num_neurons,
-                    "layers": genome.num_layers,
-                }
-            )
-    for row, accuracies in zip(rows, pool.map(retrain, tasks), strict=True):
-        row["test_acc"] = accuracies[-1]
+        genomes = [
+            random_network(params, target, streams.stream(seed, target, streams.RANDOM_NETWORK, i))
+            for i in range(num_networks)
+        ]
+        entropies = [
+            streams.stream_entropy(seed, target, streams.RANDOM_TRAIN, i)
+            for i in range(num_networks)
+        ]
+        rows += [
+            {
+                "target_connections": target,
+                "index": index,
+                "connections": genome.num_connections,
+                "neurons": genome.num_neurons,
+                "layers": genome.num_layers,
+            }
+            for index, genome in enumerate(genomes)
+        ]
+        eval_size = params["batch_size_eval"]
+        if together:
+            batch_entropy = streams.stream_entropy(seed, target, streams.RANDOM_TRAIN)
+            tasks += [
+                TogetherTask(
+                    [genomes[i] for i in chunk],
+                    config,
+                    [entropies[i] for i in chunk],
+                    batch_entropy,
+                    eval_size,
+                )
+                for chunk in split_evenly(num_networks, pool.num_workers)
+                if len(chunk)
+            ]
+        else:
+            tasks += [
+                RetrainTask(g, config, e, eval_size)
+                for g, e in zip(genomes, entropies, strict=True)
+            ]
+    if together:
+        accuracies = [acc for chunk in pool.map(train_together, tasks) for acc in chunk]
+    else:
+        accuracies = [curve[-1] for curve in pool.map(retrain, tasks)]
+    for row, accuracy in zip(rows, accuracies, strict=True):
+        row["test_acc"] = accuracy
     return rows
 
 

@@ -61,8 +61,24 @@ def positive(text: str) -> int:
     return value
 
 
+def add_control_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """The control's --connections and --num_networks (shared with random_networks)."""
+    parser.add_argument(
+        "--connections",
+        type=positive,
+        nargs="+",
+        required=required,
+        help="random-architecture control: connection counts of the random networks",
+    )
+    parser.add_argument(
+        "--num_networks", type=positive, default=20, help="random networks per connection count"
+    )
+
+
 def add_retraining_options(parser: argparse.ArgumentParser) -> None:
-    """The options of the long training (shared with python -m evolearn.random_networks)."""
+    """The options of the long training and the PNG resolution (shared with
+    python -m evolearn.random_networks)."""
+    parser.add_argument("--dpi", type=positive, default=150, help="resolution of the PNG files")
     parser.add_argument(
         "--epochs",
         type=positive,
@@ -103,15 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         type=positive,
         help="saved generation of the architecture table (default: each run's last saved)",
     )
-    parser.add_argument(
-        "--connections",
-        type=positive,
-        nargs="+",
-        help="random-architecture control: connection counts of the random networks",
-    )
-    parser.add_argument(
-        "--num_networks", type=positive, default=20, help="random networks per connection count"
-    )
+    add_control_options(parser, required=False)
     parser.add_argument(
         "--curves",
         type=positive,
@@ -125,7 +133,6 @@ def _parser() -> argparse.ArgumentParser:
         default=5,
         help="networks per generation in the learning curves (the best by reward)",
     )
-    parser.add_argument("--dpi", type=positive, default=150, help="resolution of the PNG files")
     add_retraining_options(parser)
     return parser
 

@@ -29,10 +29,10 @@ from evolearn.plot import (
     CONTROL_FILES,
     Datasets,
     ToolParser,
+    add_control_options,
     add_retraining_options,
     control_table,
     open_paths,
-    positive,
     wlnn_runs,
     write_control,
 )
@@ -46,18 +46,8 @@ def _parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("runs", nargs="+", help="run folders of run-wlnn-mnist.py")
-    parser.add_argument(
-        "--connections",
-        type=positive,
-        nargs="+",
-        required=True,
-        help="connection counts of the random networks",
-    )
-    parser.add_argument(
-        "--num_networks", type=positive, default=20, help="random networks per connection count"
-    )
+    add_control_options(parser, required=True)
     parser.add_argument("--out", required=True, help="the folder for the table and the figure")
-    parser.add_argument("--dpi", type=positive, default=150, help="resolution of the PNG file")
     add_retraining_options(parser)
     return parser
 

@@ -79,11 +79,16 @@ class RetrainTask:
     batch_size_eval: int
 
 
-def retrain(shared: SharedArrays, task: RetrainTask) -> list[float]:
-    """Test accuracy after each epoch (runs in a worker)."""
+def _tensors(shared: SharedArrays) -> dict[str, torch.Tensor]:
+    """The worker's dataset as tensors, made once per worker."""
     if "tensors" not in shared.cache:
         shared.cache["tensors"] = {k: torch.as_tensor(np.array(v)) for k, v in shared.items()}
-    t = shared.cache["tensors"]
+    return shared.cache["tensors"]
+
+
+def retrain(shared: SharedArrays, task: RetrainTask) -> list[float]:
+    """Test accuracy after each epoch (runs in a worker)."""
+    t = _tensors(shared)
     return long_training(
         task.genome,
         task.config,
@@ -135,9 +140,7 @@ class TogetherTask:
 
 def train_together(shared: SharedArrays, task: TogetherTask) -> list[float]:
     """Test accuracy of each network after training (runs in a worker)."""
-    if "tensors" not in shared.cache:
-        shared.cache["tensors"] = {k: torch.as_tensor(np.array(v)) for k, v in shared.items()}
-    t = shared.cache["tensors"]
+    t = _tensors(shared)
     x, y = t["x_train"], t["y_train"]
     generator = torch_generator(np.random.default_rng(task.batch_entropy))
     orders = draw_batch_orders(len(x), task.config.batch_size, task.config.num_epochs, generator)

@@ -396,8 +396,8 @@ REVIEWED = [
     # Genomes and the WANN passes.
     (
         "change_activation",
-        "activations[neuron] = (activations[neuron] + shift) % num_activations",
-        "activations[neuron] = (activations[neuron] - shift) % num_activations",
+        "allowed[(allowed.index(current) + shift) % len(allowed)]",
+        "allowed[(allowed.index(current) - shift) % len(allowed)]",
         "a uniform shift of 1 .. n-1 backwards gives the same distribution over the other "
         "activations",
     ),

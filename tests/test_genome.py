@@ -110,7 +110,7 @@ def test_change_activation_picks_a_different_activation_of_a_hidden_neuron():
     g = Genome(g.num_inputs, g.num_outputs, g.layer, g.connections, None, np.zeros(3, np.int64))
     rng = np.random.default_rng(0)
     for _ in range(20):
-        h = change_activation(g, rng, num_activations=10)
+        h = change_activation(g, rng, activations=10)
         assert h.activations[:2].tolist() == [0, 0]
         assert h.activations[2] != g.activations[2]
 
@@ -242,13 +242,11 @@ def test_a_new_connection_gets_a_fresh_float32_weight_and_keeps_the_others():
 
 def test_change_activation_reaches_every_other_activation():
     g = initial_genome(2, 1, 1.0, np.random.default_rng(0), with_activations=True)
-    g = add_node(g, np.random.default_rng(1), num_activations=10)
+    g = add_node(g, np.random.default_rng(1), activations=10)
     hidden = g.num_neurons - 1
     current = int(g.activations[hidden])
     rng = np.random.default_rng(2)
-    seen = {
-        int(change_activation(g, rng, num_activations=10).activations[hidden]) for _ in range(400)
-    }
+    seen = {int(change_activation(g, rng, activations=10).activations[hidden]) for _ in range(400)}
     assert seen == set(range(10)) - {current}
 
 
@@ -292,3 +290,30 @@ def test_check_genome_rejects_each_kind_of_invalid_network(message, change):
     check_genome(Genome(2, 1, np.array([0, 0, 2, 1]), np.array([[0, 3], [3, 2]])))
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         check_genome(Genome(2, change.get("outputs", 1), layer, c))
+
+
+def test_mutations_draw_only_the_allowed_activations():
+    from evolearn.genome import allowed_activations
+
+    allowed = (2, 5, 9)
+    rng = np.random.default_rng(0)
+    g = initial_genome(3, 2, 1.0, rng, with_activations=True)
+    for _ in range(30):
+        g = add_node(g, rng, activations=allowed)
+    hidden = g.activations[g.num_inputs + g.num_outputs :]
+    assert set(hidden.tolist()) == set(allowed)  # all three drawn, nothing else
+    changed = [
+        change_activation(g, np.random.default_rng(s), activations=allowed) for s in range(200)
+    ]
+    seen = set()
+    for h in changed:
+        (neuron,) = np.flatnonzero(h.activations != g.activations)
+        assert h.activations[neuron] in allowed and h.activations[neuron] != g.activations[neuron]
+        seen.add(int(h.activations[neuron]))
+    assert seen == set(allowed)
+    # a count n is the indices 0 .. n-1, drawn exactly as before the allowed sets existed
+    rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
+    assert add_node(g, rng_a, activations=10) == add_node(g, rng_b, activations=tuple(range(10)))
+    assert allowed_activations(3) == (0, 1, 2)
+    with pytest.raises(ValueError):
+        change_activation(g, rng, activations=(4,))

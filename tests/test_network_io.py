@@ -27,7 +27,7 @@ def test_wann_json_round_trip_keeps_activations(tmp_path):
     rng = np.random.default_rng(1)
     g = initial_genome(4, 2, 1.0, rng, with_activations=True)
     for _ in range(4):
-        g = add_node(g, rng, num_activations=10)
+        g = add_node(g, rng, activations=10)
     save_genome(g, tmp_path / "wann.json")
     d = json.loads((tmp_path / "wann.json").read_text())
     assert d["kind"] == "wann" and len(d["activation_names"]) == g.num_neurons

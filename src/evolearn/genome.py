@@ -17,6 +17,7 @@ a new genome, leaving the old one untouched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -171,8 +172,17 @@ def check_genome(genome: Genome) -> None:
         raise ValueError("there must be one activation per neuron")
 
 
+def allowed_activations(activations: int | Sequence[int]) -> tuple[int, ...]:
+    """The activation indices a mutation may give a hidden neuron: ``range(n)`` for an int
+    ``n``, else the given indices (at least one, no repeats)."""
+    allowed = tuple(range(activations)) if isinstance(activations, int) else tuple(activations)
+    if not allowed or len(set(allowed)) != len(allowed):
+        raise ValueError(f"the allowed activations must be distinct and not empty, got {allowed}")
+    return allowed
+
+
 def add_node(
-    genome: Genome, rng: np.random.Generator, *, num_activations: int | None = None
+    genome: Genome, rng: np.random.Generator, *, activations: int | Sequence[int] | None = None
 ) -> Genome:
     """Split a random connection with a new neuron (see :func:`split_connection`).
 
@@ -181,18 +191,22 @@ def add_node(
     if genome.num_connections == 0:
         return genome
     index = int(rng.integers(genome.num_connections))
-    return split_connection(genome, index, rng, num_activations=num_activations)
+    return split_connection(genome, index, rng, activations=activations)
 
 
 def split_connection(
-    genome: Genome, index: int, rng: np.random.Generator, *, num_activations: int | None = None
+    genome: Genome,
+    index: int,
+    rng: np.random.Generator,
+    *,
+    activations: int | Sequence[int] | None = None,
 ) -> Genome:
     """Split connection ``index`` (a->b) into a->n and n->b with a new neuron n.
 
     n goes into the layer just above a's layer if b lies more than one layer above a; otherwise
     a new layer is inserted just above a's layer. a->n keeps the connection's index and weight,
     n->b is appended with a fresh weight (WLNN); n gets a random activation out of
-    ``num_activations`` (WANN).
+    ``activations`` (WANN: a count ``n`` for indices ``0..n-1``, or the allowed indices).
     """
     g = genome
     a, b = (int(v) for v in g.connections[index])
@@ -208,13 +222,14 @@ def split_connection(
     weights = None
     if g.weights is not None:
         weights = np.append(g.weights, random_weights(rng, 1))
-    activations = None
+    new_activations = None
     if g.activations is not None:
-        if num_activations is None:
-            raise ValueError("a genome with activations needs num_activations")
-        activations = np.append(g.activations, rng.integers(num_activations))
+        if activations is None:
+            raise ValueError("a genome with activations needs the activations to draw from")
+        allowed = allowed_activations(activations)
+        new_activations = np.append(g.activations, allowed[int(rng.integers(len(allowed)))])
     return replace(
-        g, layer=layer, connections=connections, weights=weights, activations=activations
+        g, layer=layer, connections=connections, weights=weights, activations=new_activations
     )
 
 
@@ -254,17 +269,28 @@ def add_connection(
     return replace(g, connections=connections, weights=weights)
 
 
-def change_activation(genome: Genome, rng: np.random.Generator, *, num_activations: int) -> Genome:
-    """Give a random hidden neuron a different random activation (WANN only)."""
+def change_activation(
+    genome: Genome, rng: np.random.Generator, *, activations: int | Sequence[int]
+) -> Genome:
+    """Give a random hidden neuron a different random activation (WANN only), one of
+    ``activations`` (a count ``n`` for indices ``0..n-1``, or the allowed indices, at least
+    two). A neuron whose activation is not among them gets any of them."""
     g = genome
+    allowed = allowed_activations(activations)
+    if len(allowed) < 2:
+        raise ValueError("changing an activation needs at least two to choose from")
     first_hidden = g.num_inputs + g.num_outputs
     if g.num_hidden == 0:
         return g
     neuron = int(rng.integers(first_hidden, g.num_neurons))
-    shift = int(rng.integers(1, num_activations))  # any activation but the current one
-    activations = g.activations.copy()
-    activations[neuron] = (activations[neuron] + shift) % num_activations
-    return replace(g, activations=activations)
+    current = int(g.activations[neuron])
+    new_activations = g.activations.copy()
+    if current in allowed:
+        shift = int(rng.integers(1, len(allowed)))  # any activation but the current one
+        new_activations[neuron] = allowed[(allowed.index(current) + shift) % len(allowed)]
+    else:
+        new_activations[neuron] = allowed[int(rng.integers(len(allowed)))]
+    return replace(g, activations=new_activations)
 
 
 def compact_layers(genome: Genome) -> Genome:

@@ -478,8 +478,11 @@ def test_a_file_tournament_is_fitted_to_a_population_made_smaller_on_the_command
         )
 
 
-def test_a_scripts_default_is_written_only_where_it_differs_from_the_options():
+def test_a_scripts_default_is_written_only_where_it_differs_from_the_options(monkeypatch):
     # Defaults live in two places: the option's own, and a script's override of it.
+    # The script modules need the real registries, not this file's stand-ins.
+    monkeypatch.delitem(sys.modules, "evolearn.wlnn.learning")
+    monkeypatch.delitem(sys.modules, "evolearn.data")
     from evolearn.experiment.options import EVOLUTION_OPTIONS
     from evolearn.wann import classification, gym
     from evolearn.wlnn import baseline, evolution

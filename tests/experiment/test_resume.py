@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import REPO, read_scalars, run_script
 
-from evolearn.errors import WorkerFailure
+from evolearn.errors import ParamError, WorkerFailure
 from evolearn.experiment import checkpoint, workers
 from evolearn.experiment.checkpoint import read_checkpoint
 from evolearn.experiment.reporting import read_streams
@@ -727,3 +727,19 @@ def test_resume_never_starts_again_a_run_whose_checkpoint_is_missing_or_a_foreig
     (mine / "params.yaml").write_bytes((out / "params.yaml").read_bytes())
     resume_refused(mine, "holds no checkpoint and no record of a run")
     assert [p.name for p in mine.iterdir()] == ["params.yaml"]
+
+
+def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_old_behaviour(tmp_path):
+    from evolearn.experiment.checkpoint import check_resumable
+    from evolearn.experiment.parsing import parse_params
+    from evolearn.wann.gym import SPEC
+
+    params = parse_params(SPEC, [str(REPO / "params/wann-gym/CartPoleSwingUp.yaml")])
+    saved = {k: v for k, v in params.to_dict().items() if k != "hidden_activations"}
+    check_resumable(tmp_path, params.script, saved, params)  # "all" is what it did then
+    other = parse_params(
+        SPEC,
+        [str(REPO / "params/wann-gym/CartPoleSwingUp.yaml"), "--hidden_activations", "tanh,relu"],
+    )
+    with pytest.raises(ParamError, match="hidden_activations"):
+        check_resumable(tmp_path, params.script, saved, other)

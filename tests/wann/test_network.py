@@ -47,11 +47,11 @@ def random_wann(rng, num_inputs, num_outputs, num_mutations):
     for _ in range(num_mutations):
         draw = rng.random()
         if draw < 0.45:
-            g = add_node(g, rng, num_activations=len(ACTIVATION_NAMES))
+            g = add_node(g, rng, activations=len(ACTIVATION_NAMES))
         elif draw < 0.9:
             g = add_connection(g, rng)
         else:
-            g = change_activation(g, rng, num_activations=len(ACTIVATION_NAMES))
+            g = change_activation(g, rng, activations=len(ACTIVATION_NAMES))
     return g
 
 
@@ -371,7 +371,7 @@ def test_inputs_of_their_own_per_weight_value_match_separate_passes():
     rng = np.random.default_rng(21)
     genome = initial_genome(5, 2, 0.8, rng, with_activations=True)
     for _ in range(6):
-        genome = add_connection(add_node(genome, rng, num_activations=10), rng)
+        genome = add_connection(add_node(genome, rng, activations=10), rng)
     compiled = WANNNetwork(genome)
     weights = np.array([-1.5, 0.5, 2.0])
     x = rng.uniform(-1, 1, (3, 7, 5))
@@ -410,7 +410,7 @@ def test_inputs_and_outputs_are_linear_whatever_the_genome_lists_for_them():
     g = add_node(
         initial_genome(2, 2, 1.0, np.random.default_rng(0), with_activations=True),
         np.random.default_rng(1),
-        num_activations=10,
+        activations=10,
     )
     listed = np.full(g.num_neurons, activation_index("sine"))
     acts = neuron_activations(Genome(2, 2, g.layer, g.connections, None, listed))
@@ -439,8 +439,8 @@ def test_compiled_networks_pickle_and_give_the_same_outputs():
     rng = np.random.default_rng(4)
     g = initial_genome(3, 2, 1.0, rng, with_activations=True)
     for _ in range(6):
-        g = add_node(g, rng, num_activations=len(ACTIVATION_NAMES))
-        g = change_activation(g, rng, num_activations=len(ACTIVATION_NAMES))
+        g = add_node(g, rng, activations=len(ACTIVATION_NAMES))
+        g = change_activation(g, rng, activations=len(ACTIVATION_NAMES))
     x = rng.normal(size=(5, 3))
     for compiled in (WANNNetwork(g), WANNPopulation([g, g])):
         again = pickle.loads(pickle.dumps(compiled))

@@ -36,7 +36,7 @@ def deep_chain(num_inputs, num_outputs, depth, seed):
     rng = np.random.default_rng(seed)
     g = initial_genome(num_inputs, num_outputs, 1.0, rng, with_activations=True)
     for _ in range(depth):
-        g = split_connection(g, 0, rng, num_activations=10)  # a->n keeps index 0: deeper each time
+        g = split_connection(g, 0, rng, activations=10)  # a->n keeps index 0: deeper each time
     return g
 
 

@@ -271,6 +271,8 @@ def test_runs_do_not_depend_on_the_number_of_workers(tmp_path, script, params):
         (["--num_inputs", "5"], "num_inputs"),
         (["--take_argmax_action", "no"], "take_argmax_action"),
         (["--p_change_activation", "0.6"], "p_change_activation"),
+        (["--hidden_activations", "sine,bogus"], "unknown name(s) bogus"),
+        (["--hidden_activations", "sine"], "at least two different names"),
     ],
 )
 def test_bad_gym_parameters_exit_2_without_output(tmp_path, args, message):
@@ -300,3 +302,22 @@ def test_mnist_classification_run_goes_to_the_end(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "champion/test_max_acc" in read_scalars(out)
+
+
+@pytest.mark.slow
+def test_hidden_neurons_get_only_the_allowed_activations(tmp_path):
+    out = tmp_path / "run"
+    result = run_script(
+        "run-wann-classification.py", "params/wann-classification/digits.yaml",
+        "--num_generations", "6", "--population_size", "12", "--tournament_size", "4",
+        "--p_change_activation", "0.5", "--p_add_node", "0.5", "--p_add_connection", "0",
+        "--hidden_activations", "tanh, relu", "--save_every", "6", "--out_dir", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    names = set()
+    for path in (out / "networks" / "gen-00006").glob("net-*.json"):
+        g = load_genome(path)
+        names |= {int(a) for a in g.activations[g.num_inputs + g.num_outputs :]}
+    from evolearn.activations import activation_index
+
+    assert names == {activation_index("tanh"), activation_index("relu")}

@@ -60,6 +60,10 @@ MAY_CHANGE_ON_RESUME = frozenset(
     }
 )
 
+#: Options added after checkpoint format 2, with the value that gives the behaviour of the
+#: versions before them: a checkpoint without one resumes with that value.
+ADDED_SINCE_FORMAT_2 = {"hidden_activations": "all"}
+
 _GENOME_DTYPES = {
     "layer": np.int64,
     "connections": np.int64,
@@ -277,6 +281,7 @@ def check_resumable(out_dir: Path, script: str | None, saved: Mapping, params) -
             f"resume: the run in {out_dir} was written by {script}, not by {params.script}."
         )
     given = params.to_dict()
+    saved = {**ADDED_SINCE_FORMAT_2, **saved}  # a run from before an option had its default
     differ = sorted(
         key
         for key in set(saved) | set(given)

@@ -186,6 +186,15 @@ _OPTION_LIST: list[Option] = [
         0.5,
         "Probability of changing the activation of a node during mutation",
     ),
+    Option(
+        "hidden_activations",
+        _EVO,
+        str,
+        "all",
+        "Activations a new or changed hidden neuron may get (WANN): all (the ten) or a "
+        "comma-separated list of linear, step, sine, cosine, gaussian, tanh, sigmoid, inverse, "
+        "abs, relu (the WANN paper leaves out step for classification)",
+    ),
     _positive_int(
         "tournament_size",
         _EVO,
@@ -449,6 +458,31 @@ def check_mutation_probabilities_sum(
             f"The mutation probabilities must sum to 1, but {terms} sum to {total:g}. "
             f"Change them so that {' + '.join(names)} = 1."
         )
+
+
+def hidden_activation_indices(value: str) -> tuple[int, ...]:
+    """The activation indices of a ``hidden_activations`` value (ParamError if invalid)."""
+    from evolearn.activations import ACTIVATION_NAMES
+
+    if value.strip() == "all":
+        return tuple(range(len(ACTIVATION_NAMES)))
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ACTIVATION_NAMES]
+    if unknown or len(set(names)) < 2 or len(set(names)) != len(names):
+        problem = (
+            f"unknown name(s) {', '.join(unknown)}"
+            if unknown
+            else "it needs at least two different names, each once"
+        )
+        raise ParamError(
+            f"hidden_activations must be 'all' or a comma-separated list of at least two of "
+            f"{', '.join(ACTIVATION_NAMES)}; got {value!r}: {problem}."
+        )
+    return tuple(sorted(ACTIVATION_NAMES.index(name) for name in names))
+
+
+def check_hidden_activations(params: Mapping[str, Any]) -> None:
+    hidden_activation_indices(params.hidden_activations)
 
 
 def check_tournament_fits(params: Mapping[str, Any]) -> None:

@@ -17,8 +17,10 @@ from evolearn.activations import ACTIVATION_NAMES
 from evolearn.experiment.options import (
     EVOLUTION_OPTIONS,
     check_elite_and_cull,
+    check_hidden_activations,
     check_mutation_probabilities_sum,
     check_tournament_fits,
+    hidden_activation_indices,
 )
 from evolearn.genome import Genome, add_connection, add_node, change_activation, initial_genome
 from evolearn.search.loop import EvolutionLoop
@@ -27,10 +29,20 @@ from evolearn.search.ranking import select_objectives
 NUM_ACTIVATIONS = len(ACTIVATION_NAMES)
 
 #: Options every WANN script uses besides its task's own.
-WANN_OPTIONS = EVOLUTION_OPTIONS + ("p_change_activation", "test_every", "use_torch")
+WANN_OPTIONS = EVOLUTION_OPTIONS + (
+    "p_change_activation",
+    "hidden_activations",
+    "test_every",
+    "use_torch",
+)
 
 #: Cross-option checks of both WANN scripts.
-WANN_CHECKS = (check_mutation_probabilities_sum, check_tournament_fits, check_elite_and_cull)
+WANN_CHECKS = (
+    check_mutation_probabilities_sum,
+    check_tournament_fits,
+    check_elite_and_cull,
+    check_hidden_activations,
+)
 
 
 def mutate_wann(
@@ -40,16 +52,18 @@ def mutate_wann(
     p_change_activation: float,
     p_add_connection: float,
     num_mutations: int,
+    activations: int | tuple[int, ...] = NUM_ACTIVATIONS,
 ) -> Genome:
-    """``num_mutations`` mutations, each drawn: change activation, add connection or add node."""
+    """``num_mutations`` mutations, each drawn: change activation, add connection or add node;
+    a new or changed hidden neuron gets one of ``activations`` (a count or the indices)."""
     for _ in range(num_mutations):
         draw = rng.random()
         if draw < p_change_activation:
-            genome = change_activation(genome, rng, num_activations=NUM_ACTIVATIONS)
+            genome = change_activation(genome, rng, activations=activations)
         elif draw < p_change_activation + p_add_connection:
             genome = add_connection(genome, rng)
         else:
-            genome = add_node(genome, rng, num_activations=NUM_ACTIVATIONS)
+            genome = add_node(genome, rng, activations=activations)
     return genome
 
 
@@ -105,6 +119,7 @@ class WANNEvolution(EvolutionLoop):
             p_change_activation=p.p_change_activation,
             p_add_connection=p.p_add_connection,
             num_mutations=p.num_mutations_per_generation,
+            activations=hidden_activation_indices(p.hidden_activations),
         )
 
     def due_for_test(self, generation: int) -> bool:

@@ -59,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
         help="shared weight values for a weight agnostic network (the train values)",
     )
     parser.add_argument(
-        "--num_trials", type=int, default=100, help="episodes per weight value (environments)"
+        "--num_trials",
+        type=positive_int,
+        default=100,
+        help="episodes per weight value (environments)",
     )
     parser.add_argument("--seed", type=int, default=0, help="environment seed of the first trial")
     parser.add_argument(
@@ -79,27 +82,37 @@ def _parser() -> argparse.ArgumentParser:
         "weights), or all; --num_trials test trials, seeded by --seed",
     )
     paper.add_argument(
-        "--tune_trials", type=int, default=10, help="tuning episodes per shared weight value"
+        "--tune_trials",
+        type=positive_int,
+        default=10,
+        help="tuning episodes per shared weight value",
     )
     paper.add_argument(
         "--es_iterations",
-        type=int,
+        type=positive_int,
         default=50,
         help="iterations of the evolution strategy (tuned_weights, environments)",
     )
     paper.add_argument(
         "--es_population",
-        type=int,
+        type=positive_int,
         default=16,
         help="episodes per iteration of the evolution strategy",
     )
     paper.add_argument(
         "--tune_epochs",
-        type=int,
+        type=positive_int,
         default=10,
         help="epochs of gradient training (tuned_weights, datasets)",
     )
     return parser
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
@@ -145,7 +158,11 @@ def paper_settings(args, genome, task, unit: str) -> None:
         chosen = [s for s in chosen if s != "ensemble"]
     print(f"The WANN paper's settings (seed {args.seed}, {args.num_trials} test trials):")
     for setting in chosen:
-        print_setting(evaluate(task, genome, setting, args.num_trials, args.seed, budget), unit)
+        try:
+            result = evaluate(task, genome, setting, args.num_trials, args.seed, budget)
+        except ValueError as err:
+            raise UserError(f"--seed: {err}") from None
+        print_setting(result, unit)
 
 
 def main(argv: list[str]) -> None:
@@ -205,6 +222,10 @@ def main(argv: list[str]) -> None:
             f"{args.weights[int(loss.argmin())]:+.3f} with accuracy {acc[loss.argmin()]:.4f}"
         )
         return
+    if args.setting:
+        raise UserError(
+            f"--setting scores weight agnostic networks; {network} is a weight learning network"
+        )
     from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
     from evolearn.wlnn.network import WLNNNetwork
 

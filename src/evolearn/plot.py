@@ -213,13 +213,17 @@ def control_table(
             epochs,
             together=together,
         )
-        rows += [{"kind": "random", "run": run.name, "rule": run.rule, **r} for r in trained]
+        rows += [
+            {"kind": "random", "run": run.name, "rule": run.rule, "epochs": epochs, **r}
+            for r in trained
+        ]
         for _, test in run.champion_tests().iterrows():
             rows.append(
                 {
                     "kind": "champion",
                     "run": run.name,
                     "rule": run.rule,
+                    "epochs": LONG_TRAINING_EPOCHS,
                     "generation": int(test["generation"]),
                     "connections": int(test["champion_connections"]),
                     "test_acc": float(test["champion_test_acc"]),
@@ -229,9 +233,17 @@ def control_table(
             f"{run.name}: {len(trained)} random networks trained for {epochs} epochs in "
             f"{time.perf_counter() - start:.1f} s"
         )
-    columns = ["kind", "run", "rule", "generation", "target_connections", "index"]
+    columns = ["kind", "run", "rule", "epochs", "generation", "target_connections", "index"]
     columns += ["connections", "neurons", "layers", "test_acc"]
-    integers = ["generation", "target_connections", "index", "connections", "neurons", "layers"]
+    integers = [
+        "epochs",
+        "generation",
+        "target_connections",
+        "index",
+        "connections",
+        "neurons",
+        "layers",
+    ]
     return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(integers, "Int64"))
 
 
@@ -352,9 +364,15 @@ def draw(
 
 
 def params_of_network(path: Path) -> dict:
+    """The parameters of the run a network file lies in; none (a drawing without the task's
+    names) for a file outside a run folder."""
     from evolearn.champion import locate
 
-    return locate(path, None)[1]
+    try:
+        return locate(path, None)[1]
+    except UserError:
+        print(f"{path}: not inside a run folder, drawn without the task's names")
+        return {}
 
 
 def main(argv: list[str]) -> None:
@@ -365,6 +383,13 @@ def main(argv: list[str]) -> None:
     wann = [run for run in runs if run.kind != WLNN]
     if args.connections:
         wlnn_runs(runs, "--connections")
+    if args.generation is not None:
+        for run in runs:
+            if args.generation not in run.saved_generations():
+                raise UserError(
+                    f"--generation: {run.path} saved no networks of generation "
+                    f"{args.generation} (saved: {run.saved_generations()})"
+                )
     if args.curves:
         wlnn_runs(runs, "--curves")
         for run in wlnn:

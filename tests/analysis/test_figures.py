@@ -57,13 +57,15 @@ def test_wann_evolution_figure_shows_best_champion_and_tests(tiny_runs):
     (axes,) = figure.axes
     lines = {line.get_label(): line for line in axes.get_lines()}
     assert set(lines) == {
-        "best mean accuracy", "best max accuracy", "champion mean accuracy",
-        "champion max accuracy", "champion test mean accuracy", "champion test max accuracy",
+        "best mean accuracy", "best: accuracy at its best weight", "champion mean accuracy",
+        "champion: accuracy at its best weight", "champion test mean accuracy",
+        "champion test: accuracy at its best weight",
     }  # fmt: skip
     assert lines["best mean accuracy"].get_xdata().tolist() == [1, 2, 3, 4]
     summary = run.summary
     assert (
-        lines["champion max accuracy"].get_ydata().tolist() == summary["champion_max_acc"].tolist()
+        lines["champion: accuracy at its best weight"].get_ydata().tolist()
+        == summary["champion_max_acc"].tolist()
     )
     assert lines["champion test mean accuracy"].get_xdata().tolist() == [2, 4]  # test_every 2
     swing = figures.wann_evolution(RunFolder.open(tiny_runs["swing"]))

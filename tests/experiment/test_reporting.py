@@ -120,3 +120,30 @@ def test_a_resumed_table_gets_no_second_header(tmp_path):
         2, {"reward": np.array([2.0])}, [genome(2)], failed_below=WORST
     )
     assert pd.read_csv(path)["generation"].tolist() == [1, 2]
+
+
+def test_a_damaged_stream_before_the_end_costs_only_its_generation_and_is_logged(tmp_path, caplog):
+    from evolearn.experiment.reporting import split_streams
+
+    path = tmp_path / "population.csv.bz2"
+    table = PopulationTable(path)
+    for generation in (1, 2, 3):
+        table.append(generation, {"reward": np.array([float(generation)])}, [genome(2)],
+                     failed_below=WORST)  # fmt: skip
+    streams, _ = split_streams(path.read_bytes())
+    header, first, second, third = (raw for raw, _ in streams)
+    broken = second[:20] + bytes(b ^ 0xFF for b in second[20:40]) + second[40:]
+    path.write_bytes(header + first + broken + third)
+    with caplog.at_level("WARNING"):
+        PopulationTable(path, append=True).keep_until(3)
+    assert pd.read_csv(path)["generation"].tolist() == [1, 3]  # not cut at the damage
+    assert "1 damaged stream(s)" in caplog.text and "generations 1, 3 of 1..3" in caplog.text
+
+
+def test_a_table_without_a_complete_stream_starts_again_with_its_header(tmp_path):
+    path = tmp_path / "population.csv.bz2"
+    path.write_bytes(b"BZh9")  # a kill while the header was being written
+    table = PopulationTable(path, append=True)
+    table.keep_until(0)
+    table.append(1, {"reward": np.array([1.0])}, [genome(2)], failed_below=WORST)
+    assert pd.read_csv(path)["generation"].tolist() == [1]

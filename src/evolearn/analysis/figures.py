@@ -7,6 +7,7 @@ PDF. Colours follow the learning rules (:data:`~evolearn.analysis.runs.RULE_COLO
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def save(
     return paths
 
 
-def sample_rows(population: pd.DataFrame, per_generation: int, seed: int) -> pd.DataFrame:
+def sample_rows(population: pd.DataFrame, per_generation: int, seed) -> pd.DataFrame:
     """``per_generation`` random rows of each generation (all of a smaller generation)."""
     rng = np.random.default_rng(seed)
     keys = rng.random(len(population))
@@ -65,7 +66,8 @@ def wlnn_evolution(
     figure, (acc_axes, con_axes) = _subplots(1, 2, figsize=(11, 4), sharex=True)
     labelled = set()
     for number, run in enumerate(runs):
-        rows = sample_rows(run.population, per_generation, seed + number)
+        # seeded by the run's name: its points do not depend on the order of the runs
+        rows = sample_rows(run.population, per_generation, [seed, zlib.crc32(run.name.encode())])
         colour = rule_colour(run.rule, number)
         label = rule_label(run.rule)
         kwargs = {"s": 3, "alpha": 0.35, "color": colour, "linewidths": 0, "rasterized": True}
@@ -95,23 +97,32 @@ def wann_evolution(run: RunFolder):
     score = "acc" if run.kind == WANN_CLASSIFICATION else "reward"
     name = "accuracy" if score == "acc" else "return"
     figure, axes = _subplots(figsize=(7, 4))
+
+    # max_acc is the accuracy at the weight value of the best reward, not the best accuracy
+    def at_best(who: str) -> str:
+        return f"{who} max {name}" if score == "reward" else f"{who}: {name} at its best weight"
+
     lines = [
         (f"best_mean_{score}", f"best mean {name}", "C0", "-"),
-        (f"best_max_{score}", f"best max {name}", "C0", ":"),
+        (f"best_max_{score}", at_best("best"), "C0", ":"),
         (f"champion_mean_{score}", f"champion mean {name}", "C1", "-"),
-        (f"champion_max_{score}", f"champion max {name}", "C1", ":"),
+        (f"champion_max_{score}", at_best("champion"), "C1", ":"),
     ]
     for column, label, colour, style in lines:
         axes.plot(summary["generation"], summary[column], style, color=colour, label=label)
     tests = run.champion_tests()
     for column, label, marker in (
         (f"champion_test_mean_{score}", f"champion test mean {name}", "o"),
-        (f"champion_test_max_{score}", f"champion test max {name}", "^"),
+        (f"champion_test_max_{score}", at_best("champion test"), "^"),
     ):
         if column in tests:
             axes.plot(tests["generation"], tests[column], marker, color="C3", label=label, ms=5)
     axes.set_xlabel("generation")
-    axes.set_ylabel(f"{name} (mean / max over the shared weight values)")
+    axes.set_ylabel(
+        f"{name} (mean over the shared weight values, and at the best one)"
+        if score == "acc"
+        else f"{name} (mean / max over the shared weight values)"
+    )
     axes.set_title(run.label)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
@@ -172,7 +183,9 @@ def control(random_rows: pd.DataFrame, champion_rows: pd.DataFrame):
         axes.set_xlabel("connections")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small", loc="best")
-    panels[0][0].set_ylabel("test accuracy after long training (%)")
+    epochs = sorted(set(random_rows.get("epochs", pd.Series(dtype=int)).dropna().astype(int)))
+    trained = f"{epochs[0]} epochs" if len(epochs) == 1 else "long training"
+    panels[0][0].set_ylabel(f"test accuracy after {trained} (%)")
     figure.tight_layout()
     return figure
 

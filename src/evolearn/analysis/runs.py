@@ -91,6 +91,8 @@ class RunFolder:
     def population(self) -> pd.DataFrame:
         """``population.csv.bz2``: one row per network per generation."""
         text = read_streams(self.path / POPULATION_TABLE_FILE)
+        if not text.strip():
+            raise UserError(f"{self.path / POPULATION_TABLE_FILE} holds no complete generation yet")
         return pd.read_csv(io.StringIO(text))
 
     @cached_property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import logging
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -152,33 +153,78 @@ class PopulationTable:
 
     def keep_until(self, generation: int) -> None:
         """Drop the rows after ``generation`` (written by a run after its last checkpoint) and
-        a stream cut short by a kill; the file is rewritten atomically."""
-        lines = read_streams(self.path).splitlines()
-        kept = [lines[0]] + [
-            line for line in lines[1:] if line and int(line.split(",", 1)[0]) <= generation
+        a stream cut short by a kill, keeping the other streams as they are; the file is
+        rewritten atomically. A damaged stream before the end, or generations missing, are
+        logged (the run goes on; the table has a gap there)."""
+        streams, damaged = split_streams(self.path.read_bytes())
+        if not streams:  # not even the header: the next generation writes it again
+            self.path.unlink()
+            self._new = True
+            return
+        kept = [streams[0]] + [
+            (raw, text) for raw, text in streams[1:] if _first_generation(text) <= generation
         ]
-        self._write_new(kept)
+        found = [_first_generation(text) for _, text in kept[1:]]
+        complete = found == list(range(1, generation + 1))
+        if damaged or not complete:
+            logging.getLogger(__name__).warning(
+                f"{self.path.name}: {damaged} damaged stream(s) skipped; it holds generations "
+                f"{_ranges(found)} of 1..{generation}, the checkpoint's (the missing ones are "
+                f"lost from the table; the run itself continues unharmed)."
+            )
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_bytes(b"".join(raw for raw, _ in kept))
+        tmp.replace(self.path)
 
 
 def _compressed(text: str) -> bytes:
     return bz2.compress(text.encode("ascii"), compresslevel=9)
 
 
-def read_streams(path: Path) -> str:
-    """The text of a file of bzip2 streams, without a last stream that a kill cut short."""
-    data = path.read_bytes()
-    text = []
+def _first_generation(text: str) -> int:
+    return int(text.split(",", 1)[0])
+
+
+def _ranges(values: list[int]) -> str:
+    """``[1, 2, 3, 5]`` as ``1..3, 5``."""
+    if not values:
+        return "none"
+    parts, start = [], values[0]
+    for previous, value in zip(values, [*values[1:], None], strict=True):
+        if value != previous + 1:
+            parts.append(f"{start}" if start == previous else f"{start}..{previous}")
+            start = value
+    return ", ".join(parts)
+
+
+def split_streams(data: bytes) -> tuple[list[tuple[bytes, str]], int]:
+    """The complete bzip2 streams of ``data`` as (bytes, text), and how many damaged streams
+    were skipped; a last stream cut short (a kill while appending) is dropped silently."""
+    streams, damaged = [], 0
     while data:
         decompressor = bz2.BZ2Decompressor()
         try:
-            chunk = decompressor.decompress(data)
-        except OSError:  # not bzip2 data
+            text = decompressor.decompress(data)
+        except OSError:  # not bzip2 data from here: go on at the next stream's start
+            following = data.find(b"BZh", 1)
+            if following < 0:
+                damaged += 1
+                break
+            damaged += 1
+            data = data[following:]
+            continue
+        if not decompressor.eof:  # cut short at the end of the file
             break
-        if not decompressor.eof:  # cut short
-            break
-        text.append(chunk.decode("ascii"))
-        data = decompressor.unused_data
-    return "".join(text)
+        rest = decompressor.unused_data
+        streams.append((data[: len(data) - len(rest)], text.decode("ascii")))
+        data = rest
+    return streams, damaged
+
+
+def read_streams(path: Path) -> str:
+    """The text of a file of bzip2 streams, without a last stream that a kill cut short (so
+    the table of a run that is still going, or was killed, reads too)."""
+    return "".join(text for _, text in split_streams(path.read_bytes())[0])
 
 
 def _cell(value) -> str:
@@ -231,11 +277,13 @@ def save_population(run: Run, genomes: Sequence[Genome], generation: int, infos=
         info = {"generation": generation, "index": index}
         if infos is not None:
             info.update(infos[index])
-        save_genome(genome, run.path(f"{folder}/net-{index:03d}.json"), info=info)
+        save_genome(genome, run.path(f"{folder}/net-{index:03d}.json", atomic=True), info=info)
     return run.out_dir / folder
 
 
 def save_champion(run: Run, genome: Genome, info: dict) -> None:
     """The champion as ``champion.json`` and, for its history, ``champions/gen-XXXXX.json``."""
-    save_genome(genome, run.path(f"champions/gen-{info['generation']:05d}.json"), info=info)
-    save_genome(genome, run.path("champion.json"), info=info)
+    save_genome(
+        genome, run.path(f"champions/gen-{info['generation']:05d}.json", atomic=True), info=info
+    )
+    save_genome(genome, run.path("champion.json", atomic=True), info=info)

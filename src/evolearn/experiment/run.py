@@ -461,9 +461,13 @@ class Run:
     # ----------------------------------------------------------------------------------------
     # reporters
 
-    def path(self, name: str | os.PathLike) -> Path:
+    def path(self, name: str | os.PathLike, *, atomic: bool = False) -> Path:
         """``out_dir / name``, a file the run is about to write: recorded as the run's
-        (:mod:`evolearn.experiment.outputs`), its folder created."""
+        (:mod:`evolearn.experiment.outputs`), its folder created. ``atomic``: the file is
+        written as ``name.tmp`` first and renamed (network files, tables cut on resume), so
+        that name is recorded too: a kill in between leaves nothing unrecorded."""
+        if atomic:
+            self.record(f"{name}.tmp")
         self.record(name)
         path = self.out_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -110,13 +110,12 @@ class EvolutionLoop:
         self.champion: Champion | None = None
         self.timer = StageTimer()
         self.table = ResultsTable(
-            run.path("results_summary.csv"),
+            run.path("results_summary.csv", atomic=True),
             self.table_columns(),
             append=run.resume_state is not None,
         )
-        run.record(POPULATION_TABLE_FILE + ".tmp")  # where keep_until writes first
         self.population_table = PopulationTable(
-            run.path(POPULATION_TABLE_FILE), append=run.resume_state is not None
+            run.path(POPULATION_TABLE_FILE, atomic=True), append=run.resume_state is not None
         )
 
     # --- hooks ---------------------------------------------------------------------------

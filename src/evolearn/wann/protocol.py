@@ -243,8 +243,9 @@ def tuned_weights(task, genome: Genome, trials: int, seed: int, budget: Budget) 
     if isinstance(task, EnvironmentTask):
         own = evolution_strategy(task, genome, start, budget, rng)
         scores = task.returns(genome, [1.0], range(seed, seed + trials), own)[0]
+        episodes = 2 * max(1, budget.es_population // 2)  # mirrored pairs
         how = (
-            f"evolution strategy, {budget.es_iterations} iterations x {budget.es_population} "
+            f"evolution strategy, {budget.es_iterations} iterations x {episodes} "
             f"episodes, sigma {budget.es_sigma}, learning rate {budget.es_learning_rate}"
         )
     else:
@@ -271,7 +272,13 @@ def ensemble(task: DatasetTask, genome: Genome, weights=TRAIN_WEIGHT_VALUES) -> 
 def evaluate(
     task, genome: Genome, setting: str, trials: int, seed: int, budget: Budget = Budget()
 ) -> Result:
-    """One setting of :data:`SETTINGS` (``ensemble`` only for a dataset)."""
+    """One setting of :data:`SETTINGS` (``ensemble`` only for a dataset). ValueError if the
+    test seeds ``seed .. seed + trials - 1`` would reach the tuning seeds."""
+    if isinstance(task, EnvironmentTask) and seed + trials > TUNING_SEED:
+        raise ValueError(
+            f"test episodes use seeds {seed}..{seed + trials - 1}, which reach the tuning "
+            f"episodes' seeds (from {TUNING_SEED}); choose a seed below {TUNING_SEED - trials + 1}"
+        )
     if setting == "random_weights":
         return random_weights(task, genome, trials, seed)
     if setting == "random_shared_weight":

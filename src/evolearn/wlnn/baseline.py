@@ -150,7 +150,7 @@ def main(argv: list[str]) -> None:
         bar.close()
         save_genome(
             genome.with_weights(model.learned_weights()),
-            run.path("network.json"),
+            run.path("network.json", atomic=True),
             info={"epochs": params.num_epochs, "test_loss": test_loss, "test_acc": test_acc},
         )
         run.log(f"Final test accuracy {test_acc:.4f}; trained network saved to network.json")

@@ -368,7 +368,7 @@ class WLNNEvolution(EvolutionLoop):
         }
         save_genome(
             trained,
-            self.run.path("champion_trained.json"),
+            self.run.path("champion_trained.json", atomic=True),
             info={**champion.info(), "tested_at_generation": generation, **scores},
         )
         return scores

@@ -281,7 +281,8 @@ def check_resumable(out_dir: Path, script: str | None, saved: Mapping, params) -
             f"resume: the run in {out_dir} was written by {script}, not by {params.script}."
         )
     given = params.to_dict()
-    saved = {**ADDED_SINCE_FORMAT_2, **saved}  # a run from before an option had its default
+    # a run from before an option existed had its default (for the scripts that use it)
+    saved = {**{k: v for k, v in ADDED_SINCE_FORMAT_2.items() if k in given}, **saved}
     differ = sorted(
         key
         for key in set(saved) | set(given)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from evolearn.errors import ParamError, UserError
-from evolearn.experiment.cli import main_wrapper
+from evolearn.errors import UserError
+from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int
 from evolearn.experiment.run import read_params_file
 from evolearn.network_io import load_genome, load_genome_info
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
@@ -38,11 +38,7 @@ RUN_FOLDER_DEPTH = 3
 
 
 def _parser() -> argparse.ArgumentParser:
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):
-            raise ParamError(f"{message} (run 'python -m evolearn.champion --help').")
-
-    parser = Parser(
+    parser = ToolParser(
         prog="python -m evolearn.champion",
         description="Evaluate a saved network again on the task of its run.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -106,13 +102,6 @@ def _parser() -> argparse.ArgumentParser:
         help="epochs of gradient training (tuned_weights, datasets)",
     )
     return parser
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:

@@ -39,54 +39,41 @@ from evolearn.analysis import architecture, figures
 from evolearn.analysis.drawing import draw_network, task_names
 from evolearn.analysis.retraining import learning_curves, train_random_networks
 from evolearn.analysis.runs import WLNN, RunFolder
-from evolearn.errors import ParamError, UserError
-from evolearn.experiment.cli import main_wrapper
+from evolearn.errors import UserError
+from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int
 from evolearn.experiment.outputs import ToolOutputs
 from evolearn.genome import Genome
 from evolearn.network_io import load_genome
+from evolearn.search.loop import WORST_SCORE
 from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
-
-
-class ToolParser(argparse.ArgumentParser):
-    """argparse whose usage errors are ParamErrors (one paragraph, exit code 2)."""
-
-    def error(self, message):
-        raise ParamError(f"{message} (run '{self.prog} --help').")
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_control_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """The control's --connections and --num_networks (shared with random_networks)."""
     parser.add_argument(
         "--connections",
-        type=positive,
+        type=positive_int,
         nargs="+",
         required=required,
         help="random-architecture control: connection counts of the random networks",
     )
     parser.add_argument(
-        "--num_networks", type=positive, default=20, help="random networks per connection count"
+        "--num_networks", type=positive_int, default=20, help="random networks per connection count"
     )
 
 
 def add_retraining_options(parser: argparse.ArgumentParser) -> None:
     """The options of the long training and the PNG resolution (shared with
     python -m evolearn.random_networks)."""
-    parser.add_argument("--dpi", type=positive, default=150, help="resolution of the PNG files")
+    parser.add_argument("--dpi", type=positive_int, default=150, help="resolution of the PNG files")
     parser.add_argument(
         "--epochs",
-        type=positive,
+        type=positive_int,
         default=LONG_TRAINING_EPOCHS,
         help="epochs of the long training (the run's champion gets 10)",
     )
     parser.add_argument(
-        "--num_workers", type=positive, default=1, help="worker processes for the training"
+        "--num_workers", type=positive_int, default=1, help="worker processes for the training"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random networks")
     parser.add_argument(
@@ -110,26 +97,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="the folder for the figures and tables")
     parser.add_argument(
         "--sample",
-        type=positive,
+        type=positive_int,
         default=figures.SAMPLE_PER_GENERATION,
         help="networks per generation in the evolution figure",
     )
     parser.add_argument(
         "--generation",
-        type=positive,
+        type=positive_int,
         help="saved generation of the architecture table (default: each run's last saved)",
     )
     add_control_options(parser, required=False)
     parser.add_argument(
         "--curves",
-        type=positive,
+        type=positive_int,
         nargs="+",
         metavar="GENERATION",
         help="learning curves of networks saved at these generations",
     )
     parser.add_argument(
         "--curve_networks",
-        type=positive,
+        type=positive_int,
         default=5,
         help="networks per generation in the learning curves (the best by reward)",
     )
@@ -351,7 +338,8 @@ def curves_table(
 
 
 def _finite(value: float) -> float:
-    return value if np.isfinite(value) and value > -1e29 else float("-inf")
+    """A saved score, or -inf for a failed network's (NaN or the loop's worst score)."""
+    return value if np.isfinite(value) and value > WORST_SCORE else float("-inf")
 
 
 def draw(

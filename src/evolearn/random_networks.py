@@ -23,12 +23,11 @@ import argparse
 import time
 
 from evolearn.errors import UserError
-from evolearn.experiment.cli import main_wrapper
+from evolearn.experiment.cli import ToolParser, main_wrapper
 from evolearn.experiment.outputs import ToolOutputs
 from evolearn.plot import (
     CONTROL_FILES,
     Datasets,
-    ToolParser,
     add_control_options,
     add_retraining_options,
     control_table,

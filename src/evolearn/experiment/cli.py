@@ -7,6 +7,7 @@ shows its traceback.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import shutil
 import sys
@@ -14,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from evolearn.errors import UserError
+from evolearn.errors import ParamError, UserError
 
 #: errno values of a write that failed because of the disk or the folder, not a bug.
 WRITE_ERRNOS = frozenset(
@@ -65,3 +66,19 @@ def main_wrapper(
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(0 if code is None else code)
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse for the ``python -m evolearn.*`` tools: a usage error is a ParamError (one
+    paragraph, exit code 2), not argparse's own exit."""
+
+    def error(self, message):
+        raise ParamError(f"{message} (run '{self.prog} --help').")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an int of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

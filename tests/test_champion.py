@@ -279,3 +279,37 @@ def test_the_wann_papers_settings_on_an_environment_champion(tmp_path):
     )  # fmt: skip
     assert refused.returncode == 2 and "datasets only" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_wann_release_champion_file_with_the_papers_conventions(tmp_path):
+    """A .out file whose only connection is bias -> force: every step pushes with the shared
+    weight (tanh of it: the paper's swing-up output), which the tool's returns must show."""
+    from evolearn.envs import make_env
+
+    matrix = np.zeros((7, 8))
+    matrix[0, 6] = 1.0
+    matrix[:, 7] = [1, 1, 1, 1, 1, 1, 5]  # the output: tanh
+    path = tmp_path / "push.out"
+    path.write_text("\n".join(",".join(str(v) for v in row) for row in matrix))
+    paper = "params/wann-gym/CartPoleSwingUp-paper.yaml"
+    stdout = champion_tool(str(path), "--params", paper, "--weights", "0.5", "--num_trials", "2")
+    assert "7 neurons, 1 connections, 2 layers" in stdout
+    ((weight, mean, _),) = per_weight(stdout, rf"mean return\s+{NUMBER} \+-\s+{NUMBER}")
+    returns = []
+    for seed in (0, 1):
+        env = make_env("CartPoleSwingUp")
+        env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(np.array([np.tanh(0.5)], np.float32))
+            total, done = total + float(reward), terminated or truncated
+        returns.append(total)
+    assert weight == 0.5 and mean == pytest.approx(np.mean(returns), abs=1e-3)
+    # the thesis's conventions (no bias neuron): a clear error, no traceback
+    refused = subprocess.run(
+        [sys.executable, "-m", "evolearn.champion", str(path), "--params",
+         "params/wann-gym/CartPoleSwingUp.yaml"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "bias_input: yes" in " ".join(refused.stderr.split())
+    assert "Traceback" not in refused.stderr

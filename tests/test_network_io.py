@@ -79,3 +79,62 @@ def test_a_damaged_network_file_gives_a_user_error(tmp_path):
         load_genome(tmp_path / "cyclic.json")
     with pytest.raises(UserError, match="cannot read"):
         load_genome(tmp_path / "missing.json")
+
+
+# --- the WANN release's .out files --------------------------------------------------------------
+
+
+def write_out(path, matrix):
+    path.write_text("\n".join(",".join(f"{v:.2e}" for v in row) for row in matrix) + "\n")
+    return path
+
+
+def hand_made_release_matrix():
+    """File nodes: 0 bias, 1-2 inputs, 3-4 hidden, 5 the output.
+
+    Connections 0->5 (entry -1.5), 1->3, 3->4 (0.47), 2->4, 4->5; 2->5 is NaN and 1->5 zero
+    (no connections). Activations: 3 squared (id 11), 4 tanh (5), the rest linear (1).
+    """
+    m = np.zeros((6, 7))
+    m[0, 5], m[1, 3], m[3, 4], m[2, 4], m[4, 5] = -1.5, 1.0, 0.47, 1.0, 1.0
+    m[2, 5] = np.nan
+    m[:, 6] = [1, 1, 1, 11, 5, 1]
+    return m
+
+
+def test_a_wann_release_file_by_hand(tmp_path):
+    from evolearn.activations import activation_index
+    from evolearn.network_io import load_wann_release
+    from evolearn.wann.network import reference_forward, with_bias
+
+    g = load_wann_release(write_out(tmp_path / "net.out", hand_made_release_matrix()), 2, 1)
+    # genome: 0 bias, 1-2 inputs, 3 the output, 4-5 the hidden nodes 3 and 4 of the file
+    assert (g.num_inputs, g.num_outputs, g.num_neurons) == (3, 1, 6)
+    assert g.connections.tolist() == [[0, 3], [1, 4], [2, 5], [4, 5], [5, 3]]
+    assert g.layer.tolist() == [0, 0, 0, 3, 1, 2]  # hidden 4 above its source 3: layer 2
+    names = ("linear", "linear", "linear", "linear", "squared", "tanh")
+    assert g.activations.tolist() == [activation_index(n) for n in names]
+    # w = 0.5, inputs (2, 0.5): h3 = (0.5 * 2)^2 = 1; h4 = tanh(0.5 * (1 + 0.5)) = 0.63514895;
+    # out = 0.5 * (bias 1 + h4) = 0.81757448 (the entries' own values play no part)
+    out = reference_forward(g, with_bias(np.array([[2.0, 0.5]])), 0.5)
+    np.testing.assert_allclose(out, [[0.81757448]], atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m[:, :6], "N rows and N \\+ 1 columns"),
+        (lambda m: m.__setitem__((3, 6), 12) or m, "activation id 12"),
+        (lambda m: m.__setitem__((4, 3), 1.0) or m, "cycle"),
+        (lambda m: m.__setitem__((3, 1), 1.0) or m, "into the bias or an input"),
+        (lambda m: m.__setitem__((5, 4), 1.0) or m, "leaves an output"),
+    ],
+)
+def test_a_damaged_wann_release_file_gives_a_user_error(tmp_path, change, message):
+    from evolearn.network_io import load_wann_release
+
+    path = write_out(tmp_path / "net.out", change(hand_made_release_matrix()))
+    with pytest.raises(UserError, match=message):
+        load_wann_release(path, 2, 1)
+    with pytest.raises(UserError, match="cannot hold"):
+        load_wann_release(write_out(tmp_path / "ok.out", hand_made_release_matrix()), 4, 2)

@@ -1,11 +1,16 @@
-"""The ten activation functions of the WANN search (Gaier & Ha 2019), in numpy and torch.
+"""The activation functions of the WANN search (Gaier & Ha 2019), in numpy and torch.
 
-A genome stores activations as indices into :data:`ACTIVATION_NAMES`; inputs and outputs are
-linear (index 0). Each :class:`Activation` carries four implementations of one function: a
-plain one for numpy and for torch (the per-network passes and the references), and one for
-each that overwrites its argument (the whole-population passes, which apply an activation to a
-block of their activity array without a temporary copy). The in-place forms do the same
-operations in the same order, so both give the same numbers bit for bit.
+The first ten are the thesis's and the WANN paper's search set (:data:`SEARCH_ACTIVATIONS`, what
+``hidden_activations: all`` draws from); ``squared`` (the WANN release's eleventh, id 11 in its
+files) is known so that the release's champions can be read, and is drawn only when named.
+A genome stores activations as indices into :data:`ACTIVATION_NAMES`; inputs are linear
+(index 0), outputs have the run's ``output_activation`` (linear in the thesis).
+
+Each :class:`Activation` carries four implementations of one function: a plain one for numpy and
+for torch (the per-network passes and the references), and one for each that overwrites its
+argument (the whole-population passes, which apply an activation to a block of their activity
+array without a temporary copy). The in-place forms do the same operations in the same order, so
+both give the same numbers bit for bit.
 
 To add an activation: append an :class:`Activation` to :data:`ACTIVATIONS`. Its index is its
 position; existing genomes keep their meaning as long as the new one goes last.
@@ -96,10 +101,21 @@ ACTIVATIONS: tuple[Activation, ...] = (
         lambda x: np.maximum(x, 0, out=x),
         lambda x: x.relu_(),
     ),
+    Activation(
+        "squared",
+        np.square,
+        torch.square,
+        lambda x: np.square(x, out=x),
+        lambda x: x.square_(),
+    ),
 )
 
 ACTIVATION_NAMES: tuple[str, ...] = tuple(a.name for a in ACTIVATIONS)
 LINEAR = ACTIVATION_NAMES.index("linear")
+#: The activations a WANN search draws hidden neurons from by default (``hidden_activations:
+#: all``): the ten of the thesis and the WANN paper, indices 0..9. Seeded runs draw exactly as
+#: they did before ``squared`` was added.
+SEARCH_ACTIVATIONS: tuple[str, ...] = ACTIVATION_NAMES[:10]
 #: name -> activation.
 BY_NAME: dict[str, Activation] = {a.name: a for a in ACTIVATIONS}
 

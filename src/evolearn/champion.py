@@ -3,6 +3,7 @@
     python -m evolearn.champion out/2026-11-21_08-00-00                 # the run's champion.json
     python -m evolearn.champion out/RUN/champions/gen-00042.json --weights -1 1 --num_trials 20
     python -m evolearn.champion out/RUN --setting all --num_trials 100   # the WANN paper's four
+    python -m evolearn.champion swing.out --params params/wann-paper/CartPoleSwingUp.yaml
 
 The task comes from the ``params.yaml`` of the run folder the network lies in (or
 ``--params``). A weight agnostic network is run with each weight value (default: the train
@@ -15,6 +16,8 @@ Prints the mean and the spread (standard deviation) of the returns or the per-we
 With ``--setting``, a weight agnostic network is scored as the WANN paper does instead
 (:mod:`evolearn.wann.protocol`): random weights, random shared weight, tuned shared weight,
 tuned weights, and for a dataset the ensemble of the weight values.
+A champion file of the WANN paper's code release (``.out``) is read too; it has a bias neuron,
+so its ``--params`` must have ``bias_input: yes``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch
 from evolearn.errors import UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int
 from evolearn.experiment.run import read_params_file
-from evolearn.network_io import load_genome, load_genome_info
+from evolearn.network_io import load_genome, load_genome_info, load_wann_release
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 from evolearn.wann.protocol import SETTINGS
 
@@ -154,10 +157,35 @@ def paper_settings(args, genome, task, unit: str) -> None:
         print_setting(result, unit)
 
 
+def read_network(network: Path, params: dict):
+    """The genome of a network file (a WANN release ``.out`` file with the task's inputs and
+    outputs from ``params``), checked against the task's number of inputs."""
+    num_inputs, num_outputs = params.get("num_inputs"), params.get("num_outputs")
+    if network.suffix == ".out":
+        if num_inputs is None or num_outputs is None:
+            raise UserError(f"--params must give num_inputs and num_outputs to read {network}")
+        genome = load_wann_release(network, int(num_inputs), int(num_outputs))
+    else:
+        genome = load_genome(network)
+    bias = bool(params.get("bias_input", False))
+    if num_inputs is not None and genome.num_inputs != int(num_inputs) + bias:
+        has = "with" if bias else "without"
+        hint = (
+            " (a network of the WANN release has a bias neuron: its --params need bias_input: yes)"
+            if genome.num_inputs == int(num_inputs) + 1
+            else ""
+        )
+        raise UserError(
+            f"{network} has {genome.num_inputs} inputs, but the run's task has "
+            f"{int(num_inputs) + bias} (num_inputs {num_inputs}, {has} a bias neuron){hint}"
+        )
+    return genome
+
+
 def main(argv: list[str]) -> None:
     args = _parser().parse_args(argv)
     network, params = locate(Path(args.path), args.params)
-    genome = load_genome(network)
+    genome = read_network(network, params)
     print(
         f"{network}: {genome.num_neurons} neurons, {genome.num_connections} connections, "
         f"{genome.num_layers} layers"
@@ -190,13 +218,14 @@ def main(argv: list[str]) -> None:
     x = getattr(dataset, f"x_{args.split}")
     y = getattr(dataset, f"y_{args.split}")
     if genome.kind == "wann" or genome.weights is None:
-        from evolearn.wann.classification import classify
+        from evolearn.wann.classification import classify, network_arrays
 
+        arrays = network_arrays(dataset, bool(params.get("bias_input", False)))
+        x = arrays[f"x_{args.split}"]
         if args.setting:
             from evolearn.wann.protocol import DatasetTask
 
-            task = DatasetTask(dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
-            paper_settings(args, genome, task, "accuracy")
+            paper_settings(args, genome, DatasetTask(**arrays), "accuracy")
             return
 
         loss, correct = classify(

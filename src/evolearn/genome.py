@@ -9,7 +9,9 @@ network (WLNN) of Rieke (2020):
 - ``connections[c] = (from, to)`` always goes from a lower layer to a higher one, and no
   connection appears twice; the order of ``connections`` is the order of ``weights``;
 - ``weights[c]`` (WLNN only) is the weight of connection ``c``;
-- ``activations[n]`` (WANN only) indexes :data:`evolearn.activations.ACTIVATION_NAMES`.
+- ``activations[n]`` (WANN only) indexes :data:`evolearn.activations.ACTIVATION_NAMES`
+  (inputs' are 0, linear; outputs keep the one they start with, mutations change hidden ones);
+- a network with a bias neuron (the WANN paper's convention) has it as input 0.
 
 All mutations are pure functions: they take a genome and a ``numpy.random.Generator`` and return
 a new genome, leaving the old one untouched.
@@ -121,10 +123,12 @@ def initial_genome(
     *,
     with_weights: bool = False,
     with_activations: bool = False,
+    output_activation: int = 0,
 ) -> Genome:
     """A network without hidden neurons; each input->output connection exists with ``p_connection``.
 
-    Connections are listed input-major (``(0, I), (0, I+1), ..., (1, I), ...``).
+    Connections are listed input-major (``(0, I), (0, I+1), ..., (1, I), ...``). With
+    activations, the inputs are linear (0) and the outputs get ``output_activation``.
     """
     layer = np.concatenate(
         [np.zeros(num_inputs, dtype=np.int64), np.ones(num_outputs, dtype=np.int64)]
@@ -136,7 +140,10 @@ def initial_genome(
     enabled = rng.random(len(candidates)) < p_connection
     connections = candidates[enabled]
     weights = random_weights(rng, len(connections)) if with_weights else None
-    activations = np.zeros(num_inputs + num_outputs, dtype=np.int64) if with_activations else None
+    activations = None
+    if with_activations:
+        activations = np.zeros(num_inputs + num_outputs, dtype=np.int64)
+        activations[num_inputs:] = output_activation
     return Genome(num_inputs, num_outputs, layer, connections, weights, activations)
 
 

@@ -9,6 +9,9 @@ order), ``activation_name`` (WLNN hidden activation, always ``"relu"``), ``activ
 (WANN, one name per neuron). Files written here add ``format``, ``kind`` and an optional
 ``info`` mapping (generation, reward, ...). Unknown extra keys of old files (mutation
 probabilities and the like) are ignored.
+
+:func:`load_wann_release` reads the champion files of the WANN paper's code release (``.out``),
+so that its published networks can be scored next to ours.
 """
 
 from __future__ import annotations
@@ -112,3 +115,115 @@ def load_genome_info(path: str | os.PathLike) -> dict:
         raise UserError(f"cannot read network file {path}: {err.strerror}") from None
     except (ValueError, AttributeError) as err:
         raise UserError(f"{path} is not a valid network file: {err}") from None
+
+
+#: The activation ids of the WANN release's files (the last column of a ``.out`` matrix).
+WANN_RELEASE_ACTIVATIONS = {
+    1: "linear",
+    2: "step",
+    3: "sine",
+    4: "gaussian",
+    5: "tanh",
+    6: "sigmoid",
+    7: "inverse",
+    8: "abs",
+    9: "relu",
+    10: "cosine",
+    11: "squared",
+}
+
+
+def genome_from_wann_matrix(matrix: np.ndarray, num_inputs: int, num_outputs: int) -> Genome:
+    """The genome of a WANN release network matrix ``[N, N + 1]``.
+
+    Node 0 is the bias, nodes ``1 .. num_inputs`` the inputs, the last ``num_outputs`` nodes the
+    outputs and the nodes between them hidden. Entry ``[a, b]`` (a row is a source, a column a
+    destination) is a connection a -> b when it is finite and not zero (the release sets every
+    connection to the shared weight, so the entries' own values do not matter; a NaN is no
+    connection); the last column holds each node's activation id
+    (:data:`WANN_RELEASE_ACTIVATIONS`).
+
+    The genome has ``num_inputs + 1`` inputs, the bias first (run it with ``bias_input``), then
+    the outputs, then the hidden nodes in file order. Each hidden node's layer is one above its
+    highest source (1 without sources); the outputs form the last layer. ValueError for a matrix
+    of another shape, an unknown activation id, a connection into the bias or an input, out of an
+    output, or a cycle.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[1] != matrix.shape[0] + 1:
+        raise ValueError(f"expected a matrix of N rows and N + 1 columns, got {matrix.shape}")
+    n = matrix.shape[0]
+    first_output = n - num_outputs
+    num_in = num_inputs + 1  # bias and inputs
+    if first_output < num_in:
+        raise ValueError(
+            f"{n} nodes cannot hold a bias, {num_inputs} inputs and {num_outputs} outputs"
+        )
+    ids = matrix[:, n]
+    known = np.isin(ids, list(WANN_RELEASE_ACTIVATIONS))
+    if not known.all():
+        bad = ids[~known][0]
+        raise ValueError(
+            f"node {int(np.flatnonzero(~known)[0])} has activation id {bad}; known ids: "
+            + ", ".join(f"{k} {v}" for k, v in WANN_RELEASE_ACTIVATIONS.items())
+        )
+    values = matrix[:, :n]
+    src, dst = np.nonzero(np.isfinite(values) & (values != 0))
+    if np.any(dst < num_in):
+        raise ValueError("a connection goes into the bias or an input")
+    if np.any(src >= first_output):
+        raise ValueError("a connection leaves an output")
+    # file node -> genome neuron: bias and inputs, outputs, then the hidden nodes
+    neuron = np.concatenate(
+        [
+            np.arange(num_in),
+            num_in + num_outputs + np.arange(first_output - num_in),
+            num_in + np.arange(num_outputs),
+        ]
+    )
+    # hidden layers: longest path from the inputs, in topological order (Kahn)
+    hidden = set(range(num_in, first_output))
+    layer = np.zeros(n, dtype=np.int64)
+    into_hidden = [(a, b) for a, b in zip(src.tolist(), dst.tolist(), strict=True) if b in hidden]
+    waiting = {b: 0 for b in hidden}
+    for a, b in into_hidden:
+        waiting[b] += a in hidden
+    ready = [b for b in sorted(hidden) if waiting[b] == 0]
+    done = 0
+    while ready:
+        node = ready.pop()
+        done += 1
+        sources = [a for a, b in into_hidden if b == node]
+        layer[node] = 1 + max((layer[a] for a in sources), default=0)
+        for a, b in into_hidden:
+            if a == node:
+                waiting[b] -= 1
+                if waiting[b] == 0:
+                    ready.append(b)
+    if done != len(hidden):
+        raise ValueError("the connections among the hidden nodes form a cycle")
+    layer[first_output:] = layer[num_in:first_output].max(initial=0) + 1
+    genome_layer = np.empty(n, dtype=np.int64)
+    genome_layer[neuron] = layer
+    activations = np.empty(n, dtype=np.int64)
+    activations[neuron] = [activation_index(WANN_RELEASE_ACTIVATIONS[int(i)]) for i in ids]
+    activations[:num_in] = activation_index("linear")
+    connections = np.stack([neuron[src], neuron[dst]], axis=1).astype(np.int64).reshape(-1, 2)
+    genome = Genome(num_in, num_outputs, genome_layer, connections, None, activations)
+    check_genome(genome)
+    return genome
+
+
+def load_wann_release(path: str | os.PathLike, num_inputs: int, num_outputs: int) -> Genome:
+    """Read a WANN release champion file (``.out``: the comma-separated matrix of
+    :func:`genome_from_wann_matrix`) for a task of ``num_inputs`` inputs and ``num_outputs``
+    outputs. Raises :class:`UserError` naming the file when it cannot be read or is invalid."""
+    try:
+        text = Path(path).read_text()
+        rows = [line for line in text.splitlines() if line.strip()]
+        matrix = np.array([[float(v) for v in line.split(",")] for line in rows])
+        return genome_from_wann_matrix(matrix, num_inputs, num_outputs)
+    except OSError as err:
+        raise UserError(f"cannot read network file {path}: {err.strerror}") from None
+    except ValueError as err:
+        raise UserError(f"{path} is not a WANN release network file: {err}") from None

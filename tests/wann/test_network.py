@@ -11,6 +11,7 @@ from evolearn.wann.network import (
     TRAIN_WEIGHT_VALUES,
     WANNNetwork,
     reference_forward,
+    with_bias,
 )
 
 FORMULAS = {
@@ -24,6 +25,7 @@ FORMULAS = {
     "inverse": lambda x: -x,
     "abs": abs,
     "relu": lambda x: max(0.0, x),
+    "squared": lambda x: x * x,
 }
 HAND_PICKED = [-2.0, -1.5, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0, 3.0]
 
@@ -42,8 +44,14 @@ def make(num_inputs, num_outputs, layer, connections, hidden_activations=()):
     )
 
 
-def random_wann(rng, num_inputs, num_outputs, num_mutations):
+def random_wann(rng, num_inputs, num_outputs, num_mutations, *, output_activations=False):
+    """A random network; with ``output_activations`` its outputs have random activations (each
+    its own), else they are linear."""
     g = initial_genome(num_inputs, num_outputs, 0.5, rng, with_activations=True)
+    if output_activations:
+        acts = g.activations.copy()
+        acts[num_inputs:] = rng.integers(len(ACTIVATION_NAMES), size=num_outputs)
+        g = Genome(num_inputs, num_outputs, g.layer, g.connections, None, acts)
     for _ in range(num_mutations):
         draw = rng.random()
         if draw < 0.45:
@@ -231,6 +239,31 @@ def test_outputs_come_in_neuron_order():
     np.testing.assert_allclose(out_torch, expected)
 
 
+def test_a_bias_neuron_and_tanh_outputs_by_hand():
+    # inputs: 0 the bias, 1 the observation; outputs 2 (tanh) and 3 (sine); hidden 4 (relu).
+    # connections 0->2, 1->4, 4->2, 1->3
+    g = make(2, 2, [0, 0, 2, 2, 1], [(0, 2), (1, 4), (4, 2), (1, 3)], ["relu"])
+    acts = g.activations.copy()
+    acts[2], acts[3] = activation_index("tanh"), activation_index("sine")
+    g = Genome(2, 2, g.layer, g.connections, None, acts)
+    x = with_bias(np.array([[3.0], [-1.0]]))
+    np.testing.assert_array_equal(x, [[1.0, 3.0], [1.0, -1.0]])
+    # w = 0.5, obs 3: h4 = relu(1.5) = 1.5; out2 = tanh(0.5 * (1 + 1.5)) = tanh(1.25)
+    #   = 0.84828364 (a linear output would give 1.25); out3 = sin(pi * 1.5) = -1
+    # w = 0.5, obs -1: h4 = 0; out2 = tanh(0.5 * 1) = 0.46211716; out3 = sin(-pi / 2) = -1
+    # w = -2, obs 3: h4 = relu(-6) = 0; out2 = tanh(-2 * 1) = -0.96402758; out3 = sin(-6 pi) = 0
+    # w = -2, obs -1: h4 = relu(2) = 2; out2 = tanh(-2 * (1 + 2)) = -0.99998771;
+    #   out3 = sin(2 pi) = 0
+    expected = np.array(
+        [[[0.84828364, -1.0], [0.46211716, -1.0]], [[-0.96402758, 0.0], [-0.99998771, 0.0]]]
+    )
+    out_numpy, out_torch = both_paths(g, x, [0.5, -2.0])
+    np.testing.assert_allclose(out_numpy, expected, atol=1e-8)
+    np.testing.assert_allclose(out_torch, expected, atol=1e-8)
+    for k, w in enumerate((0.5, -2.0)):
+        np.testing.assert_allclose(reference_forward(g, x, w), expected[k], atol=1e-8)
+
+
 # --- agreement -------------------------------------------------------------------------------
 
 
@@ -259,6 +292,24 @@ def test_numpy_torch_and_reference_agree_on_random_networks():
         reference32 = np.stack([reference_forward(g, x32, w) for w in weights.astype(np.float32)])
         assert_close_in_float32(out_numpy32, reference32, rtol=1e-4)
     assert max(num_hidden) >= 5  # the networks are not all trivial
+
+
+def test_outputs_of_any_activation_agree_with_the_reference_on_random_networks():
+    rng = np.random.default_rng(4321)
+    weights = np.array([*TRAIN_WEIGHT_VALUES, 0.3])
+    seen = set()
+    for _ in range(30):
+        num_inputs, num_outputs = int(rng.integers(1, 6)), int(rng.integers(2, 5))
+        g = random_wann(
+            rng, num_inputs, num_outputs, int(rng.integers(0, 30)), output_activations=True
+        )
+        seen.update(g.activations[num_inputs : num_inputs + num_outputs].tolist())
+        x = rng.uniform(-1, 1, size=(16, num_inputs))
+        reference = np.stack([reference_forward(g, x, w) for w in weights])
+        out_numpy, out_torch = both_paths(g, x, weights)
+        np.testing.assert_allclose(out_numpy, reference, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(out_torch, reference, rtol=1e-9, atol=1e-9)
+    assert seen == set(range(len(ACTIVATION_NAMES)))  # every activation on an output
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -404,7 +455,7 @@ def test_forward_keeps_float64_inputs_and_float32_weights_do_not_upcast():
     )
 
 
-def test_inputs_and_outputs_are_linear_whatever_the_genome_lists_for_them():
+def test_inputs_are_linear_and_outputs_have_the_activation_the_genome_lists():
     from evolearn.wann.network import neuron_activations
 
     g = add_node(
@@ -413,12 +464,13 @@ def test_inputs_and_outputs_are_linear_whatever_the_genome_lists_for_them():
         activations=10,
     )
     listed = np.full(g.num_neurons, activation_index("sine"))
+    listed[3] = activation_index("tanh")
     acts = neuron_activations(Genome(2, 2, g.layer, g.connections, None, listed))
-    linear = activation_index("linear")
-    assert acts[:4].tolist() == [linear] * 4 and acts[4] == activation_index("sine")
-    for bad in (-1, 10):
+    linear, sine, tanh = (activation_index(n) for n in ("linear", "sine", "tanh"))
+    assert acts.tolist() == [linear, linear, sine, tanh, sine]
+    for bad in (-1, len(ACTIVATION_NAMES)):
         listed[4] = bad
-        with pytest.raises(ValueError, match="activation indices must lie in 0..9"):
+        with pytest.raises(ValueError, match=f"must lie in 0..{len(ACTIVATION_NAMES) - 1}"):
             neuron_activations(Genome(2, 2, g.layer, g.connections, None, listed))
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 from conftest import forward_pass
 
+from evolearn.activations import ACTIVATION_NAMES
 from evolearn.envs import make_env
 from evolearn.experiment.workers import SharedArrays
 from evolearn.genome import Genome, initial_genome, split_connection
@@ -40,10 +41,27 @@ def deep_chain(num_inputs, num_outputs, depth, seed):
     return g
 
 
+def with_output_activations(genomes, seed):
+    """The genomes with random output activations, each output its own."""
+    rng = np.random.default_rng(seed)
+    changed = []
+    for g in genomes:
+        acts = g.activations.copy()
+        acts[g.num_inputs : g.num_inputs + g.num_outputs] = rng.integers(
+            len(ACTIVATION_NAMES), size=g.num_outputs
+        )
+        changed.append(Genome(g.num_inputs, g.num_outputs, g.layer, g.connections, None, acts))
+    return changed
+
+
 def mixed_population(num_inputs, num_outputs, seed):
-    """Networks of very different sizes and depths, some without connections."""
+    """Networks of very different sizes and depths, some without connections, some with
+    outputs of other activations than linear."""
     return [
         *make_population(6, num_inputs, num_outputs, 0.5, 30, seed),
+        *with_output_activations(
+            make_population(4, num_inputs, num_outputs, 0.5, 30, seed + 5), seed
+        ),
         silent(num_inputs, num_outputs),
         *make_population(3, num_inputs, num_outputs, 0.0, 0, seed + 1),  # no connections either
         deep_chain(num_inputs, num_outputs, 25, seed),
@@ -304,6 +322,47 @@ def test_swingup_returns_equal_the_gymnasium_episodes():
         fast = swingup_returns(genomes, weights, seeds, use_torch=use_torch)
         assert fast.shape == (len(genomes), len(weights), len(seeds))
         np.testing.assert_allclose(fast, reference, rtol=1e-9, atol=1e-9)
+
+
+def test_swingup_with_a_bias_neuron_equals_the_gymnasium_episodes():
+    # 6 inputs: the bias first; tanh outputs (the WANN paper's swing-up conventions)
+    genomes = with_output_activations(make_population(4, 6, 1, 0.5, 40, 21), 3)
+    bias_push = Genome(  # only the bias feeds the output: a constant force w * 1
+        6, 1, np.array([0] * 6 + [1]), np.array([[0, 6]]), None, np.zeros(7, np.int64)
+    )
+    genomes.append(bias_push)
+    weights, seeds = (-2.0, 1.0), (5, 6)
+    envs = [make_env("CartPoleSwingUp") for _ in range(len(weights) * len(seeds))]
+    reference = np.stack(
+        [
+            run_episodes(
+                WANNNetwork(g),
+                envs,
+                np.array(weights),
+                list(seeds),
+                take_argmax_action=False,
+                use_torch=False,
+                bias_input=True,
+            )
+            for g in genomes
+        ]
+    )
+    fast = swingup_returns(genomes, weights, seeds, bias_input=True)
+    np.testing.assert_allclose(fast, reference, rtol=1e-9, atol=1e-9)
+    # the bias alone: every step's action is the constant w, stepped here by hand
+    for k, w in enumerate(weights):
+        for t, seed in enumerate(seeds):
+            env = make_env("CartPoleSwingUp")
+            env.reset(seed=seed)
+            total, done = 0.0, False
+            while not done:
+                _, reward, terminated, truncated, _ = env.step(np.array([w], np.float32))
+                total, done = total + float(reward), terminated or truncated
+            assert fast[-1, k, t] == pytest.approx(total, rel=1e-12)
+    silent_returns = swingup_returns([silent(6, 1)], weights, seeds, bias_input=True)[0]
+    assert not np.allclose(fast[-1], silent_returns)
+    with pytest.raises(ValueError, match="need 6 inputs"):
+        swingup_returns([silent(5, 1)], weights, seeds, bias_input=True)
 
 
 def test_swingup_in_chunks_equals_the_whole_population_bit_for_bit():

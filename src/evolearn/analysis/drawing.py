@@ -71,16 +71,19 @@ class TaskNames:
 
 
 def task_names(params: dict, num_inputs: int, num_outputs: int) -> TaskNames:
-    """The names of the run's task (``params``: its params.yaml)."""
+    """The names of the run's task (``params``: its params.yaml); a bias neuron (``bias_input``)
+    is input 0, named "bias" (a dataset's inputs are then drawn as a column, not a grid)."""
     env = params.get("env_name")
+    bias = bool(params.get("bias_input", False))
     if env in ENVIRONMENT_NAMES:
         inputs, outputs = ENVIRONMENT_NAMES[env]
+        inputs = ("bias", *inputs) if bias else inputs
         if len(inputs) == num_inputs and len(outputs) == num_outputs:
             return TaskNames(inputs, outputs)
         return TaskNames()
     if params.get("dataset") is not None:
         side = math.isqrt(num_inputs)
-        grid = (side, side) if side * side == num_inputs else None
+        grid = (side, side) if side * side == num_inputs and not bias else None
         return TaskNames(None, tuple(f"digit {d}" for d in range(num_outputs)), grid)
     return TaskNames()
 

@@ -62,7 +62,11 @@ MAY_CHANGE_ON_RESUME = frozenset(
 
 #: Options added after checkpoint format 2, with the value that gives the behaviour of the
 #: versions before them: a checkpoint without one resumes with that value.
-ADDED_SINCE_FORMAT_2 = {"hidden_activations": "all"}
+ADDED_SINCE_FORMAT_2 = {
+    "hidden_activations": "all",
+    "bias_input": False,
+    "output_activation": "linear",
+}
 
 _GENOME_DTYPES = {
     "layer": np.int64,

@@ -148,6 +148,12 @@ def _optimizers() -> Iterable[str]:
     return OPTIMIZERS.keys()
 
 
+def _activation_names() -> Iterable[str]:
+    from evolearn.activations import ACTIVATION_NAMES
+
+    return ACTIVATION_NAMES
+
+
 def _datasets() -> Iterable[str]:
     from evolearn.data import DATASETS
 
@@ -191,9 +197,10 @@ _OPTION_LIST: list[Option] = [
         _EVO,
         str,
         "all",
-        "Activations a new or changed hidden neuron may get (WANN): all (the ten) or a "
-        "comma-separated list of linear, step, sine, cosine, gaussian, tanh, sigmoid, inverse, "
-        "abs, relu (the WANN paper leaves out step for classification)",
+        "Activations a new or changed hidden neuron may get (WANN): all (the ten of the thesis: "
+        "linear, step, sine, cosine, gaussian, tanh, sigmoid, inverse, abs, relu) or a "
+        "comma-separated list of them and squared (the WANN paper leaves out step for "
+        "classification)",
     ),
     _positive_int(
         "tournament_size",
@@ -275,6 +282,23 @@ _OPTION_LIST: list[Option] = [
     # architecture options
     _positive_int("num_inputs", _ARCH, 256, "Number of input neurons"),
     _positive_int("num_outputs", _ARCH, 10, "Number of output neurons"),
+    Option(
+        "bias_input",
+        _ARCH,
+        bool,
+        False,
+        "Give WANN networks a bias neuron: an input that is always 1, before the num_inputs "
+        "inputs, connected like them (the WANN paper's convention; the thesis has none)",
+    ),
+    Option(
+        "output_activation",
+        _ARCH,
+        str,
+        "linear",
+        "Activation of the output neurons of WANN networks (the thesis: linear; the WANN "
+        "paper: tanh for CartPoleSwingUp, linear for BipedalWalker and classification)",
+        choices=_activation_names,
+    ),
     _probability(
         "p_initial_connection_enabled",
         _ARCH,
@@ -462,10 +486,10 @@ def check_mutation_probabilities_sum(
 
 def hidden_activation_indices(value: str) -> tuple[int, ...]:
     """The activation indices of a ``hidden_activations`` value (ParamError if invalid)."""
-    from evolearn.activations import ACTIVATION_NAMES
+    from evolearn.activations import ACTIVATION_NAMES, SEARCH_ACTIVATIONS
 
     if value.strip() == "all":
-        return tuple(range(len(ACTIVATION_NAMES)))
+        return tuple(ACTIVATION_NAMES.index(name) for name in SEARCH_ACTIVATIONS)
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in ACTIVATION_NAMES]
     if unknown or len(set(names)) < 2 or len(set(names)) != len(names):

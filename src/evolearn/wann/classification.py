@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.data import check_fits_dataset, dataset_notes, load_dataset
+from evolearn.data import Dataset, check_fits_dataset, dataset_notes, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.parsing import ScriptSpec, parse_params
 from evolearn.experiment.run import Run
@@ -33,7 +33,7 @@ from evolearn.experiment.workers import (
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
 from evolearn.search.loop import run_evolution
-from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork, with_bias
 from evolearn.wann.population import evaluate_classification
 from evolearn.wann.search import (
     WANN_CHECKS,
@@ -183,6 +183,16 @@ class WANNClassification(WANNEvolution):
         return tested
 
 
+def network_arrays(dataset: Dataset, bias_input: bool) -> dict[str, np.ndarray]:
+    """The dataset's arrays as the networks see them: with ``bias_input``, each sample's inputs
+    with a first value 1 for the bias neuron (:func:`~evolearn.wann.network.with_bias`)."""
+    arrays = dataset.arrays()
+    if bias_input:
+        for key in ("x_train", "x_test"):
+            arrays[key] = with_bias(arrays[key])
+    return arrays
+
+
 def main(argv: list[str]) -> None:
     params = parse_params(SPEC, argv)
     dataset = load_dataset(params.dataset, params.data_dir)
@@ -194,7 +204,7 @@ def main(argv: list[str]) -> None:
     run_evolution(
         params,
         lambda run, pool: WANNClassification(params, run, pool, device),
-        dataset.arrays(),
+        network_arrays(dataset, params.bias_input),
         [
             *dataset_notes(dataset, params.data_dir),
             device_note,

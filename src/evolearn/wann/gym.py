@@ -33,7 +33,7 @@ from evolearn.experiment.workers import (
 )
 from evolearn.genome import Genome
 from evolearn.search.loop import run_evolution
-from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
+from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork, with_bias
 from evolearn.wann.population import swingup_returns
 from evolearn.wann.search import (
     WANN_CHECKS,
@@ -123,6 +123,7 @@ class EpisodeTask:
     _: KW_ONLY
     take_argmax_action: bool
     use_torch: bool
+    bias_input: bool = False
     fast: bool = True
 
 
@@ -147,10 +148,12 @@ def run_episodes(
     *,
     take_argmax_action: bool,
     use_torch: bool,
+    bias_input: bool = False,
 ) -> np.ndarray:
     """Returns ``[W, T]``: the return of an episode for each weight value and trial seed.
 
-    All W x T episodes are stepped together, one forward pass per step for all of them.
+    All W x T episodes are stepped together, one forward pass per step for all of them. With
+    ``bias_input`` the network's input 0 is a bias neuron (always 1), before the observation.
     """
     num_weights, num_trials = len(weights), len(seeds)
     obs = np.stack(
@@ -161,6 +164,9 @@ def run_episodes(
         ]
     ).astype(np.float64)
     obs = obs.reshape(num_weights, num_trials, -1)
+    if bias_input:
+        obs = with_bias(obs)
+    first = int(bias_input)  # the observation's first column
     returns = np.zeros((num_weights, num_trials))
     running = np.ones((num_weights, num_trials), dtype=bool)
     weights_t = torch.as_tensor(weights, dtype=torch.float64)
@@ -176,7 +182,7 @@ def run_episodes(
             )
             observation, reward, terminated, truncated, _ = env.step(action)
             returns[w, t] += float(reward)
-            obs[w, t] = observation
+            obs[w, t, first:] = observation
             if terminated or truncated:
                 running[w, t] = False
     return returns
@@ -191,7 +197,13 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> ChunkResults:
     weights = np.asarray(task.weights, dtype=np.float64)
 
     def whole_chunk():
-        returns = swingup_returns(task.genomes, task.weights, task.seeds, use_torch=task.use_torch)
+        returns = swingup_returns(
+            task.genomes,
+            task.weights,
+            task.seeds,
+            use_torch=task.use_torch,
+            bias_input=task.bias_input,
+        )
         return (r.mean(axis=1) for r in returns)
 
     def one_by_one():
@@ -210,6 +222,7 @@ def episodes_chunk(shared: SharedArrays, task: EpisodeTask) -> ChunkResults:
                         list(task.seeds[start : start + block]),
                         take_argmax_action=task.take_argmax_action,
                         use_torch=task.use_torch,
+                        bias_input=task.bias_input,
                     )
                     for start in range(0, len(task.seeds), block)
                 ],
@@ -241,6 +254,7 @@ class WANNGym(WANNEvolution):
             seeds,
             take_argmax_action=p.take_argmax_action,
             use_torch=p.use_torch,
+            bias_input=p.bias_input,
         )
 
     def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:

@@ -1,9 +1,11 @@
 """Forward passes of weight agnostic neural networks (WANN; Gaier & Ha 2019), numpy and torch.
 
 Every connection of a WANN shares one weight value ``w``. A neuron's activity is
-``act(w * sum of its inputs' activities)``, computed layer by layer; inputs and outputs are
-linear, hidden neurons use ``genome.activations[n]`` (an index into
-:data:`evolearn.activations.ACTIVATION_NAMES`).
+``act(w * sum of its inputs' activities)``, computed layer by layer; inputs are linear, hidden
+neurons and outputs use ``genome.activations[n]`` (an index into
+:data:`evolearn.activations.ACTIVATION_NAMES`; the outputs' is the run's ``output_activation``,
+linear in the thesis). With ``bias_input`` (the WANN paper's convention) input 0 is a bias
+neuron whose activity is always 1: callers prepend it to the inputs with :func:`with_bias`.
 
 A network is judged on several weight values; a forward pass computes all of them at once by
 stacking them along the batch: ``x [batch, num_inputs]`` and ``weights [W]`` give outputs
@@ -30,23 +32,38 @@ TRAIN_WEIGHT_VALUES = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 
 def neuron_activations(genome: Genome) -> np.ndarray:
-    """int64 ``[num_neurons]``: the activation index of every neuron; inputs and outputs linear.
+    """int64 ``[num_neurons]``: the activation index of every neuron; inputs linear, the others
+    as the genome says (all linear for a genome without activations and hidden neurons).
 
     Raises ValueError for a genome with hidden neurons but no activations, or an unknown index.
     """
     g = genome
-    first_hidden = g.num_inputs + g.num_outputs
     acts = np.full(g.num_neurons, LINEAR, dtype=np.int64)
-    if g.num_hidden:
-        if g.activations is None:
-            raise ValueError("a WANN genome with hidden neurons needs activations")
-        acts[first_hidden:] = g.activations[first_hidden:]
+    if g.activations is not None:
+        acts[g.num_inputs :] = g.activations[g.num_inputs :]
+    elif g.num_hidden:
+        raise ValueError("a WANN genome with hidden neurons needs activations")
     if np.any(acts < 0) or np.any(acts >= len(ACTIVATION_NAMES)):
         raise ValueError(
             f"activation indices must lie in 0..{len(ACTIVATION_NAMES) - 1} "
             f"({', '.join(ACTIVATION_NAMES)})"
         )
     return acts
+
+
+def sorting_activations(genome: Genome, activations: np.ndarray) -> np.ndarray:
+    """The activation indices that order the rows of a pass: the neurons' own, but one value
+    for all outputs, so that the outputs keep their neuron order whatever their activations."""
+    is_output = np.zeros(genome.num_neurons, dtype=bool)
+    is_output[genome.num_inputs : genome.num_inputs + genome.num_outputs] = True
+    return np.where(is_output, LINEAR, activations)
+
+
+def with_bias(x: np.ndarray) -> np.ndarray:
+    """``x [..., n]`` with a first column of ones, ``[..., n + 1]`` in its dtype: the inputs of
+    a network with a bias neuron (``bias_input``), which is its input 0."""
+    x = np.asarray(x)
+    return np.concatenate([np.ones((*x.shape[:-1], 1), dtype=x.dtype), x], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -89,8 +106,8 @@ class WANNNetwork:
     (layer, activation, neuron number), so that the neurons below layer ``l`` are a prefix of the
     rows, and each layer's neurons with one activation are a contiguous block of rows (each
     activation function is applied once per layer, to contiguous memory, not once per neuron).
-    The outputs, all in the last layer and all linear, end up as the last ``num_outputs`` rows,
-    in neuron order.
+    The outputs, all in the last layer, end up as the last ``num_outputs`` rows, in neuron order
+    (they are not sorted by activation).
 
     Connections from the inputs are kept apart in one 0/1 matrix ``[num_inputs, non-input
     neurons]``: the inputs' activities do not depend on the weight value, so their contribution
@@ -119,9 +136,10 @@ class WANNNetwork:
         self.num_inputs = g.num_inputs
         self.num_outputs = g.num_outputs
         acts = neuron_activations(g)
+        by_act = sorting_activations(g, acts)
         non_input = np.arange(g.num_inputs, g.num_neurons)
         # lexsort: last key is the primary one.
-        self.order = non_input[np.lexsort((non_input, acts[non_input], g.layer[non_input]))]
+        self.order = non_input[np.lexsort((non_input, by_act[non_input], g.layer[non_input]))]
         self._num_computed = len(self.order)
         position = np.full(g.num_neurons, -1, dtype=np.int64)
         position[self.order] = np.arange(self._num_computed)

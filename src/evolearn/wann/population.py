@@ -12,7 +12,8 @@ large array operations per layer:
   *all* networks are one contiguous block of rows, and each activation within it one
   contiguous run (an activation function is applied once per layer to the whole population);
 - networks differ in depth, and a network's outputs lie in its own last layer: all outputs
-  (linear) are computed in one last step after every hidden layer, ordered (network, output).
+  are computed in one last step after every hidden layer, ordered (network, output) whatever
+  their activations.
   Every neuron's sources lie in lower layers of its network, hence in earlier steps;
 - connections are sparse 0/1 matrices (CSR): per step one matrix from the non-input neurons
   below the step to the step's neurons, and one from the inputs to all non-input neurons (the
@@ -50,7 +51,13 @@ from evolearn.envs.cartpole_swingup import (
 )
 from evolearn.genome import Genome, check_genome
 from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
-from evolearn.wann.network import Step, activation_groups, neuron_activations
+from evolearn.wann.network import (
+    Step,
+    activation_groups,
+    neuron_activations,
+    sorting_activations,
+    with_bias,
+)
 
 #: Samples per pass of :func:`evaluate_classification`. A constant (never derived from the
 #: population size), so that a network's numbers do not depend on how the population is split.
@@ -114,12 +121,16 @@ class WANNPopulation:
         network = np.repeat(np.arange(P), counts)
         neuron = np.concatenate([np.arange(I, g.num_neurons) for g in genomes])
         layer = np.concatenate([g.layer[I:] for g in genomes])
-        act = np.concatenate([neuron_activations(g)[I:] for g in genomes])
+        own_acts = [neuron_activations(g) for g in genomes]
+        act = np.concatenate([a[I:] for a in own_acts])
         is_output = neuron < I + O
         hidden_layers = int(layer[~is_output].max(initial=0))
-        # Outputs (linear) all in one last step, after every hidden layer of every network.
+        # Outputs all in one last step, after every hidden layer of every network.
         step = np.where(is_output, hidden_layers + 1, layer)
-        order = np.lexsort((neuron, network, act, step))  # last key is the primary one
+        by_act = np.concatenate(
+            [sorting_activations(g, a)[I:] for g, a in zip(genomes, own_acts, strict=True)]
+        )
+        order = np.lexsort((neuron, network, by_act, step))  # last key is the primary one
         self.num_rows = N = len(order)
         row_of = np.empty(N, dtype=np.int64)  # row of each neuron, by id first_row + n - I
         row_of[order] = np.arange(N)
@@ -400,6 +411,7 @@ def swingup_returns(
     *,
     use_torch: bool = False,
     max_steps: int = MAX_STEPS,
+    bias_input: bool = False,
 ) -> np.ndarray:
     """Returns ``[P, W, T]`` (maximised) of CartPoleSwingUp episodes, all stepped together.
 
@@ -409,11 +421,13 @@ def swingup_returns(
     float32 observations (as float64), its float64 output becomes a float32 action, the
     physics (:func:`~evolearn.envs.cartpole_swingup.swingup_step`) clips it; an episode ends
     when the cart leaves the track (that step's reward counts) or after ``max_steps`` steps.
+    With ``bias_input`` the networks' input 0 is a bias neuron (always 1).
     """
     population = WANNPopulation(genomes)
-    if population.num_inputs != SWINGUP_INPUTS or population.num_outputs != 1:
+    num_inputs = SWINGUP_INPUTS + bias_input
+    if population.num_inputs != num_inputs or population.num_outputs != 1:
         raise ValueError(
-            f"CartPoleSwingUp networks need {SWINGUP_INPUTS} inputs and 1 output, got "
+            f"CartPoleSwingUp networks need {num_inputs} inputs and 1 output, got "
             f"{population.num_inputs} and {population.num_outputs}"
         )
     P, W, T = len(genomes), len(weights), len(seeds)
@@ -428,6 +442,8 @@ def swingup_returns(
     with _torch_threads(1) if use_torch else nullcontext():
         for _ in range(max_steps):
             obs = swingup_observation(state).astype(np.float64).reshape(P, W, T, SWINGUP_INPUTS)
+            if bias_input:
+                obs = with_bias(obs)
             if use_torch:
                 out = population.output_rows_torch(torch.from_numpy(obs), weights_torch).numpy()
             else:

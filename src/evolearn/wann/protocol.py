@@ -80,11 +80,12 @@ class Result:
 
 
 class EnvironmentTask:
-    """Episodes of a run's environment (``params``: env_name, take_argmax_action)."""
+    """Episodes of a run's environment (``params``: env_name, take_argmax_action, bias_input)."""
 
     def __init__(self, params: dict):
         self.env_name = params["env_name"]
         self.argmax = bool(params.get("take_argmax_action", False))
+        self.bias_input = bool(params.get("bias_input", False))
 
     def returns(
         self,
@@ -97,7 +98,7 @@ class EnvironmentTask:
         if connection_weights is None and has_fast_path(
             self.env_name, take_argmax_action=self.argmax
         ):
-            return swingup_returns([genome], weights, list(seeds))[0]
+            return swingup_returns([genome], weights, list(seeds), bias_input=self.bias_input)[0]
         envs = [make_env(self.env_name) for _ in range(len(weights) * len(seeds))]
         try:
             return run_episodes(
@@ -107,6 +108,7 @@ class EnvironmentTask:
                 list(seeds),
                 take_argmax_action=self.argmax,
                 use_torch=False,
+                bias_input=self.bias_input,
             )
         finally:
             for env in envs:
@@ -114,7 +116,9 @@ class EnvironmentTask:
 
 
 class DatasetTask:
-    """A dataset's training and test sets (float32 inputs, int64 labels)."""
+    """A dataset's training and test sets (float32 inputs, int64 labels), as the networks see
+    them (with a bias column for a run with ``bias_input``:
+    :func:`evolearn.wann.classification.network_arrays`)."""
 
     #: Weight values evaluated in one pass (their activities are held at once).
     WEIGHTS_AT_ONCE = 8

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from evolearn import streams
-from evolearn.activations import ACTIVATION_NAMES
+from evolearn.activations import SEARCH_ACTIVATIONS, activation_index
 from evolearn.experiment.options import (
     EVOLUTION_OPTIONS,
     check_elite_and_cull,
@@ -26,12 +26,15 @@ from evolearn.genome import Genome, add_connection, add_node, change_activation,
 from evolearn.search.loop import EvolutionLoop
 from evolearn.search.ranking import select_objectives
 
-NUM_ACTIVATIONS = len(ACTIVATION_NAMES)
+#: Hidden neurons draw from activations 0 .. NUM_ACTIVATIONS - 1 unless told otherwise.
+NUM_ACTIVATIONS = len(SEARCH_ACTIVATIONS)
 
 #: Options every WANN script uses besides its task's own.
 WANN_OPTIONS = EVOLUTION_OPTIONS + (
     "p_change_activation",
     "hidden_activations",
+    "bias_input",
+    "output_activation",
     "test_every",
     "use_torch",
 )
@@ -92,11 +95,12 @@ class WANNEvolution(EvolutionLoop):
         p = self.params
         return [
             initial_genome(
-                p.num_inputs,
+                p.num_inputs + p.bias_input,
                 p.num_outputs,
                 p.p_initial_connection_enabled,
                 streams.stream(p.seed, 0, streams.INIT, i),
                 with_activations=True,
+                output_activation=activation_index(p.output_activation),
             )
             for i in range(p.population_size)
         ]

@@ -66,6 +66,15 @@ def test_task_names_of_the_other_tasks():
     assert task_names({"dataset": "digits"}, 64, 10).input_grid == (8, 8)
 
 
+def test_a_bias_neuron_is_named_first():
+    swingup = task_names({"env_name": "CartPoleSwingUp", "bias_input": True}, 6, 1)
+    assert swingup.inputs[:2] == ("bias", "cart position") and len(swingup.inputs) == 6
+    # without bias_input, six inputs do not fit the task: no names rather than wrong ones
+    assert task_names({"env_name": "CartPoleSwingUp"}, 6, 1).inputs is None
+    mnist = task_names({"dataset": "mnist", "bias_input": True}, 257, 10)
+    assert mnist.input_grid is None and mnist.outputs[0] == "digit 0"
+
+
 def test_weight_learning_edges_by_sign_and_size():
     g = hand_made().with_weights(np.array([1, -1, 0.5, -0.5, 2, -2, 0.1], np.float32))
     figure = draw_network(g, TaskNames())

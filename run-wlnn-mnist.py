@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Evolve network architectures while their weights learn with a learning rule (the main job).
 
-python run-wlnn-mnist.py params/wlnn/backprop.yaml --num_workers 4
+    python run-wlnn-mnist.py params/wlnn/backprop.yaml --num_workers 4
 """
 
 from evolearn.experiment.cli import main_wrapper

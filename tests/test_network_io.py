@@ -125,7 +125,8 @@ def test_a_wann_release_file_by_hand(tmp_path):
     [
         (lambda m: m[:, :6], "N rows and N \\+ 1 columns"),
         (lambda m: m.__setitem__((3, 6), 12) or m, "activation id 12"),
-        (lambda m: m.__setitem__((4, 3), 1.0) or m, "cycle"),
+        (lambda m: m.__setitem__((4, 3), 1.0) or m, "hidden node 4 feeds node 3"),
+        (lambda m: m.__setitem__((3, 3), 1.0) or m, "hidden node 3 feeds node 3"),
         (lambda m: m.__setitem__((3, 1), 1.0) or m, "into the bias or an input"),
         (lambda m: m.__setitem__((5, 4), 1.0) or m, "leaves an output"),
     ],
@@ -136,5 +137,36 @@ def test_a_damaged_wann_release_file_gives_a_user_error(tmp_path, change, messag
     path = write_out(tmp_path / "net.out", change(hand_made_release_matrix()))
     with pytest.raises(UserError, match=message):
         load_wann_release(path, 2, 1)
+
+
+def test_a_wann_release_file_read_for_too_many_inputs_and_outputs(tmp_path):
+    from evolearn.network_io import load_wann_release
+
     with pytest.raises(UserError, match="cannot hold"):
         load_wann_release(write_out(tmp_path / "ok.out", hand_made_release_matrix()), 4, 2)
+
+
+def test_the_activation_ids_of_the_bias_and_inputs_are_not_used(tmp_path):
+    from evolearn.network_io import load_wann_release
+
+    matrix = hand_made_release_matrix()
+    matrix[:3, 6] = 0  # what some of the release's configurations write for inputs
+    g = load_wann_release(write_out(tmp_path / "net.out", matrix), 2, 1)
+    assert g == load_wann_release(write_out(tmp_path / "ok.out", hand_made_release_matrix()), 2, 1)
+
+
+def test_thesis_files_keep_linear_outputs_whatever_they_list(tmp_path):
+    from evolearn.activations import activation_index
+    from evolearn.network_io import genome_from_dict
+
+    d = {
+        "in_size": 1,
+        "out_size": 1,
+        "num_neurons": 2,
+        "neurons_in_layer": [[0], [1]],
+        "connections": [[0, 1]],
+        "activation_names": ["linear", "tanh"],
+    }
+    assert genome_from_dict(d).activations[1] == activation_index("linear")
+    ours = genome_from_dict({**d, "format": "evolearn-network"})  # this toolkit's: as listed
+    assert ours.activations[1] == activation_index("tanh")

@@ -3,7 +3,7 @@
     python -m evolearn.champion out/2026-11-21_08-00-00                 # the run's champion.json
     python -m evolearn.champion out/RUN/champions/gen-00042.json --weights -1 1 --num_trials 20
     python -m evolearn.champion out/RUN --setting all --num_trials 100   # the WANN paper's four
-    python -m evolearn.champion swing.out --params params/wann-paper/CartPoleSwingUp.yaml
+    python -m evolearn.champion swing.out --params params/wann-gym/CartPoleSwingUp-paper.yaml
 
 The task comes from the ``params.yaml`` of the run folder the network lies in (or
 ``--params``). A weight agnostic network is run with each weight value (default: the train
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -46,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Evaluate a saved network again on the task of its run.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("path", help="a run folder (uses its champion.json) or a network JSON file")
+    parser.add_argument(
+        "path",
+        help="a run folder (uses its champion.json), a network JSON file, or a champion file of "
+        "the WANN paper's code release (.out; give --params)",
+    )
     parser.add_argument(
         "--params", help="the run's params.yaml (default: the one of the run folder the file is in)"
     )
@@ -157,6 +162,12 @@ def paper_settings(args, genome, task, unit: str) -> None:
         print_setting(result, unit)
 
 
+def _task_params(params: dict, **defaults) -> SimpleNamespace:
+    """The task's parameters as attributes (for the scripts' checks that the networks fit it),
+    ``defaults`` where the file has none."""
+    return SimpleNamespace(**{**defaults, **params})
+
+
 def read_network(network: Path, params: dict):
     """The genome of a network file (a WANN release ``.out`` file with the task's inputs and
     outputs from ``params``), checked against the task's number of inputs."""
@@ -193,7 +204,10 @@ def main(argv: list[str]) -> None:
     if "env_name" in params:
         if genome.kind == "wlnn":
             raise UserError(f"{network} is not a weight agnostic network")
+        from evolearn.wann.gym import check_fits_env
         from evolearn.wann.protocol import EnvironmentTask
+
+        check_fits_env(_task_params(params, take_argmax_action=False))
 
         task = EnvironmentTask(params)
         if args.setting:
@@ -212,9 +226,10 @@ def main(argv: list[str]) -> None:
             f"best weight {args.weights[int(returns.mean(1).argmax())]:+.3f}"
         )
         return
-    from evolearn.data import load_dataset
+    from evolearn.data import check_fits_dataset, load_dataset
 
     dataset = load_dataset(params["dataset"], args.data_dir or params.get("data_dir"))
+    check_fits_dataset(_task_params(params, batch_size=1), dataset)
     x = getattr(dataset, f"x_{args.split}")
     y = getattr(dataset, f"y_{args.split}")
     if genome.kind == "wann" or genome.weights is None:

@@ -76,6 +76,8 @@ def genome_from_dict(d: dict) -> Genome:
             activations = np.array(
                 [activation_index(a) for a in d["activation_names"]], dtype=np.int64
             )
+            if d.get("format") != FORMAT:  # the thesis code: its outputs are always linear
+                activations[num_inputs : num_inputs + num_outputs] = activation_index("linear")
     except (KeyError, TypeError, IndexError) as err:
         raise ValueError(f"not a network description ({type(err).__name__}: {err})") from None
     genome = Genome(num_inputs, num_outputs, layer, connections, weights, activations)
@@ -146,8 +148,9 @@ def genome_from_wann_matrix(matrix: np.ndarray, num_inputs: int, num_outputs: in
     The genome has ``num_inputs + 1`` inputs, the bias first (run it with ``bias_input``), then
     the outputs, then the hidden nodes in file order. Each hidden node's layer is one above its
     highest source (1 without sources); the outputs form the last layer. ValueError for a matrix
-    of another shape, an unknown activation id, a connection into the bias or an input, out of an
-    output, or a cycle.
+    of another shape, an unknown activation id of a hidden node or an output, a connection into
+    the bias or an input, out of an output, or from a hidden node to one that is not after it in
+    the file (the release computes the nodes in file order).
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] != matrix.shape[0] + 1:
@@ -160,11 +163,11 @@ def genome_from_wann_matrix(matrix: np.ndarray, num_inputs: int, num_outputs: in
             f"{n} nodes cannot hold a bias, {num_inputs} inputs and {num_outputs} outputs"
         )
     ids = matrix[:, n]
-    known = np.isin(ids, list(WANN_RELEASE_ACTIVATIONS))
+    known = np.isin(ids[num_in:], list(WANN_RELEASE_ACTIVATIONS))  # the bias' and inputs' unused
     if not known.all():
-        bad = ids[~known][0]
+        node = num_in + int(np.flatnonzero(~known)[0])
         raise ValueError(
-            f"node {int(np.flatnonzero(~known)[0])} has activation id {bad}; known ids: "
+            f"node {node} has activation id {ids[node]}; known ids: "
             + ", ".join(f"{k} {v}" for k, v in WANN_RELEASE_ACTIVATIONS.items())
         )
     values = matrix[:, :n]
@@ -173,6 +176,13 @@ def genome_from_wann_matrix(matrix: np.ndarray, num_inputs: int, num_outputs: in
         raise ValueError("a connection goes into the bias or an input")
     if np.any(src >= first_output):
         raise ValueError("a connection leaves an output")
+    backward = (src >= num_in) & (src >= dst)
+    if np.any(backward):
+        a, b = int(src[backward][0]), int(dst[backward][0])
+        raise ValueError(
+            f"hidden node {a} feeds node {b}, which is not after it: the release computes the "
+            f"nodes in file order"
+        )
     # file node -> genome neuron: bias and inputs, outputs, then the hidden nodes
     neuron = np.concatenate(
         [
@@ -181,33 +191,17 @@ def genome_from_wann_matrix(matrix: np.ndarray, num_inputs: int, num_outputs: in
             num_in + np.arange(num_outputs),
         ]
     )
-    # hidden layers: longest path from the inputs, in topological order (Kahn)
-    hidden = set(range(num_in, first_output))
+    # a hidden node's layer: one above its highest source (all earlier in the file)
     layer = np.zeros(n, dtype=np.int64)
-    into_hidden = [(a, b) for a, b in zip(src.tolist(), dst.tolist(), strict=True) if b in hidden]
-    waiting = {b: 0 for b in hidden}
-    for a, b in into_hidden:
-        waiting[b] += a in hidden
-    ready = [b for b in sorted(hidden) if waiting[b] == 0]
-    done = 0
-    while ready:
-        node = ready.pop()
-        done += 1
-        sources = [a for a, b in into_hidden if b == node]
-        layer[node] = 1 + max((layer[a] for a in sources), default=0)
-        for a, b in into_hidden:
-            if a == node:
-                waiting[b] -= 1
-                if waiting[b] == 0:
-                    ready.append(b)
-    if done != len(hidden):
-        raise ValueError("the connections among the hidden nodes form a cycle")
+    for node in range(num_in, first_output):
+        layer[node] = 1 + layer[src[dst == node]].max(initial=0)
     layer[first_output:] = layer[num_in:first_output].max(initial=0) + 1
     genome_layer = np.empty(n, dtype=np.int64)
     genome_layer[neuron] = layer
-    activations = np.empty(n, dtype=np.int64)
-    activations[neuron] = [activation_index(WANN_RELEASE_ACTIVATIONS[int(i)]) for i in ids]
-    activations[:num_in] = activation_index("linear")
+    activations = np.full(n, activation_index("linear"), dtype=np.int64)  # bias and inputs
+    activations[neuron[num_in:]] = [
+        activation_index(WANN_RELEASE_ACTIVATIONS[int(i)]) for i in ids[num_in:]
+    ]
     connections = np.stack([neuron[src], neuron[dst]], axis=1).astype(np.int64).reshape(-1, 2)
     genome = Genome(num_in, num_outputs, genome_layer, connections, None, activations)
     check_genome(genome)

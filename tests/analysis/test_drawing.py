@@ -73,6 +73,8 @@ def test_a_bias_neuron_is_named_first():
     assert task_names({"env_name": "CartPoleSwingUp"}, 6, 1).inputs is None
     mnist = task_names({"dataset": "mnist", "bias_input": True}, 257, 10)
     assert mnist.input_grid is None and mnist.outputs[0] == "digit 0"
+    # a square number of inputs with a bias neuron among them: no grid either
+    assert task_names({"dataset": "digits", "bias_input": True}, 64, 10).input_grid is None
 
 
 def test_weight_learning_edges_by_sign_and_size():

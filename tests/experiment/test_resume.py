@@ -729,17 +729,23 @@ def test_resume_never_starts_again_a_run_whose_checkpoint_is_missing_or_a_foreig
     assert [p.name for p in mine.iterdir()] == ["params.yaml"]
 
 
-def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_old_behaviour(tmp_path):
+@pytest.mark.parametrize(
+    "option, other_value",
+    [("hidden_activations", "tanh,relu"), ("bias_input", "yes"), ("output_activation", "tanh")],
+)
+def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_old_behaviour(
+    tmp_path, option, other_value
+):
     from evolearn.experiment.checkpoint import check_resumable
     from evolearn.experiment.parsing import parse_params
     from evolearn.wann.gym import SPEC
 
     params = parse_params(SPEC, [str(REPO / "params/wann-gym/CartPoleSwingUp.yaml")])
-    saved = {k: v for k, v in params.to_dict().items() if k != "hidden_activations"}
-    check_resumable(tmp_path, params.script, saved, params)  # "all" is what it did then
+    saved = {k: v for k, v in params.to_dict().items() if k != option}
+    check_resumable(tmp_path, params.script, saved, params)  # the default is what it did then
     other = parse_params(
         SPEC,
-        [str(REPO / "params/wann-gym/CartPoleSwingUp.yaml"), "--hidden_activations", "tanh,relu"],
+        [str(REPO / "params/wann-gym/CartPoleSwingUp.yaml"), f"--{option}", other_value],
     )
-    with pytest.raises(ParamError, match="hidden_activations"):
+    with pytest.raises(ParamError, match=option):
         check_resumable(tmp_path, params.script, saved, other)

@@ -499,3 +499,14 @@ def test_compiled_networks_pickle_and_give_the_same_outputs():
         np.testing.assert_array_equal(
             again.forward_numpy(x, [0.5, -1.0]), compiled.forward_numpy(x, [0.5, -1.0])
         )
+
+
+def test_the_search_draws_the_thesis_ten_unless_squared_is_named():
+    from evolearn.experiment.options import hidden_activation_indices
+
+    names = ("linear", "step", "sine", "cosine", "gaussian")
+    names += ("tanh", "sigmoid", "inverse", "abs", "relu")
+    assert [ACTIVATION_NAMES[i] for i in hidden_activation_indices("all")] == list(names)
+    assert ACTIVATION_NAMES[-1] == "squared"  # last: earlier indices keep their meaning
+    chosen = hidden_activation_indices("squared, relu")
+    assert [ACTIVATION_NAMES[i] for i in chosen] == ["relu", "squared"]

@@ -280,7 +280,13 @@ _OPTION_LIST: list[Option] = [
         "Else, all weights will be learned.",
     ),
     # architecture options
-    _positive_int("num_inputs", _ARCH, 256, "Number of input neurons"),
+    _positive_int(
+        "num_inputs",
+        _ARCH,
+        256,
+        "Number of input neurons: values per observation or sample (a bias neuron of "
+        "bias_input comes on top)",
+    ),
     _positive_int("num_outputs", _ARCH, 10, "Number of output neurons"),
     Option(
         "bias_input",

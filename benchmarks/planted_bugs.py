@@ -113,6 +113,36 @@ BUGS = [
         'int(line.split(",", 1)[0]) <= generation + 1',
         ["tests/experiment/test_reporting.py"],
     ),
+    # the WANN paper's conventions and its champion files
+    (
+        "outputs forced linear whatever their activation",
+        "src/evolearn/wann/network.py",
+        "        acts[g.num_inputs :] = g.activations[g.num_inputs :]",
+        "        first = g.num_inputs + g.num_outputs\n"
+        "        acts[first:] = g.activations[first:]",
+        ["tests/wann/test_network.py", "-k", "bias"],
+    ),
+    (
+        "the bias neuron's value 0 instead of 1",
+        "src/evolearn/wann/network.py",
+        "np.concatenate([np.ones((*x.shape[:-1], 1), dtype=x.dtype), x], axis=-1)",
+        "np.concatenate([np.zeros((*x.shape[:-1], 1), dtype=x.dtype), x], axis=-1)",
+        ["tests/wann/test_network.py", "-k", "bias"],
+    ),
+    (
+        "a release file's rows read as destinations",
+        "src/evolearn/network_io.py",
+        "src, dst = np.nonzero(np.isfinite(values) & (values != 0))",
+        "dst, src = np.nonzero(np.isfinite(values) & (values != 0))",
+        ["tests/test_network_io.py", "-k", "release"],
+    ),
+    (
+        "the release's activation ids one off (3 read as cosine)",
+        "src/evolearn/network_io.py",
+        '    3: "sine",\n    4: "gaussian",',
+        '    3: "cosine",\n    4: "gaussian",',
+        ["tests/test_network_io.py", "-k", "release"],
+    ),
 ]
 
 

@@ -170,3 +170,24 @@ def test_thesis_files_keep_linear_outputs_whatever_they_list(tmp_path):
     assert genome_from_dict(d).activations[1] == activation_index("linear")
     ours = genome_from_dict({**d, "format": "evolearn-network"})  # this toolkit's: as listed
     assert ours.activations[1] == activation_index("tanh")
+
+
+@pytest.mark.parametrize(
+    "release_id, name",
+    # the WANN release's ids, as its code numbers them
+    [(1, "linear"), (2, "step"), (3, "sine"), (4, "gaussian"), (5, "tanh"), (6, "sigmoid"),
+     (7, "inverse"), (8, "abs"), (9, "relu"), (10, "cosine"), (11, "squared")],
+)  # fmt: skip
+def test_each_release_activation_id_by_hand(tmp_path, release_id, name):
+    from evolearn.activations import BY_NAME, activation_index
+    from evolearn.network_io import load_wann_release
+    from evolearn.wann.network import reference_forward, with_bias
+
+    m = np.zeros((4, 5))  # bias, one input, one hidden node, one output
+    m[1, 2] = m[2, 3] = 1.0
+    m[:, 4] = [1, 1, release_id, 1]
+    g = load_wann_release(write_out(tmp_path / "net.out", m), 1, 1)
+    assert g.activations[3] == activation_index(name)  # the hidden node, after the output
+    out = reference_forward(g, with_bias(np.array([[0.3]])), 1.5)
+    expected = 1.5 * BY_NAME[name].numpy(np.array(1.5 * 0.3))
+    np.testing.assert_allclose(out, [[expected]])

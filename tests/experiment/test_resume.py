@@ -749,3 +749,28 @@ def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_old_behavio
     )
     with pytest.raises(ParamError, match=option):
         check_resumable(tmp_path, params.script, saved, other)
+
+
+def test_a_resume_while_the_run_goes_on_is_refused_and_touches_nothing(tmp_path):
+    """The trap this closes: --resume (or --overwrite_output) given for a folder whose run is
+    still going on would cut its results back to the checkpoint under the running process."""
+    script, args = RUNS["wann-classification"]
+    out = tmp_path / "run"
+    process = start(script, [*args, "--num_generations", "400", "--out_dir", str(out)])
+    try:
+        wait_for_generation(out, 3, process)
+        for second in (
+            [str(out / "params.yaml"), "--resume", str(out)],
+            [*args, "--out_dir", str(out), "--overwrite_output"],
+        ):
+            refused = run_script(script, *second, timeout=120)
+            assert refused.returncode != 0
+            assert "is in use" in refused.stderr and "Traceback" not in refused.stderr
+        assert "Resumed" not in (out / "log.txt").read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    assert process.returncode == 130  # stopped by the signal, not by the refused starts
+    resumed = run_script(script, str(out / "params.yaml"), "--resume", str(out),
+                         "--num_generations", str(checkpoint_generation(out) + 1))  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr

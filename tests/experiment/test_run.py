@@ -360,3 +360,28 @@ def test_a_restart_that_fails_before_its_first_result_keeps_the_run_resumable(tm
     with Run.create(resume) as run:  # and the same command can start it again
         run.mark_started()
     assert (out_dir / "log.txt").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# one run per folder
+
+
+def test_a_folder_in_use_is_refused_until_its_run_closes(tmp_path):
+    out_dir = tmp_path / "run"
+    with Run.create(make_params(out_dir)) as run:
+        run.log("working")
+        run.mark_started()
+        before = sorted(p.name for p in out_dir.iterdir())
+        for second in (
+            make_params(out_dir, overwrite=True),  # would remove the run's files
+            Params(
+                {**make_params(out_dir).to_dict(), "resume": str(out_dir)}, script="run-test.py"
+            ),
+        ):
+            with pytest.raises(ParamError, match="is in use"):
+                Run.create(second)
+        assert sorted(p.name for p in out_dir.iterdir()) == before  # nothing touched
+        run.log("still working")
+    assert "still working" in (out_dir / "log.txt").read_text()
+    with Run.create(make_params(out_dir, overwrite=True)) as again:  # closed: free again
+        again.log("the next run")

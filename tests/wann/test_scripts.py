@@ -271,7 +271,7 @@ def test_runs_do_not_depend_on_the_number_of_workers(tmp_path, script, params):
         (["--num_inputs", "5"], "num_inputs"),
         (["--take_argmax_action", "no"], "take_argmax_action"),
         (["--p_change_activation", "0.6"], "p_change_activation"),
-        (["--hidden_activations", "sine,bogus"], "unknown name(s) bogus"),
+        (["--hidden_activations", "sine,bogus"], "unknown name(s) 'bogus'"),
         (["--hidden_activations", "sine"], "at least two different names"),
     ],
 )

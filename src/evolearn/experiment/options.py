@@ -500,7 +500,7 @@ def hidden_activation_indices(value: str) -> tuple[int, ...]:
     unknown = [name for name in names if name not in ACTIVATION_NAMES]
     if unknown or len(set(names)) < 2 or len(set(names)) != len(names):
         problem = (
-            f"unknown name(s) {', '.join(unknown)}"
+            f"unknown name(s) {', '.join(repr(name) for name in unknown)}"
             if unknown
             else "it needs at least two different names, each once"
         )

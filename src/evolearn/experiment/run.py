@@ -163,10 +163,62 @@ def _sync_tensorboard(writer: Any) -> None:
         writer.flush()
 
 
-class Run:
-    """One run's output folder, log and tensorboard writer. Create with :meth:`create`."""
+class FolderLock:
+    """This process's hold on a run folder: an exclusive ``flock`` on the folder itself (no
+    file is written), released by :meth:`release` (idempotent) or when the process ends,
+    however it ends. Without ``flock`` (not a POSIX system, or a file system without it) the
+    lock holds nothing and the run goes on."""
 
-    def __init__(self, params: Params, script_name: str, out_dir: Path, created: bool) -> None:
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, out_dir: Path) -> FolderLock:
+        """ParamError, touching nothing, if another process holds the folder: a run, or the
+        resumption of one, is still going on in it."""
+        try:
+            import fcntl
+        except ImportError:
+            return cls(None)
+        try:
+            fd = os.open(out_dir, os.O_RDONLY)
+        except OSError:
+            return cls(None)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ParamError(
+                f"{out_dir} is in use: a run (or the resumption of one) is still going on in "
+                f"it. Wait for it to end or stop it first; nothing was touched."
+            ) from None
+        except OSError:
+            os.close(fd)
+            return cls(None)
+        return cls(fd)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # closing the descriptor releases its flock
+
+
+class Run:
+    """One run's output folder, log and tensorboard writer. Create with :meth:`create`.
+
+    While it is open the run holds its folder (:class:`FolderLock`): a second run or resume
+    in the same folder is refused until it closes.
+    """
+
+    def __init__(
+        self,
+        params: Params,
+        script_name: str,
+        out_dir: Path,
+        created: bool,
+        lock: FolderLock | None = None,
+    ) -> None:
         self.params = params
         self.script_name = script_name
         self.out_dir = out_dir
@@ -178,6 +230,7 @@ class Run:
         self._handlers: list[logging.Handler] = []
         self._saved_logger_state = (self.logger.level, self.logger.propagate)
         self.resume_state: dict | None = None
+        self._lock = lock or FolderLock(None)
         self.outputs = OutputRecord(out_dir)
         #: Recorded files a failed start leaves in place (a restart's params.yaml).
         self._keep: frozenset[str] = frozenset()
@@ -201,8 +254,14 @@ class Run:
             return cls._resume(params, script_name)
         out_dir = Path(params.out_dir)
         created = not out_dir.exists()
+        lock = FolderLock(None)
         if not created:
-            cls._clear_existing(out_dir, bool(params.get("overwrite_output", False)))
+            lock = FolderLock.acquire(out_dir) if out_dir.is_dir() else lock
+            try:
+                cls._clear_existing(out_dir, bool(params.get("overwrite_output", False)))
+            except BaseException:
+                lock.release()
+                raise
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -210,7 +269,9 @@ class Run:
                 f"out_dir {str(out_dir)!r} cannot be created: {err.strerror or err}; "
                 f"choose another --out_dir."
             ) from None
-        run = cls(params, script_name, out_dir, created)
+        if created:
+            lock = FolderLock.acquire(out_dir)
+        run = cls(params, script_name, out_dir, created, lock)
         try:
             run._open()
         except BaseException:
@@ -227,6 +288,17 @@ class Run:
         out_dir = Path(params.resume)
         if not out_dir.is_dir():
             raise ParamError(f"resume: {str(out_dir)!r} is not a run folder.")
+        lock = FolderLock.acquire(out_dir)
+        try:
+            return cls._resume_locked(params, script_name, out_dir, lock)
+        except BaseException:
+            lock.release()  # idempotent: a run that was opened released it already
+            raise
+
+    @classmethod
+    def _resume_locked(
+        cls, params: Params, script_name: str, out_dir: Path, lock: FolderLock
+    ) -> Run:
         if not any(
             (out_dir / name).is_file() for name in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE)
         ):
@@ -243,9 +315,9 @@ class Run:
                     f"missing; put it back to continue the run (nothing was touched). Starting "
                     f"the run again would replace its results."
                 )
-            return cls._restart(params, script_name, out_dir)
+            return cls._restart(params, script_name, out_dir, lock)
         state = load_checkpoint(out_dir, params)
-        run = cls(params, script_name, out_dir, created=False)
+        run = cls(params, script_name, out_dir, created=False, lock=lock)
         run.resume_state = state
         run._started = True  # the folder holds results: never remove it
         try:
@@ -256,7 +328,7 @@ class Run:
         return run
 
     @classmethod
-    def _restart(cls, params: Params, script_name: str, out_dir: Path) -> Run:
+    def _restart(cls, params: Params, script_name: str, out_dir: Path, lock: FolderLock) -> Run:
         """Start afresh, in its own folder, a run that was killed before its first checkpoint.
 
         The folder must hold the run's ``params.yaml``, and ``params`` must fit it as for a
@@ -281,7 +353,7 @@ class Run:
             script = script or script_name
         check_resumable(out_dir, script, saved, params)
         remove_recorded(out_dir, keep=frozenset({PARAMS_FILE}))
-        run = cls(params, script_name, out_dir, created=False)
+        run = cls(params, script_name, out_dir, created=False, lock=lock)
         run._keep = frozenset({PARAMS_FILE})  # a failed restart leaves the run resumable
         try:
             run._open(write_params=False)
@@ -396,7 +468,8 @@ class Run:
             handler.flush()
 
     def close(self) -> None:
-        """Flush and close the tensorboard writer and the log file (idempotent).
+        """Flush and close the tensorboard writer and the log file, and release the folder
+        (idempotent).
 
         Never raises for a failed write: closing runs while another error (a full disk) is
         already on its way to the user.
@@ -404,6 +477,12 @@ class Run:
         if self._closed:
             return
         self._closed = True
+        try:
+            self._close_writers()
+        finally:
+            self._lock.release()
+
+    def _close_writers(self) -> None:
         if self.writer is not None:
             with contextlib.suppress(OSError):
                 self.writer.flush()

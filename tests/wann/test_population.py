@@ -292,6 +292,25 @@ def episode_length(genome, weight, seed):
     raise AssertionError("the environment did not truncate at step 1000")
 
 
+def gymnasium_returns(genomes, weights, seeds, bias_input=False):
+    """[P, W, T] returns of the reference: each network's episodes in Gymnasium environments."""
+    envs = [make_env("CartPoleSwingUp") for _ in range(len(weights) * len(seeds))]
+    return np.stack(
+        [
+            run_episodes(
+                WANNNetwork(g),
+                envs,
+                np.array(weights),
+                list(seeds),
+                take_argmax_action=False,
+                use_torch=False,
+                bias_input=bias_input,
+            )
+            for g in genomes
+        ]
+    )
+
+
 def test_swingup_returns_equal_the_gymnasium_episodes():
     genomes = [
         push_network(),
@@ -302,20 +321,7 @@ def test_swingup_returns_equal_the_gymnasium_episodes():
     weights, seeds = (-2.0, 0.5, 1.0), (17, 18)
     assert episode_length(genomes[0], -2.0, 17) < 200  # terminates early
     assert episode_length(genomes[1], -2.0, 17) == 1000  # truncated
-    envs = [make_env("CartPoleSwingUp") for _ in range(len(weights) * len(seeds))]
-    reference = np.stack(
-        [
-            run_episodes(
-                WANNNetwork(g),
-                envs,
-                np.array(weights),
-                list(seeds),
-                take_argmax_action=False,
-                use_torch=False,
-            )
-            for g in genomes
-        ]
-    )
+    reference = gymnasium_returns(genomes, weights, seeds)
     # The same float32 observations and actions and the same physics: equal up to the order of
     # float64 sums in the network (the reference's BLAS), which a float32 action absorbs.
     for use_torch in (False, True):
@@ -332,21 +338,7 @@ def test_swingup_with_a_bias_neuron_equals_the_gymnasium_episodes():
     )
     genomes.append(bias_push)
     weights, seeds = (-2.0, 1.0), (5, 6)
-    envs = [make_env("CartPoleSwingUp") for _ in range(len(weights) * len(seeds))]
-    reference = np.stack(
-        [
-            run_episodes(
-                WANNNetwork(g),
-                envs,
-                np.array(weights),
-                list(seeds),
-                take_argmax_action=False,
-                use_torch=False,
-                bias_input=True,
-            )
-            for g in genomes
-        ]
-    )
+    reference = gymnasium_returns(genomes, weights, seeds, bias_input=True)
     fast = swingup_returns(genomes, weights, seeds, bias_input=True)
     np.testing.assert_allclose(fast, reference, rtol=1e-9, atol=1e-9)
     # the bias alone: every step's action is the constant w, stepped here by hand

@@ -5,7 +5,7 @@
 #   bash reproduction/wann/make.sh RUNS_DIR [SWING_OUT]
 # A run whose log ends with "Done." is not run again; a setting already in
 # reproduction/wann/RUN/settings.txt is not scored again. Times on 2 cores: about 10 min per
-# swing-up run, 5 min per digits run, 7 min per 400 MNIST generations, 1-3 min per settings.
+# swing-up run, 5 min per digits run, 13 min per 1024-generation MNIST run, 1-3 min per settings.
 # SWING_OUT: the release's champions/swing.out, from
 # https://github.com/google/brain-tokyo-workshop/tree/master/WANNRelease/WANN/champions
 set -euo pipefail
@@ -44,10 +44,10 @@ run swingup $gym params/wann-gym/CartPoleSwingUp.yaml
 run swingup-paper $gym params/wann-gym/CartPoleSwingUp-paper.yaml
 run wann-digits-full $classify params/wann-classification/digits.yaml
 run wann-digits-paper $classify params/wann-classification/digits-paper.yaml
-run wann-mnist $classify params/wann-classification/mnist.yaml --num_generations 400 \
+run wann-mnist $classify params/wann-classification/mnist.yaml --num_generations 1024 \
   --test_every 50 --data_dir "$mnist"
 run wann-mnist-paper $classify params/wann-classification/mnist-paper.yaml \
-  --num_generations 400 --test_every 50 --data_dir "$mnist"
+  --num_generations 1024 --test_every 50 --data_dir "$mnist"
 
 for name in cartpole swingup swingup-paper wann-digits-full wann-digits-paper; do
   settings $name

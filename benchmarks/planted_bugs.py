@@ -109,8 +109,8 @@ BUGS = [
     (
         "resume keeping the population rows of the generation after the checkpoint",
         "src/evolearn/experiment/reporting.py",
-        'int(line.split(",", 1)[0]) <= generation',
-        'int(line.split(",", 1)[0]) <= generation + 1',
+        "if _first_generation(text) <= generation",
+        "if _first_generation(text) <= generation + 1",
         ["tests/experiment/test_reporting.py"],
     ),
     # the WANN paper's conventions and its champion files

@@ -234,6 +234,22 @@ def control_table(
     return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(integers, "Int64"))
 
 
+def control_from_args(
+    runs: Sequence[RunFolder], args: argparse.Namespace, datasets
+) -> pd.DataFrame:
+    """:func:`control_table` with the options of :func:`add_control_options` and
+    :func:`add_retraining_options` (both tools read them the same way)."""
+    return control_table(
+        runs,
+        args.connections,
+        args.num_networks,
+        args.seed,
+        args.epochs,
+        datasets,
+        args.together,
+    )
+
+
 def write_control(table: pd.DataFrame, outputs: ToolOutputs, dpi: int = 150) -> list[Path]:
     table.to_csv(outputs.path("random_networks.csv"), index=False)
     figure = figures.control(table[table["kind"] == "random"], table[table["kind"] == "champion"])
@@ -438,16 +454,7 @@ def main(argv: list[str]) -> None:
     if args.connections or args.curves:
         with Datasets(args.num_workers, args.data_dir) as datasets:
             if args.connections:
-                table = control_table(
-                    wlnn,
-                    args.connections,
-                    args.num_networks,
-                    args.seed,
-                    args.epochs,
-                    datasets,
-                    args.together,
-                )
-                written += write_control(table, outputs, args.dpi)
+                written += write_control(control_from_args(wlnn, args, datasets), outputs, args.dpi)
             if args.curves:
                 curves = curves_table(
                     wlnn, args.curves, args.curve_networks, args.seed, args.epochs, datasets

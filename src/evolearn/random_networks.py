@@ -30,7 +30,7 @@ from evolearn.plot import (
     Datasets,
     add_control_options,
     add_retraining_options,
-    control_table,
+    control_from_args,
     open_paths,
     wlnn_runs,
     write_control,
@@ -61,15 +61,7 @@ def main(argv: list[str]) -> None:
     outputs.claim(*CONTROL_FILES)
     start = time.perf_counter()
     with Datasets(args.num_workers, args.data_dir) as datasets:
-        table = control_table(
-            runs,
-            args.connections,
-            args.num_networks,
-            args.seed,
-            args.epochs,
-            datasets,
-            args.together,
-        )
+        table = control_from_args(runs, args, datasets)
     written = write_control(table, outputs, args.dpi)
     print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
     for path in written:

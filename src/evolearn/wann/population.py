@@ -56,7 +56,6 @@ from evolearn.wann.network import (
     activation_groups,
     neuron_activations,
     sorting_activations,
-    with_bias,
 )
 
 #: Samples per pass of :func:`evaluate_classification`. A constant (never derived from the
@@ -440,10 +439,10 @@ def swingup_returns(
     running = np.ones(N, dtype=bool)
     # Each step's arrays are small: torch's thread pool costs more than it gains on them.
     with _torch_threads(1) if use_torch else nullcontext():
+        # the networks' inputs, filled in place each step (a bias column of ones first)
+        obs = np.ones((P, W, T, num_inputs))
         for _ in range(max_steps):
-            obs = swingup_observation(state).astype(np.float64).reshape(P, W, T, SWINGUP_INPUTS)
-            if bias_input:
-                obs = with_bias(obs)
+            obs[..., bias_input:] = swingup_observation(state).reshape(P, W, T, SWINGUP_INPUTS)
             if use_torch:
                 out = population.output_rows_torch(torch.from_numpy(obs), weights_torch).numpy()
             else:

@@ -40,7 +40,7 @@ from evolearn.analysis.drawing import draw_network, task_names
 from evolearn.analysis.retraining import learning_curves, train_random_networks
 from evolearn.analysis.runs import WLNN, RunFolder
 from evolearn.errors import UserError
-from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int
+from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int, scheduler_arg
 from evolearn.experiment.outputs import ToolOutputs
 from evolearn.genome import Genome
 from evolearn.network_io import load_genome
@@ -74,6 +74,12 @@ def add_retraining_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--num_workers", type=positive_int, default=1, help="worker processes for the training"
+    )
+    parser.add_argument(
+        "--scheduler",
+        type=scheduler_arg,
+        default=None,
+        help="train on a Dask cluster instead: local:N, tcp://HOST:PORT or a scheduler file",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random networks")
     parser.add_argument(
@@ -154,19 +160,21 @@ def wlnn_runs(runs: Sequence[RunFolder], what: str) -> list[RunFolder]:
 class Datasets:
     """Each run's dataset and worker pool, loaded once per (dataset, data_dir)."""
 
-    def __init__(self, num_workers: int, data_dir: str | None):
-        self.num_workers, self.data_dir = num_workers, data_dir
+    def __init__(self, num_workers: int, data_dir: str | None, scheduler: str | None = None):
+        self.num_workers, self.data_dir, self.scheduler = num_workers, data_dir, scheduler
         self._pools: dict = {}
 
     def pool(self, run: RunFolder):
         from evolearn.data import load_dataset
-        from evolearn.experiment.workers import WorkerPool
+        from evolearn.experiment.workers import open_pool
 
         data_dir = self.data_dir or run.params.get("data_dir")
         key = (run.params["dataset"], data_dir)
         if key not in self._pools:
             dataset = load_dataset(run.params["dataset"], data_dir, progress=False)
-            self._pools[key] = WorkerPool(self.num_workers, dataset.arrays())
+            self._pools[key] = open_pool(
+                self.num_workers, dataset.arrays(), print, scheduler=self.scheduler
+            )
         return self._pools[key]
 
     def __enter__(self):
@@ -452,7 +460,7 @@ def main(argv: list[str]) -> None:
         written += draw(load_genome(path), network_params[path], str(path), outputs, name, args.dpi)
     print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
     if args.connections or args.curves:
-        with Datasets(args.num_workers, args.data_dir) as datasets:
+        with Datasets(args.num_workers, args.data_dir, args.scheduler) as datasets:
             if args.connections:
                 written += write_control(control_from_args(wlnn, args, datasets), outputs, args.dpi)
             if args.curves:

@@ -60,7 +60,7 @@ def main(argv: list[str]) -> None:
     outputs = ToolOutputs(args.out)
     outputs.claim(*CONTROL_FILES)
     start = time.perf_counter()
-    with Datasets(args.num_workers, args.data_dir) as datasets:
+    with Datasets(args.num_workers, args.data_dir, args.scheduler) as datasets:
         table = control_from_args(runs, args, datasets)
     written = write_control(table, outputs, args.dpi)
     print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")

@@ -350,8 +350,20 @@ def yaml_bytes(draw) -> bytes:
 # Strategies: values an option allows, and how a user writes them
 
 
+#: The values of options whose strings a check function validates (a random text is not one).
+CHECKED_DOMAINS = {
+    "scheduler": st.one_of(
+        st.none(),
+        st.sampled_from(["none", "tcp://127.0.0.1:8786", "tls://node-1:8786", "run/sched.json"]),
+        st.integers(1, 10**6).map(lambda n: f"local:{n}"),
+    ),
+}
+
+
 def in_domain(option: Option):
     """Values that ``option`` allows (bounded, typed), as Python objects."""
+    if option.check is not None:
+        return CHECKED_DOMAINS[option.name]
     if option.type in (bool, FLAG):
         return st.booleans()
     if option.type is int:
@@ -572,10 +584,10 @@ def well_typed_run(draw, spec: ScriptSpec):
                 argv.append("--" + name)
             else:
                 if option.nullable and value is None:
-                    value = ""
+                    value = "" if option.check is None else "none"
                 for given_value in [*draw(st.lists(in_domain(option), max_size=1)), value]:
                     if option.nullable and given_value is None:
-                        given_value = "x"
+                        given_value = "x" if option.check is None else "none"
                     if option.type is bool and draw(st.booleans()):
                         text = draw(bool_word(given_value))
                     else:

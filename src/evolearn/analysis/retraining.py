@@ -36,7 +36,7 @@ import torch
 
 from evolearn import streams
 from evolearn.errors import UserError
-from evolearn.experiment.workers import SharedArrays, WorkerPool, split_evenly
+from evolearn.experiment.workers import Pool, SharedArrays
 from evolearn.genome import Genome, random_weights
 from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS, initial_wlnn, mutate
 from evolearn.wlnn.learning import TrainConfig, Trainer, draw_batch_orders, torch_generator
@@ -154,7 +154,7 @@ def train_together(shared: SharedArrays, task: TogetherTask) -> list[float]:
 
 
 def train_random_networks(
-    pool: WorkerPool,
+    pool: Pool,
     params: dict,
     connections: Sequence[int],
     num_networks: int,
@@ -203,7 +203,7 @@ def train_random_networks(
                     batch_entropy,
                     eval_size,
                 )
-                for chunk in split_evenly(num_networks, pool.num_workers)
+                for chunk in pool.split(num_networks)
                 if len(chunk)
             ]
         else:
@@ -221,7 +221,7 @@ def train_random_networks(
 
 
 def learning_curves(
-    pool: WorkerPool,
+    pool: Pool,
     params: dict,
     networks: Sequence[tuple[int, int, Genome]],
     seed: int,

@@ -49,6 +49,7 @@ FORMAT_VERSION = 2
 MAY_CHANGE_ON_RESUME = frozenset(
     {
         "num_workers",
+        "scheduler",
         "use_cuda",
         "checkpoint_every",
         "save_every",

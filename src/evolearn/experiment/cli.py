@@ -82,3 +82,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def scheduler_arg(text: str) -> str:
+    """An argparse type: a ``--scheduler`` value (``local:N``, an address, a file, none)."""
+    from evolearn.experiment.cluster import SCHEDULER_FORMS, parse_scheduler
+
+    try:
+        parse_scheduler(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"must be {SCHEDULER_FORMS}; {err}") from None
+    return text

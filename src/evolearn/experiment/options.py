@@ -61,6 +61,8 @@ class Option:
     callable returning them, called only when needed, so that registries of other modules
     are read lazily. With ``nullable`` the value may be None; ``default_factory`` then
     computes the value at parse time when it is None (``default_help`` describes it).
+    ``check`` validates a string value further: it raises ValueError saying what is wrong, and
+    ``allowed_text`` then says what is allowed.
     """
 
     name: str
@@ -76,6 +78,8 @@ class Option:
     nullable: bool = False
     default_factory: Callable[[], Any] | None = None
     default_help: str | None = None
+    check: Callable[[Any], Any] | None = None
+    allowed_text: str | None = None
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
@@ -93,7 +97,9 @@ class Option:
     def allowed(self) -> str:
         """What values are allowed, as words: "a number in [0, 1]", "one of: a, b"."""
         names = self.choice_names()
-        if names is not None:
+        if self.allowed_text is not None:
+            text = self.allowed_text
+        elif names is not None:
             text = "one of: " + ", ".join(names)
         elif self.type in (bool, FLAG):
             text = f"a boolean ({'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)})"
@@ -128,6 +134,12 @@ def _probability(name: str, group: str, default: float, help: str) -> Option:
 
 def _positive_int(name: str, group: str, default: int, help: str) -> Option:
     return Option(name, group, int, default, help, minimum=1)
+
+
+def _check_scheduler(value: str) -> None:
+    from evolearn.experiment.cluster import parse_scheduler  # imports no Dask
+
+    parse_scheduler(value)
 
 
 def _evaluation_periods() -> Iterable[str]:
@@ -344,6 +356,21 @@ _OPTION_LIST: list[Option] = [
     # computational options
     _positive_int("num_workers", _COMP, 1, "Number of workers to run on"),
     Option(
+        "scheduler",
+        _COMP,
+        str,
+        None,
+        "Evaluate each generation on a Dask cluster instead of --num_workers local "
+        "processes: local:N starts one of N worker processes on this machine; tcp://HOST:8786 "
+        "or a scheduler file (.json) joins a running one; none: the local processes",
+        nullable=True,
+        default_help="none",
+        check=_check_scheduler,
+        allowed_text=(
+            "local:N, a scheduler address (tcp://HOST:PORT), a scheduler file (.json) or none"
+        ),
+    ),
+    Option(
         "take_argmax_action",
         _COMP,
         bool,
@@ -454,6 +481,7 @@ EVOLUTION_OPTIONS: tuple[str, ...] = (
     "num_outputs",
     "p_initial_connection_enabled",
     "num_workers",
+    "scheduler",
     "use_cuda",
     "seed",
     "out_dir",

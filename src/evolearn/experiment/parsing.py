@@ -309,6 +309,14 @@ def coerce_value(option: Option, value: Any, source: str) -> Any:
         if not isinstance(value, str):
             _fail(option, value, source)
         result = value
+        if option.check is not None:
+            try:
+                option.check(result)
+            except ValueError as err:
+                raise ParamError(
+                    f"{option.name} must be {option.allowed()}, got {_show(result)}"
+                    f"{_source_text(source)} ({err})."
+                ) from None
         names = option.choice_names()
         if names is not None and result not in names:
             suggestion = difflib.get_close_matches(result, names, n=1)

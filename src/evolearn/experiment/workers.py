@@ -1,4 +1,6 @@
-"""A pool of worker processes that evaluates chunks of a population.
+"""The pools that evaluate chunks of a population: :class:`Pool` (what a run asks of its
+workers), :class:`WorkerPool` (this machine's processes) and :func:`open_pool`, which picks it
+or :class:`~evolearn.experiment.cluster.DaskPool` (a Dask cluster, ``--scheduler``).
 
 One pool serves a whole run (joblib's loky backend keeps its processes between calls). Large
 read-only arrays (the dataset) travel to each worker once: they are written to a temporary
@@ -196,12 +198,87 @@ def split_evenly(n: int, parts: int) -> list[range]:
     return [range(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
 
 
-class WorkerPool:
-    """Runs ``fn(shared, chunk)`` for a list of chunks, in ``num_workers`` processes.
+class Pool:
+    """What a run asks of its workers: ``fn(shared, chunk)`` for chunks of a population.
 
-    ``fn`` must be a module-level function (it is pickled by reference) and must not modify
-    the shared arrays. Use as a context manager, or call :meth:`close`.
+    :class:`WorkerPool` (this machine's processes) and
+    :class:`~evolearn.experiment.cluster.DaskPool` (a Dask cluster, ``--scheduler``) are the
+    two kinds; :func:`open_pool` picks one. ``fn`` must be a module-level function (it is
+    pickled by reference) and must not modify the shared arrays. Use as a context manager, or
+    call :meth:`close`.
     """
+
+    #: How often dead workers were replaced during the run (``failures/worker_restarts``).
+    restarts: int = 0
+    log: Callable[[str], None]
+
+    @property
+    def shared(self) -> SharedArrays:
+        """The shared arrays as the calling process sees them."""
+        raise NotImplementedError
+
+    def num_chunks(self, num_networks: int) -> int:
+        """How many chunks a population of ``num_networks`` is split into."""
+        raise NotImplementedError
+
+    def split(self, num_networks: int) -> list[range]:
+        """A population's indices in contiguous chunks, one task each. Results never depend
+        on the split: every network has its own random stream."""
+        return split_evenly(num_networks, self.num_chunks(num_networks))
+
+    def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
+        """``[fn(shared, chunk) for chunk in chunks]``, in the workers."""
+        raise NotImplementedError
+
+    def map_population(
+        self,
+        fn: Callable[[SharedArrays, Any], Sequence[Any]],
+        genomes: Sequence[Any],
+        make_task: Callable[[list, range], Any],
+    ) -> list[Any]:
+        """``fn`` over a population in contiguous chunks (:meth:`split`), results in
+        population order. ``make_task(the chunk's genomes, their indices)`` builds each
+        chunk's task; see :meth:`map_chunks`."""
+        tasks = [
+            make_task([genomes[i] for i in chunk], chunk) for chunk in self.split(len(genomes))
+        ]
+        return self.map_chunks(fn, tasks)
+
+    def map_chunks(
+        self, fn: Callable[[SharedArrays, Any], Sequence[Any]], chunks: Sequence[Any]
+    ) -> list[Any]:
+        """The results of :meth:`map` for chunks of a population, concatenated in order.
+
+        A chunk whose fast path failed (its :class:`ChunkResults` ``fallback``) is logged: its
+        networks were evaluated one by one, which gives the same numbers, only slower.
+        """
+        results: list[Any] = []
+        for chunk in self.map(fn, chunks):
+            fallback = getattr(chunk, "fallback", None)
+            if fallback:
+                self.log(
+                    f"{fn.__name__}: the fast path failed on a chunk of {len(chunk)} networks "
+                    f"({fallback}); they were evaluated one by one instead (slower)."
+                )
+            results.extend(chunk)
+        return results
+
+    def terminate(self) -> None:
+        """Stop the work in progress now (it is lost)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class WorkerPool(Pool):
+    """:class:`Pool` on ``num_workers`` processes of this machine, one contiguous chunk of a
+    population per worker."""
 
     #: A call whose workers die is tried again with new workers this many times.
     MAX_RESTARTS = 2
@@ -214,7 +291,6 @@ class WorkerPool:
     ):
         self.num_workers = int(num_workers)
         self.log = log or (lambda message: None)
-        #: How often dead workers were replaced during the run.
         self.restarts = 0
         self._shared_local = SharedArrays(dict(shared or {}))
         self._folder: str | None = None
@@ -235,11 +311,12 @@ class WorkerPool:
 
     @property
     def shared(self) -> SharedArrays:
-        """The shared arrays as the calling process sees them."""
         return self._shared_local
 
+    def num_chunks(self, num_networks: int) -> int:
+        return self.num_workers
+
     def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
-        """``[fn(shared, chunk) for chunk in chunks]``, in the workers when there are several."""
         if self.num_workers == 1:
             return [fn(self._shared_local, chunk) for chunk in chunks]
         import joblib
@@ -269,40 +346,6 @@ class WorkerPool:
                 self.terminate()
         raise AssertionError("unreachable")
 
-    def map_population(
-        self,
-        fn: Callable[[SharedArrays, Any], Sequence[Any]],
-        genomes: Sequence[Any],
-        make_task: Callable[[list, range], Any],
-    ) -> list[Any]:
-        """``fn`` over a population in one contiguous chunk per worker, results in population
-        order. ``make_task(the chunk's genomes, their indices)`` builds each chunk's task;
-        see :meth:`map_chunks`."""
-        tasks = [
-            make_task([genomes[i] for i in chunk], chunk)
-            for chunk in split_evenly(len(genomes), self.num_workers)
-        ]
-        return self.map_chunks(fn, tasks)
-
-    def map_chunks(
-        self, fn: Callable[[SharedArrays, Any], Sequence[Any]], chunks: Sequence[Any]
-    ) -> list[Any]:
-        """The results of :meth:`map` for chunks of a population, concatenated in order.
-
-        A chunk whose fast path failed (its :class:`ChunkResults` ``fallback``) is logged: its
-        networks were evaluated one by one, which gives the same numbers, only slower.
-        """
-        results: list[Any] = []
-        for chunk in self.map(fn, chunks):
-            fallback = getattr(chunk, "fallback", None)
-            if fallback:
-                self.log(
-                    f"{fn.__name__}: the fast path failed on a chunk of {len(chunk)} networks "
-                    f"({fallback}); they were evaluated one by one instead (slower)."
-                )
-            results.extend(chunk)
-        return results
-
     def terminate(self) -> None:
         """Stop the worker processes now (their current work is lost)."""
         if self._parallel is None:
@@ -327,11 +370,21 @@ class WorkerPool:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
 
-    def __enter__(self) -> WorkerPool:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+def open_pool(
+    num_workers: int,
+    shared: dict[str, np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+    scheduler: str | None = None,
+) -> Pool:
+    """The pool of a run: ``num_workers`` local processes, or with ``scheduler``
+    (``--scheduler``: ``local:N``, a scheduler address or file) a Dask cluster, where
+    ``num_workers`` is not used. ``scheduler`` None or ``"none"`` is the local pool."""
+    if scheduler is None or scheduler == "none":
+        return WorkerPool(num_workers, shared, log)
+    from evolearn.experiment.cluster import DaskPool
+
+    return DaskPool(scheduler, shared, log)
 
 
 def each_or_failed(

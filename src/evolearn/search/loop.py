@@ -40,7 +40,7 @@ from evolearn.experiment.reporting import (
     save_population,
 )
 from evolearn.experiment.run import Run
-from evolearn.experiment.workers import WorkerPool, worker_count
+from evolearn.experiment.workers import Pool, open_pool, worker_count
 from evolearn.genome import Genome
 from evolearn.search.ranking import rank_by_dominance
 from evolearn.search.reproduction import reproduce
@@ -103,7 +103,7 @@ class EvolutionLoop:
     #: Champion scores written as ``champion/<name>`` each generation.
     CHAMPION_KEYS: tuple[str, ...] = ("reward",)
 
-    def __init__(self, params: Params, run: Run, pool: WorkerPool):
+    def __init__(self, params: Params, run: Run, pool: Pool):
         self.params = params
         self.run = run
         self.pool = pool
@@ -428,21 +428,29 @@ class EvolutionLoop:
 
 def run_evolution(
     params: Params,
-    make_loop: Callable[[Run, WorkerPool], EvolutionLoop],
+    make_loop: Callable[[Run, Pool], EvolutionLoop],
     shared: dict[str, np.ndarray] | None = None,
     notes: Sequence[str | None] = (),
 ) -> Champion:
-    """Open the run folder and the worker pool, evolve, and log the champion.
+    """Open the run folder and the pool (the local processes, or a Dask cluster with
+    ``params.scheduler``), evolve, and log the champion.
 
     ``make_loop(run, pool)`` builds the script's loop; ``shared`` are the arrays every worker
     needs (the dataset); ``notes`` are logged first (None entries are skipped).
     """
+    scheduler = params.get("scheduler")
+    scheduler = None if scheduler == "none" else scheduler
     num_workers, worker_notes = worker_count(params.num_workers, params.population_size)
-    with Run.create(params) as run, WorkerPool(num_workers, shared, log=run.log) as pool:
+    if scheduler is not None:
+        worker_notes = [f"Worker processes: those of the Dask cluster (--scheduler {scheduler})"]
+        if params.num_workers > 1:
+            worker_notes.append(f"--num_workers {params.num_workers} is not used with --scheduler")
+    with Run.create(params) as run:
         for note in [*notes, *worker_notes]:
             if note:
                 run.log(note)
-        champion = make_loop(run, pool).evolve()
+        with open_pool(num_workers, shared, run.log, scheduler) as pool:
+            champion = make_loop(run, pool).evolve()
         scores = ", ".join(f"{k} {v:.4f}" for k, v in champion.scores.items())
         run.log(
             f"Done. Champion from generation {champion.generation}: {scores}, "

@@ -24,8 +24,8 @@ from evolearn.experiment.parsing import ScriptSpec, parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import (
     ChunkResults,
+    Pool,
     SharedArrays,
-    WorkerPool,
     each_or_failed,
     fast_or_one_by_one,
     nan_scores,
@@ -137,7 +137,7 @@ class WANNClassification(WANNEvolution):
     BEST_KEYS = ("mean_reward", "mean_acc", "max_reward", "max_acc")
     CHAMPION_KEYS = ("mean_reward", "mean_acc", "max_reward", "max_acc")
 
-    def __init__(self, params, run: Run, pool: WorkerPool, device: torch.device):
+    def __init__(self, params, run: Run, pool: Pool, device: torch.device):
         super().__init__(params, run, pool)
         self.device = str(device)
         self.num_train = len(pool.shared["y_train"])

@@ -40,8 +40,8 @@ from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import (
     ChunkResults,
+    Pool,
     SharedArrays,
-    WorkerPool,
     each_or_failed,
     fast_or_one_by_one,
 )
@@ -239,7 +239,7 @@ def evaluate_chunk(shared: SharedArrays, task: EvaluateTask) -> list[tuple[float
 
 
 def train_generation(
-    pool: WorkerPool,
+    pool: Pool,
     genomes: list[Genome],
     config: TrainConfig,
     seed: int,
@@ -276,7 +276,7 @@ class WLNNEvolution(EvolutionLoop):
     BEST_KEYS = ("reward", "acc")
     CHAMPION_KEYS = ("reward", "acc")
 
-    def __init__(self, params: Params, run: Run, pool: WorkerPool, device: torch.device):
+    def __init__(self, params: Params, run: Run, pool: Pool, device: torch.device):
         super().__init__(params, run, pool)
         self.device = str(device)
         self.config = TrainConfig.from_params(params)

@@ -1,0 +1,389 @@
+"""Evaluating populations on a Dask cluster (``--scheduler``).
+
+:class:`DaskPool` is the :class:`~evolearn.experiment.workers.Pool` of a run whose generations
+are evaluated by the workers of a ``dask.distributed`` cluster: a :class:`LocalCluster` it
+starts (``--scheduler local:N``) or a running scheduler (``--scheduler tcp://HOST:8786``, or
+the JSON file that ``dask scheduler --scheduler-file`` writes).
+
+- The shared arrays (the dataset) are scattered to every worker once, when the pool opens; a
+  worker that joins later copies them from another worker the first time it needs them. Each
+  worker thread keeps its own :class:`SharedArrays` cache (torch tensors, environments), so
+  tasks running side by side in one worker share no mutable state.
+- Torch uses, in each task, the cores of the worker's machine divided by the task slots
+  (``nthreads``) of all the workers on that machine.
+- A population is split into more chunks than task slots (:data:`CHUNKS_PER_SLOT`), so that a
+  slow or lost worker holds up only a small part of a generation. Results never depend on the
+  split: every network has its own random stream.
+- A worker that dies costs only the work it was doing: the scheduler gives it to another
+  worker. Such deaths are counted in :attr:`DaskPool.restarts` (``failures/worker_restarts``).
+  Work that kills more workers than Dask's ``distributed.scheduler.allowed-failures``, or a
+  scheduler that goes away, ends the run with :class:`WorkerFailure` or :class:`ClusterLost`;
+  the generation loop then checkpoints and says how to resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from evolearn.errors import UserError, WorkerFailure
+from evolearn.experiment.workers import Pool, SharedArrays
+
+#: A population is split into this many chunks per task slot of the cluster.
+CHUNKS_PER_SLOT = 4
+#: How long to wait for a scheduler to answer when the pool opens (seconds).
+CONNECT_TIMEOUT_S = 30
+#: How many times the scattered dataset may be lost (all workers holding it died) and sent
+#: again in one call before the run stops.
+MAX_DATA_LOSSES = 2
+
+SCHEDULER_FORMS = (
+    "local:N (a LocalCluster of N worker processes on this machine), a scheduler address "
+    "such as tcp://HOST:8786, a scheduler file (.json, from dask scheduler --scheduler-file), "
+    "or none (this machine's worker processes, --num_workers)"
+)
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$")
+
+
+class ClusterUnreachable(UserError):
+    """No Dask scheduler answers at the address given."""
+
+
+class ClusterLost(WorkerFailure):
+    """The Dask scheduler went away during the run; it stopped after writing a checkpoint."""
+
+
+def parse_scheduler(text: str | None) -> tuple[str, Any] | None:
+    """``--scheduler`` as ``("local", N)``, ``("address", ADDRESS)`` or ``("file", PATH)``;
+    None for the local pool (None or ``"none"``). Raises ValueError for anything else."""
+    if text is None or text == "none":
+        return None
+    if text.startswith("local:"):
+        count = text[len("local:") :]
+        if count.isdigit() and int(count) >= 1:
+            return ("local", int(count))
+        raise ValueError(f"local:N needs a number of workers N >= 1, got {text!r}")
+    if _ADDRESS.match(text):
+        return ("address", text)
+    if text.endswith(".json"):
+        return ("file", text)
+    raise ValueError(f"{text!r} is none of them")
+
+
+def torch_threads(cores: int, slots_on_host: int) -> int:
+    """Torch threads per task: a machine's cores shared out among the task slots of all the
+    workers on it (at least 1)."""
+    return max(1, cores // max(1, slots_on_host))
+
+
+def _cores() -> int:
+    """The cores this process may run on (a batch system's allocation, where it sets one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- in the Dask workers ---------------------------------------------------------------------
+
+#: Per worker process: (scattered key, thread) -> the shared arrays with that thread's cache.
+_WORKER_SHARED: dict[tuple[str, int], SharedArrays] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker_shared(worker: Any, key: str, arrays: dict[str, np.ndarray]) -> SharedArrays:
+    """This thread's :class:`SharedArrays` for the scattered ``key``; the caches of keys the
+    worker no longer holds (finished runs) are dropped."""
+    slot = (key, threading.get_ident())
+    with _WORKER_LOCK:
+        shared = _WORKER_SHARED.get(slot)
+        if shared is None:
+            for stale in [s for s in _WORKER_SHARED if s[0] != key and s[0] not in worker.data]:
+                del _WORKER_SHARED[stale]
+            shared = _WORKER_SHARED[slot] = SharedArrays(arrays)
+    return shared
+
+
+def _run_on_dask_worker(
+    fn: Callable, arrays: dict, key: str, slots_by_host: dict[str, int], chunk: Any
+) -> Any:
+    import torch
+    from distributed import get_worker
+
+    worker = get_worker()
+    host = worker.address.rsplit(":", 1)[0]
+    slots = slots_by_host.get(host, worker.state.nthreads)
+    threads = torch_threads(_cores(), slots)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return fn(_worker_shared(worker, key, arrays), chunk)
+
+
+# --- in the run's process --------------------------------------------------------------------
+
+
+class _ForwardToLog(logging.Handler):
+    """Dask's warnings in the run's process, one line each in the run's log."""
+
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__(logging.WARNING)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = " ".join(record.getMessage().split())[:400]
+            self._log(f"Dask ({record.name}): {line}")
+        except Exception:  # logging must never break the run
+            pass
+
+
+class DaskPool(Pool):
+    """:class:`~evolearn.experiment.workers.Pool` on the workers of a Dask cluster.
+
+    ``scheduler`` is ``local:N``, a scheduler address or a scheduler file
+    (:func:`parse_scheduler`). A cluster this pool starts (``local:N``) ends with it.
+    """
+
+    def __init__(
+        self,
+        scheduler: str,
+        shared: dict[str, np.ndarray] | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
+        import distributed
+
+        self.log = log or (lambda message: None)
+        self.restarts = 0
+        self.scheduler = scheduler
+        self._shared_local = SharedArrays(dict(shared or {}))
+        self._cluster = None
+        self._client = None
+        self._logging = _quiet_dask_logging(self.log)
+        try:
+            kind, value = parse_scheduler(scheduler) or ("", None)
+            if kind == "local":
+                self._cluster = distributed.LocalCluster(
+                    n_workers=value,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    worker_dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+                self._client = distributed.Client(self._cluster, set_as_default=False)
+            else:
+                self._client = _connect(kind, value)
+            self._wait_for_a_worker()
+            self._scatter()
+            self.log(self._describe())
+        except BaseException:
+            self.close()
+            raise
+
+    # --- the cluster ---------------------------------------------------------------------
+
+    def _workers(self) -> dict[str, dict]:
+        return self._client.scheduler_info(n_workers=-1)["workers"]
+
+    def _slots_by_host(self) -> dict[str, int]:
+        slots: dict[str, int] = {}
+        for address, info in self._workers().items():
+            host = address.rsplit(":", 1)[0]
+            slots[host] = slots.get(host, 0) + int(info["nthreads"])
+        return slots
+
+    @property
+    def num_workers(self) -> int:
+        """The task slots of the cluster now (the sum of its workers' ``nthreads``)."""
+        return sum(self._slots_by_host().values())
+
+    def num_chunks(self, num_networks: int) -> int:
+        return max(1, CHUNKS_PER_SLOT * self.num_workers)
+
+    def _wait_for_a_worker(self) -> None:
+        if not self._workers():
+            self.log(f"The Dask scheduler {self.scheduler} has no workers yet; waiting for one.")
+            self._client.wait_for_workers(1)
+
+    def _scatter(self) -> None:
+        """Send the shared arrays to every worker (once; hash=False: this run's own copy)."""
+        self._data = self._client.scatter([dict(self._shared_local)], broadcast=True, hash=False)[0]
+
+    def _describe(self) -> str:
+        workers = self._workers()
+        hosts = {address.rsplit(":", 1)[0] for address in workers}
+        size = sum(a.nbytes for a in self._shared_local.values()) / 1e6
+        data = f"; the shared arrays ({size:.1f} MB) are on every worker" if size else ""
+        return (
+            f"Dask cluster {self._client.scheduler.address} ({self.scheduler}): "
+            f"{len(workers)} workers on {len(hosts)} machine(s), {self.num_workers} task slots, "
+            f"{CHUNKS_PER_SLOT} chunks of a population per slot{data}."
+        )
+
+    @property
+    def shared(self) -> SharedArrays:
+        return self._shared_local
+
+    # --- the work ------------------------------------------------------------------------
+
+    def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
+        from distributed import KilledWorker
+
+        chunks = list(chunks)
+        if not chunks:
+            return []
+        for attempt in range(MAX_DATA_LOSSES + 1):
+            futures = []
+            try:
+                slots = self._slots_by_host()
+                name = f"evolearn-{fn.__name__}-{uuid.uuid4().hex[:12]}"
+                futures = [
+                    self._client.submit(
+                        _run_on_dask_worker,
+                        fn,
+                        self._data,
+                        self._data.key,
+                        slots,
+                        chunk,
+                        key=f"{name}-{i}",
+                        pure=False,
+                    )
+                    for i, chunk in enumerate(chunks)
+                ]
+                return self._client.gather(futures)
+            except KilledWorker as err:
+                raise WorkerFailure(
+                    f"Dask workers died more than distributed.scheduler.allowed-failures times "
+                    f"while evaluating the same chunk of work ({err}); the run stops."
+                ) from None
+            except Exception as err:
+                if not self._lost_the_data(err):
+                    raise
+                if attempt == MAX_DATA_LOSSES:
+                    raise WorkerFailure(
+                        f"the Dask workers holding the shared arrays died {attempt + 1} times "
+                        f"in a row; the run stops."
+                    ) from None
+                self.log(
+                    "The Dask workers holding the shared arrays died; sending them again and "
+                    "evaluating the work again."
+                )
+                self._scatter()
+            finally:
+                self._count_lost_workers(futures)
+        raise AssertionError("unreachable")
+
+    def _lost_the_data(self, err: Exception) -> bool:
+        """Whether ``err`` says the scattered arrays were lost with their workers (they are
+        sent again); raises :class:`ClusterLost` when it says the scheduler is gone."""
+        from concurrent.futures import CancelledError
+
+        from distributed.comm import CommClosedError
+
+        connection_lost = isinstance(err, (OSError, CommClosedError, TimeoutError)) or (
+            isinstance(err, CancelledError) and "scheduler-connection-lost" in str(err)
+        )
+        if connection_lost or self._client.status != "running":
+            reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+            raise ClusterLost(
+                f"the connection to the Dask scheduler {self.scheduler} was lost ({reason}); "
+                f"the run stops"
+            ) from None
+        return isinstance(err, CancelledError) and self._data.status != "finished"
+
+    def _count_lost_workers(self, futures: list) -> None:
+        """Count (and log) the workers that died while running any of ``futures``."""
+        keys = [f.key for f in futures]
+        for f in futures:
+            f.release()
+        if not keys or self._client.status != "running":
+            return
+
+        def lost_workers(dask_scheduler, keys):  # runs on the scheduler (pickled by value)
+            keys = set(keys)
+            return [
+                event.get("worker")
+                for _, event in dask_scheduler.get_events("all")
+                if isinstance(event, dict)
+                and event.get("action") == "remove-worker"
+                and not event.get("expected")
+                and keys & set(event.get("processing-tasks", ()))
+            ]
+
+        try:
+            lost = self._client.run_on_scheduler(lost_workers, keys=keys)
+        except Exception:  # the scheduler went away; the next call says so
+            return
+        if lost:
+            self.restarts += len(lost)
+            self.log(
+                f"{len(lost)} Dask worker(s) died while evaluating ({', '.join(map(str, lost))}); "
+                f"the scheduler gave their work to other workers."
+            )
+
+    def terminate(self) -> None:
+        """Cancel the work in progress (the workers stay; a started cluster ends on close)."""
+
+    def close(self) -> None:
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        try:
+            if client is not None:
+                client.close(timeout=10)
+        except Exception:  # the scheduler may be gone
+            pass
+        try:
+            if cluster is not None:
+                cluster.close(timeout=20)
+        except Exception:
+            pass
+        if self._logging is not None:
+            self._logging()
+            self._logging = None
+
+
+def _connect(kind: str, value: str):
+    """A Client of the running scheduler at ``value`` (an address or a scheduler file)."""
+    import distributed
+
+    where = {"address": value} if kind == "address" else {"scheduler_file": value}
+    if kind == "file" and not os.path.isfile(value):
+        raise ClusterUnreachable(
+            f"scheduler: the scheduler file {value} does not exist (dask scheduler "
+            f"--scheduler-file {value} writes it)."
+        )
+    try:
+        return distributed.Client(**where, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise ClusterUnreachable(
+            f"scheduler: no Dask scheduler answered at {value} within {CONNECT_TIMEOUT_S} s "
+            f"({type(err).__name__}). Start one (dask scheduler) and its workers (dask worker "
+            f"ADDRESS), or use --scheduler local:N for a cluster on this machine."
+        ) from None
+
+
+def _quiet_dask_logging(log: Callable[[str], None]) -> Callable[[], None]:
+    """Send the warnings of Dask's loggers in this process to the run's log, one line each,
+    instead of tracebacks on the console; returns the function that undoes it."""
+    logger = logging.getLogger("distributed")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    handler = _ForwardToLog(log)
+    for h in saved[0]:
+        logger.removeHandler(h)
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        for h in saved[0]:
+            logger.addHandler(h)
+        logger.propagate, logger.level = saved[1], saved[2]
+
+    return restore

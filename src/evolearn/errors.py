@@ -29,3 +29,19 @@ class WorkerFailure(UserError):
     """Worker processes kept dying; the run stopped after writing a checkpoint."""
 
     exit_code = 3
+
+    #: What the resume command needs on top of ``--resume`` (none for dying workers).
+    resume_options = ""
+
+
+class ClusterLost(WorkerFailure):
+    """The Dask scheduler went away during the run; it stopped after writing a checkpoint."""
+
+    resume_options = (
+        " --scheduler none (to go on with this machine's worker processes, --num_workers N; "
+        "or --scheduler ADDRESS for another cluster)"
+    )
+
+
+class ClusterUnreachable(UserError):
+    """No Dask scheduler answers at the address (or scheduler file) given."""

@@ -27,19 +27,26 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from evolearn.errors import UserError, WorkerFailure
+from evolearn.errors import ClusterLost, ClusterUnreachable, WorkerFailure
 from evolearn.experiment.workers import Pool, SharedArrays
 
 #: A population is split into this many chunks per task slot of the cluster.
 CHUNKS_PER_SLOT = 4
 #: How long to wait for a scheduler to answer when the pool opens (seconds).
 CONNECT_TIMEOUT_S = 30
+#: How long a client tries to reach its scheduler again after losing it (seconds). Work in
+#: progress is lost with the connection anyway, so the run stops soon after.
+RECONNECT_S = 3
+#: How long sending the shared arrays to the workers may take (seconds).
+SCATTER_TIMEOUT_S = 3600
 #: How many times the scattered dataset may be lost (all workers holding it died) and sent
 #: again in one call before the run stops.
 MAX_DATA_LOSSES = 2
@@ -50,14 +57,6 @@ SCHEDULER_FORMS = (
     "or none (this machine's worker processes, --num_workers)"
 )
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$")
-
-
-class ClusterUnreachable(UserError):
-    """No Dask scheduler answers at the address given."""
-
-
-class ClusterLost(WorkerFailure):
-    """The Dask scheduler went away during the run; it stopped after writing a checkpoint."""
 
 
 def parse_scheduler(text: str | None) -> tuple[str, Any] | None:
@@ -93,26 +92,35 @@ def _cores() -> int:
 
 # --- in the Dask workers ---------------------------------------------------------------------
 
-#: Per worker process: (scattered key, thread) -> the shared arrays with that thread's cache.
-_WORKER_SHARED: dict[tuple[str, int], SharedArrays] = {}
+
+class SharedPayload:
+    """The shared arrays as they are scattered to the workers, with the token of their pool."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], token: str):
+        self.arrays, self.token = arrays, token
+
+
+#: Per worker process: (pool token, thread) -> (the payload, weakly; the shared arrays with
+#: that thread's cache).
+_WORKER_SHARED: dict[tuple[str, int], tuple[weakref.ref, SharedArrays]] = {}
 _WORKER_LOCK = threading.Lock()
 
 
-def _worker_shared(worker: Any, key: str, arrays: dict[str, np.ndarray]) -> SharedArrays:
-    """This thread's :class:`SharedArrays` for the scattered ``key``; the caches of keys the
-    worker no longer holds (finished runs) are dropped."""
-    slot = (key, threading.get_ident())
+def _worker_shared(payload: SharedPayload) -> SharedArrays:
+    """This thread's :class:`SharedArrays` for ``payload``; the caches of payloads the worker
+    no longer holds (finished runs) are dropped."""
+    slot = (payload.token, threading.get_ident())
     with _WORKER_LOCK:
-        shared = _WORKER_SHARED.get(slot)
-        if shared is None:
-            for stale in [s for s in _WORKER_SHARED if s[0] != key and s[0] not in worker.data]:
+        entry = _WORKER_SHARED.get(slot)
+        if entry is None or entry[0]() is not payload:
+            for stale in [s for s, (ref, _) in _WORKER_SHARED.items() if ref() is None]:
                 del _WORKER_SHARED[stale]
-            shared = _WORKER_SHARED[slot] = SharedArrays(arrays)
-    return shared
+            entry = _WORKER_SHARED[slot] = (weakref.ref(payload), SharedArrays(payload.arrays))
+    return entry[1]
 
 
 def _run_on_dask_worker(
-    fn: Callable, arrays: dict, key: str, slots_by_host: dict[str, int], chunk: Any
+    fn: Callable, payload: SharedPayload, slots_by_host: dict[str, int], chunk: Any
 ) -> Any:
     import torch
     from distributed import get_worker
@@ -123,7 +131,7 @@ def _run_on_dask_worker(
     threads = torch_threads(_cores(), slots)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    return fn(_worker_shared(worker, key, arrays), chunk)
+    return fn(_worker_shared(payload), chunk)
 
 
 # --- in the run's process --------------------------------------------------------------------
@@ -213,8 +221,11 @@ class DaskPool(Pool):
             self._client.wait_for_workers(1)
 
     def _scatter(self) -> None:
-        """Send the shared arrays to every worker (once; hash=False: this run's own copy)."""
-        self._data = self._client.scatter([dict(self._shared_local)], broadcast=True, hash=False)[0]
+        """Send the shared arrays to every worker (once; hash=False: this pool's own copy)."""
+        payload = SharedPayload(dict(self._shared_local), uuid.uuid4().hex)
+        self._data = self._client.scatter(
+            [payload], broadcast=True, hash=False, timeout=SCATTER_TIMEOUT_S
+        )[0]
 
     def _describe(self) -> str:
         workers = self._workers()
@@ -249,7 +260,6 @@ class DaskPool(Pool):
                         _run_on_dask_worker,
                         fn,
                         self._data,
-                        self._data.key,
                         slots,
                         chunk,
                         key=f"{name}-{i}",
@@ -292,6 +302,8 @@ class DaskPool(Pool):
         )
         if connection_lost or self._client.status != "running":
             reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+            if "scheduler-connection-lost" in reason:
+                reason = "scheduler-connection-lost"
             raise ClusterLost(
                 f"the connection to the Dask scheduler {self.scheduler} was lost ({reason}); "
                 f"the run stops"
@@ -336,6 +348,10 @@ class DaskPool(Pool):
         try:
             if client is not None:
                 client.close(timeout=10)
+                # a client that lost its scheduler ends its reconnection attempts first
+                deadline = time.monotonic() + RECONNECT_S + 2
+                while client.status != "closed" and time.monotonic() < deadline:
+                    time.sleep(0.05)
         except Exception:  # the scheduler may be gone
             pass
         try:
@@ -358,32 +374,52 @@ def _connect(kind: str, value: str):
             f"scheduler: the scheduler file {value} does not exist (dask scheduler "
             f"--scheduler-file {value} writes it)."
         )
-    try:
-        return distributed.Client(**where, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise ClusterUnreachable(
-            f"scheduler: no Dask scheduler answered at {value} within {CONNECT_TIMEOUT_S} s "
-            f"({type(err).__name__}). Start one (dask scheduler) and its workers (dask worker "
-            f"ADDRESS), or use --scheduler local:N for a cluster on this machine."
-        ) from None
+    # Dask's client uses one timeout for connecting and reconnecting: a short one, tried again
+    # until CONNECT_TIMEOUT_S.
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    while True:
+        try:
+            return distributed.Client(**where, timeout=RECONNECT_S, set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            if time.monotonic() + RECONNECT_S > deadline:
+                error = err
+                break
+    raise ClusterUnreachable(
+        f"scheduler: no Dask scheduler answered at {value} within {CONNECT_TIMEOUT_S} s "
+        f"({type(error).__name__}). Start one (dask scheduler) and its workers (dask worker "
+        f"ADDRESS), or use --scheduler local:N for a cluster on this machine."
+    )
 
 
 def _quiet_dask_logging(log: Callable[[str], None]) -> Callable[[], None]:
     """Send the warnings of Dask's loggers in this process to the run's log, one line each,
-    instead of tracebacks on the console; returns the function that undoes it."""
-    logger = logging.getLogger("distributed")
-    saved = (list(logger.handlers), logger.propagate, logger.level)
+    instead of tracebacks on the console; returns the function that undoes it.
+
+    Dask gives ``distributed`` and some of its children (``distributed.client``) handlers of
+    their own: the children pass their records up instead, and ``distributed`` forwards them.
+    """
+    top = logging.getLogger("distributed")
+    loggers = [top] + [
+        logger
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if name.startswith("distributed.") and isinstance(logger, logging.Logger)
+    ]
+    saved = [(logger, list(logger.handlers), logger.propagate, logger.level) for logger in loggers]
+    for logger in loggers:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+        logger.propagate = logger is not top
+        if logger.level and logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
     handler = _ForwardToLog(log)
-    for h in saved[0]:
-        logger.removeHandler(h)
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.WARNING)
+    top.addHandler(handler)
+    top.setLevel(logging.WARNING)
 
     def restore() -> None:
-        logger.removeHandler(handler)
-        for h in saved[0]:
-            logger.addHandler(h)
-        logger.propagate, logger.level = saved[1], saved[2]
+        top.removeHandler(handler)
+        for logger, handlers, propagate, level in saved:
+            for h in handlers:
+                logger.addHandler(h)
+            logger.propagate, logger.level = propagate, level
 
     return restore

@@ -302,7 +302,7 @@ class EvolutionLoop:
             self._stop(Interrupted, "Interrupted")
         except WorkerFailure as err:
             self.pool.terminate()
-            self._stop(WorkerFailure, str(err))
+            self._stop(type(err), str(err), err.resume_options)
         finally:
             restore_handlers(previous_handlers)
         return self.champion
@@ -344,8 +344,9 @@ class EvolutionLoop:
             )
         progress.close()
 
-    def _stop(self, error: type[Exception], reason: str) -> None:
-        """Checkpoint the last complete generation, say how to resume, and stop the run."""
+    def _stop(self, error: type[Exception], reason: str, resume_options: str = "") -> None:
+        """Checkpoint the last complete generation, say how to resume (the command, with
+        ``resume_options`` at its end), and stop the run."""
         latest = self._latest_state
         if latest is not None and latest["generation"] != self._checkpointed_generation:
             self.write_checkpoint(latest)
@@ -354,11 +355,13 @@ class EvolutionLoop:
             how = (
                 f"the checkpoint of generation {self._checkpointed_generation} is in {out}. "
                 f"Resume with: python {self.params.script} {out / 'params.yaml'} --resume {out}"
+                f"{resume_options}"
             )
         else:
             how = (
                 f"no generation was complete; the same command starts the run again in {out}: "
                 f"python {self.params.script} {out / 'params.yaml'} --resume {out}"
+                f"{resume_options}"
             )
         message = f"{reason}: {how}"
         self.run.log(message, console=False)  # the console gets it once, as the error

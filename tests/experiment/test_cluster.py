@@ -1,0 +1,420 @@
+"""--scheduler: generations evaluated on a Dask cluster, with real schedulers and workers.
+
+A LocalCluster started by the run, and a ``dask scheduler`` with two ``dask worker`` processes
+started here on 127.0.0.1, give the same champion, byte for byte, as the local pool; a worker
+killed with SIGKILL costs only its work; a scheduler that goes away ends the run with its
+checkpoint, and the run resumes on the local pool to the same end.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import REPO, read_scalars, run_script
+
+from evolearn.errors import ParamError
+from evolearn.experiment import cluster
+from evolearn.experiment.cluster import (
+    ClusterUnreachable,
+    DaskPool,
+    parse_scheduler,
+    torch_threads,
+)
+from evolearn.testing import SMALL_RUNS
+
+distributed = pytest.importorskip("distributed")
+
+SCRIPTS = ("run-wann-classification.py", "run-wann-gym.py", "run-wlnn-mnist.py")
+
+
+# --- the option --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, parsed",
+    [
+        (None, None),
+        ("none", None),
+        ("local:1", ("local", 1)),
+        ("local:12", ("local", 12)),
+        ("tcp://10.0.0.5:8786", ("address", "tcp://10.0.0.5:8786")),
+        ("tls://node-3:8786", ("address", "tls://node-3:8786")),
+        ("runs/scheduler.json", ("file", "runs/scheduler.json")),
+    ],
+)
+def test_the_forms_of_the_scheduler_option(text, parsed):
+    assert parse_scheduler(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["local:0", "local:", "local:two", "8786", "node-3:8786", ""])
+def test_a_scheduler_of_no_known_form_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_scheduler(text)
+
+
+def test_a_bad_scheduler_is_a_clear_error_before_anything_is_written(tmp_path):
+    out = tmp_path / "run"
+    script = "run-wann-classification.py"
+    result = run_script(script, *SMALL_RUNS[script], "--scheduler", "8786", "--out_dir", str(out))
+    assert result.returncode == 2
+    message = one_line(result.stderr)
+    assert "scheduler must be local:N, a scheduler address (tcp://HOST:PORT)" in message
+    assert "'8786'" in message and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_a_missing_scheduler_file_is_a_clear_error_and_leaves_no_folder(tmp_path):
+    out = tmp_path / "run"
+    script = "run-wann-classification.py"
+    missing = tmp_path / "scheduler.json"
+    args = [*SMALL_RUNS[script], "--scheduler", str(missing), "--out_dir", str(out)]
+    result = run_script(script, *args)
+    assert result.returncode == 2, result.stderr
+    assert f"the scheduler file {missing} does not exist" in one_line(result.stderr)
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def one_line(text: str) -> str:
+    """A console message as one line (the console wraps long messages)."""
+    return " ".join(text.split())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_scheduler_at_the_address_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(ClusterUnreachable, match=f"no Dask scheduler answered at {address}"):
+        DaskPool(address)
+
+
+@pytest.mark.parametrize(
+    "cores, slots, threads", [(2, 2, 1), (2, 1, 2), (16, 4, 4), (16, 3, 5), (4, 8, 1), (8, 0, 8)]
+)
+def test_torch_threads_share_a_machines_cores_among_its_task_slots(cores, slots, threads):
+    assert torch_threads(cores, slots) == threads
+
+
+def test_the_option_is_checked_like_every_other(tmp_path):
+    from evolearn.experiment.parsing import parse_params
+    from evolearn.wann.classification import SPEC
+
+    params = tmp_path / "p.yaml"
+    params.write_text("scheduler: local:2\n")
+    assert parse_params(SPEC, [str(params)]).scheduler == "local:2"
+    with pytest.raises(ParamError, match="scheduler must be .* got 'local:0'"):
+        parse_params(SPEC, [str(params), "--scheduler", "local:0"])
+
+
+# --- the pool, in this process ------------------------------------------------------------------
+
+
+def probe(shared, chunk):
+    """What a task sees in its worker: the shared array's sum, its process, its torch threads
+    and how often this worker thread's cache was used."""
+    shared.cache["calls"] = shared.cache.get("calls", 0) + 1
+    return [(float(shared["x"].sum()) + c, os.getpid(), torch.get_num_threads(),
+             shared.cache["calls"]) for c in chunk]  # fmt: skip
+
+
+def slow_square(shared, chunk):
+    time.sleep(0.4)
+    return [c * c for c in chunk]
+
+
+def fails(shared, chunk):
+    raise ZeroDivisionError("planted")
+
+
+def test_a_local_cluster_gives_each_chunks_results_in_order_with_the_arrays_sent_once():
+    x = np.arange(12.0)
+    with DaskPool("local:2", {"x": x}) as pool:
+        assert pool.num_workers == 2
+        assert pool.num_chunks(100) == 2 * cluster.CHUNKS_PER_SLOT
+        holders = pool._client.who_has([pool._data])[pool._data.key]
+        assert len(holders) == 2  # on every worker from the start
+        calls = {}
+        for _ in range(3):
+            results = pool.map(probe, [[0], [1], [2], [3], [4], [5]])
+            assert [r[0][0] for r in results] == [66.0 + c for c in range(6)]
+            for _, pid, _, used in (r[0] for r in results):
+                calls[pid] = max(calls.get(pid, 0), used)
+        assert len(calls) == 2 and sum(calls.values()) == 18  # one cache per worker, kept
+        # a machine's 2+ cores shared out between the two task slots on it
+        assert {r[0][2] for r in results} == {torch_threads(cluster._cores(), 2)}
+        assert pool.map_population(probe, list(range(10)), lambda g, idx: list(idx))[3][0] == 69.0
+        assert pool.restarts == 0
+
+
+def test_one_worker_gets_all_the_cores_and_errors_come_back_as_they_are():
+    with DaskPool("local:1", {"x": np.ones(3)}) as pool:
+        (result,) = pool.map(probe, [[0]])
+        assert result[0][2] == cluster._cores()  # Dask's OMP_NUM_THREADS=1 is not kept
+        with pytest.raises(ZeroDivisionError, match="planted"):
+            pool.map(fails, [[0]])
+
+
+def worker_pids(pool) -> dict[str, int]:
+    return pool._client.run(os.getpid)
+
+
+def kill_when_busy(pool, pids, delay=0.2):
+    """Kill (SIGKILL) a worker that is running one of the pool's tasks, from a thread."""
+
+    def kill():
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            busy = [a for a, keys in pool._client.processing().items() if keys]
+            if busy:
+                time.sleep(delay)
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=kill)
+    thread.start()
+    return thread
+
+
+def test_a_worker_killed_mid_call_costs_only_its_work():
+    messages = []
+    with DaskPool("local:2", {"x": np.ones(2)}, log=messages.append) as pool:
+        pids = worker_pids(pool)
+        killer = kill_when_busy(pool, pids)
+        assert pool.map(slow_square, [[i] for i in range(8)]) == [[i * i] for i in range(8)]
+        killer.join()
+        assert pool.restarts == 1
+        assert any("1 Dask worker(s) died" in m for m in messages), messages
+        assert pool.map(slow_square, [[3]]) == [[9]]  # the cluster goes on
+        assert pool.restarts == 1
+
+
+def test_the_arrays_lost_with_the_only_worker_are_sent_again():
+    messages = []
+    with DaskPool("local:1", {"x": np.arange(4.0)}, log=messages.append) as pool:
+        killer = kill_when_busy(pool, worker_pids(pool))
+        assert [r[0][0] for r in pool.map(probe, [[0], [1]])] == [6.0, 7.0]
+        killer.join()
+        assert any("sending them again" in m for m in messages), messages
+
+
+# --- the scripts ------------------------------------------------------------------------------
+
+
+def champion_bytes(out) -> bytes:
+    return (out / "champion.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def local_pool_champions(tmp_path_factory):
+    """Each script's small run on the local pool of 2 processes: its champion file."""
+    champions = {}
+    for script in SCRIPTS:
+        out = tmp_path_factory.mktemp("local") / "run"
+        args = [*SMALL_RUNS[script], "--num_workers", "2", "--out_dir", str(out)]
+        result = run_script(script, *args)
+        assert result.returncode == 0, result.stderr
+        champions[script] = champion_bytes(out)
+        json.loads(champions[script])
+    return champions
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_local_cluster_of_one_or_three_workers_gives_the_local_pools_champion(
+    tmp_path, script, local_pool_champions
+):
+    for workers in (1, 3):
+        out = tmp_path / f"local-{workers}"
+        args = [*SMALL_RUNS[script], "--scheduler", f"local:{workers}", "--out_dir", str(out)]
+        result = run_script(script, *args)
+        assert result.returncode == 0, result.stderr
+        assert champion_bytes(out) == local_pool_champions[script]
+        log = (out / "log.txt").read_text()
+        assert f"{workers} workers on 1 machine(s)" in log
+        assert "Traceback" not in result.stderr
+
+
+def start_dask(*args, log=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "dask", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=log or subprocess.DEVNULL,
+        cwd=REPO,
+    )
+
+
+class HandStartedCluster:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, as a user starts them."""
+
+    def __init__(self, folder, workers=2):
+        self.port = free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.log = open(folder / "dask.log", "w")  # noqa: SIM115
+        self.scheduler = start_dask(
+            "scheduler", "--host", "127.0.0.1", "--port", str(self.port),
+            "--dashboard-address", "127.0.0.1:0", log=self.log,
+        )  # fmt: skip
+        self.workers = [
+            start_dask("worker", self.address, "--nthreads", "1", "--host", "127.0.0.1",
+                       "--dashboard-address", "127.0.0.1:0", log=self.log)  # fmt: skip
+            for _ in range(workers)
+        ]
+        with distributed.Client(self.address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
+
+    def client(self):
+        return distributed.Client(self.address, timeout=30, set_as_default=False)
+
+    def close(self):
+        for process in [*self.workers, self.scheduler]:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def hand_started(tmp_path_factory):
+    cluster_ = HandStartedCluster(tmp_path_factory.mktemp("dask"))
+    yield cluster_
+    cluster_.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_hand_started_scheduler_and_workers_give_the_local_pools_champion(
+    tmp_path, script, hand_started, local_pool_champions
+):
+    out = tmp_path / "run"
+    args = [*SMALL_RUNS[script], "--scheduler", hand_started.address, "--out_dir", str(out)]
+    result = run_script(script, *args)
+    assert result.returncode == 0, result.stderr
+    assert champion_bytes(out) == local_pool_champions[script]
+    assert "2 workers on 1 machine(s), 2 task slots" in (out / "log.txt").read_text()
+
+
+def start(script, args):
+    return subprocess.Popen(
+        [sys.executable, str(REPO / script), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_generation(out, generation, process, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        log = out / "log.txt"
+        if log.exists() and f"Generation {generation}/" in log.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended early: {process.communicate()}")
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def comparable_scalars(out):
+    return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}
+
+
+LONGER_WLNN = [*SMALL_RUNS["run-wlnn-mnist.py"], "--num_generations", "8", "--num_epochs", "2"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_generation_costs_its_work_and_the_run_ends_as_without(
+    tmp_path, hand_started
+):
+    script = "run-wlnn-mnist.py"
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    result = run_script(script, *LONGER_WLNN, "--num_workers", "2", "--out_dir", str(full))
+    assert result.returncode == 0, result.stderr
+    process = start(script, [*LONGER_WLNN, "--scheduler", hand_started.address, "--out_dir",
+                             str(cut)])  # fmt: skip
+    with hand_started.client() as client:
+        pids = client.run(os.getpid)
+        wait_for_generation(cut, 2, process)
+        deadline = time.time() + 60
+        while time.time() < deadline:  # a worker in the middle of one of the run's chunks
+            busy = [a for a, keys in client.processing().items()
+                    if any("evolearn-train_chunk" in str(k) for k in keys)]  # fmt: skip
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                break
+            time.sleep(0.005)
+        else:
+            raise AssertionError("no worker was ever busy with the run's work")
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        client.wait_for_workers(2, timeout=60)  # the worker's nanny started a new one
+    assert "Dask worker(s) died" in (cut / "log.txt").read_text()
+    cut_scalars, full_scalars = comparable_scalars(cut), comparable_scalars(full)
+    assert sum(v for _, v in cut_scalars.pop("failures/worker_restarts")) == 1
+    assert sum(v for _, v in full_scalars.pop("failures/worker_restarts")) == 0
+    assert cut_scalars == full_scalars
+    assert champion_bytes(cut) == champion_bytes(full)
+
+
+@pytest.mark.slow
+def test_a_lost_scheduler_ends_the_run_with_its_checkpoint_and_it_resumes_on_the_local_pool(
+    tmp_path,
+):
+    script = "run-wlnn-mnist.py"
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    result = run_script(script, *LONGER_WLNN, "--num_workers", "2", "--out_dir", str(full))
+    assert result.returncode == 0, result.stderr
+    lost = HandStartedCluster(tmp_path)
+    try:
+        args = [*LONGER_WLNN, "--scheduler", lost.address, "--out_dir", str(cut)]
+        process = start(script, args)
+        wait_for_generation(cut, 3, process)
+        lost.scheduler.send_signal(signal.SIGTERM)  # the scheduler stops
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        lost.close()
+    assert process.returncode == 3, stderr
+    message = one_line(stderr)
+    assert f"the connection to the Dask scheduler {lost.address} was lost" in message
+    assert "Traceback" not in stderr
+    assert f"--resume {cut} --scheduler none" in message
+    assert (cut / "checkpoint.npz").is_file()
+    resumed = run_script(
+        script, str(cut / "params.yaml"), "--resume", str(cut), "--scheduler", "none",
+        "--num_workers", "2",
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert champion_bytes(cut) == champion_bytes(full)
+    cut_scalars, full_scalars = comparable_scalars(cut), comparable_scalars(full)
+    assert cut_scalars == full_scalars
+
+
+@pytest.mark.slow
+def test_a_run_of_a_local_cluster_killed_with_sigkill_leaves_no_process_behind(tmp_path):
+    import psutil
+
+    script = "run-wann-classification.py"
+    out = tmp_path / "run"
+    args = [*SMALL_RUNS[script], "--num_generations", "2000", "--scheduler", "local:2"]
+    process = start(script, [*args, "--out_dir", str(out)])
+    wait_for_generation(out, 2, process)
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 2  # the two workers (and multiprocessing's helpers)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert alive == []

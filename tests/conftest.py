@@ -52,6 +52,37 @@ def run_script(script: str, *args: str, timeout: float = 300, env: dict | None =
     )
 
 
+def start_script(script: str, args) -> subprocess.Popen:
+    """Start one of the experiment scripts in the background (its output in pipes)."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / script), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_generation(out, generation, process, timeout=300, poll=0.05):
+    """Wait until the run of ``process`` in ``out`` has logged ``generation``."""
+    import time
+
+    deadline = time.time() + timeout
+    log = out / "log.txt"
+    while time.time() < deadline:
+        if log.exists() and f"Generation {generation}/" in log.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended early: {process.communicate()}")
+        time.sleep(poll)
+    raise AssertionError("timed out")
+
+
+def comparable_scalars(out):
+    """A run's tensorboard scalars without the wall-clock times."""
+    return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}
+
+
 def forward_pass(compiled, x, weights, use_torch: bool = False):
     """Outputs of a compiled WANN (a network or a population) as a numpy array, from its numpy
     pass or its torch pass on the CPU (inputs promoted with float32 as numpy does)."""

@@ -63,16 +63,17 @@ def test_plot_makes_every_figure_and_table_of_the_runs(tiny_runs, tmp_path):
 
 def test_random_networks_are_the_same_for_the_same_seed_whatever_the_workers(tiny_runs, tmp_path):
     tables = []
-    for workers, folder in ((1, "a"), (2, "b")):
+    pools = (("--num_workers", 1), ("--num_workers", 2), ("--scheduler", "local:2"))
+    for (option, value), folder in zip(pools, "abc", strict=True):
         result = tool(
             "evolearn.random_networks", tiny_runs["hebb"], "--connections", 90, 110,
-            "--num_networks", 2, "--epochs", 1, "--num_workers", workers,
-            "--out", tmp_path / folder,
+            "--num_networks", 2, "--epochs", 1, option, value, "--out", tmp_path / folder,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         tables.append(pd.read_csv(tmp_path / folder / "random_networks.csv"))
         assert (tmp_path / folder / "random_networks.png").is_file()
-    assert tables[0].equals(tables[1])
+    assert tables[0].equals(tables[1]) and tables[0].equals(tables[2])
+    assert "Dask cluster" in result.stdout
 
 
 def test_a_file_of_someone_else_in_the_way_stops_the_command_before_it_writes(tiny_runs, tmp_path):

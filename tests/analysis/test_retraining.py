@@ -106,17 +106,22 @@ def test_the_control_does_not_depend_on_the_number_of_workers():
 
 @pytest.mark.slow
 def test_random_networks_trained_together_equal_each_trained_alone_on_the_same_batches():
+    from evolearn.experiment.cluster import DaskPool
     from evolearn.wlnn.learning import draw_batch_orders, torch_generator, train_genome
     from evolearn.wlnn.network import WLNNNetwork
 
     dataset = load_dataset("digits")
     results = []
-    for workers in (1, 2):
-        with WorkerPool(workers, dataset.arrays()) as pool:
+    for pool in (
+        WorkerPool(1, dataset.arrays()),
+        WorkerPool(2, dataset.arrays()),
+        DaskPool("local:3", dataset.arrays()),  # three chunks of one network each
+    ):
+        with pool:
             results.append(
                 train_random_networks(pool, PARAMS, [90], 3, seed=6, epochs=2, together=True)
             )
-    assert results[0] == results[1]  # whatever the number of workers
+    assert results[0] == results[1] == results[2]  # whatever the workers
     # the reference: each network alone, trained on the count's shared batches
     x, y = torch.as_tensor(dataset.x_train), torch.as_tensor(dataset.y_train)
     config = long_training_config(PARAMS, 2)

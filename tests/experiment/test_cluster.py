@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, read_scalars, run_script
+from conftest import REPO, comparable_scalars, run_script, start_script, wait_for_generation
 
 from evolearn.errors import ParamError
 from evolearn.experiment import cluster
@@ -143,7 +143,8 @@ def test_a_local_cluster_gives_each_chunks_results_in_order_with_the_arrays_sent
     x = np.arange(12.0)
     with DaskPool("local:2", {"x": x}) as pool:
         assert pool.num_workers == 2
-        assert pool.num_chunks(100) == 2 * cluster.CHUNKS_PER_SLOT
+        assert pool.num_chunks(100) == 2
+        assert len(pool.split(100, varying_cost=True)) == 2 * cluster.CHUNKS_PER_SLOT
         holders = pool._client.who_has([pool._data])[pool._data.key]
         assert len(holders) == 2  # on every worker from the start
         calls = {}
@@ -157,6 +158,11 @@ def test_a_local_cluster_gives_each_chunks_results_in_order_with_the_arrays_sent
         assert {r[0][2] for r in results} == {torch_threads(cluster._cores(), 2)}
         assert pool.map_population(probe, list(range(10)), lambda g, idx: list(idx))[3][0] == 69.0
         assert pool.restarts == 0
+        # Dask's profiler, which holds the GIL every 10 ms, is stopped in workers that ran a task
+        profiling = pool._client.run(
+            lambda dask_worker: "profile" in dask_worker.periodic_callbacks
+        )
+        assert list(profiling.values()) == [False, False]
 
 
 def test_one_worker_gets_all_the_cores_and_errors_come_back_as_they_are():
@@ -165,6 +171,26 @@ def test_one_worker_gets_all_the_cores_and_errors_come_back_as_they_are():
         assert result[0][2] == cluster._cores()  # Dask's OMP_NUM_THREADS=1 is not kept
         with pytest.raises(ZeroDivisionError, match="planted"):
             pool.map(fails, [[0]])
+
+
+def cache_owner(shared, chunk):
+    time.sleep(0.3)  # the two threads of the worker run side by side
+    return [(threading.get_ident(), id(shared.cache), torch.get_num_threads())]
+
+
+def test_tasks_side_by_side_in_one_worker_have_caches_of_their_own():
+    """A worker of two threads: each thread its own cache (environments and tensors are not
+    shared between tasks running at once), torch threads the cores over the two slots."""
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, dashboard_address=None, worker_dashboard_address=None
+    ) as two_threads:
+        with DaskPool(two_threads.scheduler_address, {"x": np.ones(1)}) as pool:
+            assert pool.num_workers == 2
+            results = [r[0] for r in pool.map(cache_owner, [[i] for i in range(6)])]
+    caches = {thread: {cache for t, cache, _ in results if t == thread} for thread, _, _ in results}
+    assert len(caches) == 2 and all(len(c) == 1 for c in caches.values())
+    assert len(set.union(*caches.values())) == 2
+    assert {threads for _, _, threads in results} == {torch_threads(cluster._cores(), 2)}
 
 
 def worker_pids(pool) -> dict[str, int]:
@@ -269,8 +295,17 @@ class HandStartedCluster:
             "--dashboard-address", "127.0.0.1:0", log=self.log,
         )  # fmt: skip
         self.workers = [
-            start_dask("worker", self.address, "--nthreads", "1", "--host", "127.0.0.1",
-                       "--dashboard-address", "127.0.0.1:0", log=self.log)  # fmt: skip
+            start_dask(
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--dashboard-address",
+                "127.0.0.1:0",
+                log=self.log,
+            )  # fmt: skip
             for _ in range(workers)
         ]
         with distributed.Client(self.address, timeout=60) as client:
@@ -307,32 +342,6 @@ def test_a_hand_started_scheduler_and_workers_give_the_local_pools_champion(
     assert "2 workers on 1 machine(s), 2 task slots" in (out / "log.txt").read_text()
 
 
-def start(script, args):
-    return subprocess.Popen(
-        [sys.executable, str(REPO / script), *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_generation(out, generation, process, timeout=300):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        log = out / "log.txt"
-        if log.exists() and f"Generation {generation}/" in log.read_text():
-            return
-        if process.poll() is not None:
-            raise AssertionError(f"the run ended early: {process.communicate()}")
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-def comparable_scalars(out):
-    return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}
-
-
 LONGER_WLNN = [*SMALL_RUNS["run-wlnn-mnist.py"], "--num_generations", "8", "--num_epochs", "2"]
 
 
@@ -344,7 +353,7 @@ def test_a_worker_killed_mid_generation_costs_its_work_and_the_run_ends_as_witho
     full, cut = tmp_path / "full", tmp_path / "cut"
     result = run_script(script, *LONGER_WLNN, "--num_workers", "2", "--out_dir", str(full))
     assert result.returncode == 0, result.stderr
-    process = start(script, [*LONGER_WLNN, "--scheduler", hand_started.address, "--out_dir",
+    process = start_script(script, [*LONGER_WLNN, "--scheduler", hand_started.address, "--out_dir",
                              str(cut)])  # fmt: skip
     with hand_started.client() as client:
         pids = client.run(os.getpid)
@@ -381,7 +390,7 @@ def test_a_lost_scheduler_ends_the_run_with_its_checkpoint_and_it_resumes_on_the
     lost = HandStartedCluster(tmp_path)
     try:
         args = [*LONGER_WLNN, "--scheduler", lost.address, "--out_dir", str(cut)]
-        process = start(script, args)
+        process = start_script(script, args)
         wait_for_generation(cut, 3, process)
         lost.scheduler.send_signal(signal.SIGTERM)  # the scheduler stops
         _, stderr = process.communicate(timeout=120)
@@ -410,7 +419,7 @@ def test_a_run_of_a_local_cluster_killed_with_sigkill_leaves_no_process_behind(t
     script = "run-wann-classification.py"
     out = tmp_path / "run"
     args = [*SMALL_RUNS[script], "--num_generations", "2000", "--scheduler", "local:2"]
-    process = start(script, [*args, "--out_dir", str(out)])
+    process = start_script(script, [*args, "--out_dir", str(out)])
     wait_for_generation(out, 2, process)
     children = psutil.Process(process.pid).children(recursive=True)
     assert len(children) >= 2  # the two workers (and multiprocessing's helpers)
@@ -418,3 +427,58 @@ def test_a_run_of_a_local_cluster_killed_with_sigkill_leaves_no_process_behind(t
     process.wait()
     _, alive = psutil.wait_procs(children, timeout=20)
     assert alive == []
+
+
+# --- SLURM through dask-jobqueue (examples/slurm_cluster.py) -------------------------------------
+
+SLURM_EXAMPLE = [sys.executable, str(REPO / "examples" / "slurm_cluster.py"), "--host", "127.0.0.1"]
+
+
+def test_the_readmes_slurm_job_script_is_the_one_the_example_submits():
+    import re
+
+    pytest.importorskip("dask_jobqueue")
+    result = subprocess.run(
+        [*SLURM_EXAMPLE, "--jobs", "4", "--cores", "16", "--memory", "64GB", "--walltime",
+         "24:00:00", "--queue", "cpu", "--python", "/home/me/evolearn/.venv/bin/python",
+         "--port", "0", "--print_job_script"],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    printed = re.sub(r"tcp://127\.0\.0\.1:\d+", "tcp://LOGIN-NODE:8786", result.stdout).strip()
+    readme = (REPO / "README.md").read_text()
+    assert f"```bash\n{printed}\n```" in readme
+    assert "--nworkers 16" in printed and "--nthreads 1" in printed and "#SBATCH -p cpu" in printed
+
+
+@pytest.mark.slow
+def test_the_slurm_example_writes_a_scheduler_file_that_a_run_uses_and_removes_it(
+    tmp_path, local_pool_champions
+):
+    """The example with no jobs (no SLURM here) and one worker started by hand instead."""
+    pytest.importorskip("dask_jobqueue")
+    port = free_port()
+    scheduler_file = tmp_path / "scheduler.json"
+    example = subprocess.Popen(
+        [*SLURM_EXAMPLE, "--jobs", "0", "--port", str(port), "--scheduler_file",
+         str(scheduler_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
+    )  # fmt: skip
+    worker = None
+    try:
+        assert "written to" in example.stdout.readline()
+        assert json.loads(scheduler_file.read_text())["address"] == f"tcp://127.0.0.1:{port}"
+        worker = start_dask("worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--host",
+                            "127.0.0.1", "--dashboard-address", "127.0.0.1:0")  # fmt: skip
+        script, out = "run-wann-classification.py", tmp_path / "run"
+        args = [*SMALL_RUNS[script], "--scheduler", str(scheduler_file), "--out_dir", str(out)]
+        result = run_script(script, *args)
+        assert result.returncode == 0, result.stderr
+        assert champion_bytes(out) == local_pool_champions[script]
+    finally:
+        example.send_signal(signal.SIGINT)  # Ctrl-C ends the cluster
+        assert example.wait(timeout=60) == 0
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+    assert not scheduler_file.exists()

@@ -14,7 +14,14 @@ import time
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, read_scalars, run_script
+from conftest import (
+    REPO,
+    comparable_scalars,
+    read_scalars,
+    run_script,
+    start_script,
+    wait_for_generation,
+)
 
 from evolearn.errors import ParamError, WorkerFailure
 from evolearn.experiment import checkpoint, workers
@@ -76,39 +83,13 @@ RUNS = {
 }
 
 
-def start(script, args):
-    return subprocess.Popen(
-        [sys.executable, str(REPO / script), *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_generation(out, generation, process, timeout=300, poll=0.05):
-    deadline = time.time() + timeout
-    log = out / "log.txt"
-    while time.time() < deadline:
-        if log.exists() and f"Generation {generation}/" in log.read_text():
-            return
-        if process.poll() is not None:
-            raise AssertionError(f"the run ended early: {process.communicate()}")
-        time.sleep(poll)
-    raise AssertionError("timed out")
-
-
-def comparable_scalars(out):
-    return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
     script, args = RUNS[name]
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
-    process = start(script, [*args, "--out_dir", str(cut)])
+    process = start_script(script, [*args, "--out_dir", str(cut)])
     wait_for_generation(cut, 3, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -145,7 +126,7 @@ def kill_between_checkpoints(script, args, out, tries=3):
     for _ in range(tries):
         if out.exists():
             shutil.rmtree(out)
-        process = start(script, [*args, "--checkpoint_every", "3", "--out_dir", str(out)])
+        process = start_script(script, [*args, "--checkpoint_every", "3", "--out_dir", str(out)])
         wait_for_generation(out, 4, process, poll=0.005)
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -188,7 +169,7 @@ def test_ctrl_c_or_sigterm_checkpoint_the_last_complete_generation_and_say_how_t
 ):
     script, args = RUNS[name]
     out = tmp_path / "run"
-    process = start(
+    process = start_script(
         script,
         [*args, "--num_generations", "400", "--checkpoint_every", "50", "--out_dir", str(out)],
     )
@@ -373,7 +354,7 @@ def kill_before_the_first_checkpoint(script, args, out, tries=3):
     hundredth of a second), before its first checkpoint; try again if a checkpoint won."""
     for _ in range(tries):
         shutil.rmtree(out, ignore_errors=True)
-        process = start(script, [*args, "--out_dir", str(out)])
+        process = start_script(script, [*args, "--out_dir", str(out)])
         while not (out / "params.yaml").exists() and process.poll() is None:
             time.sleep(0.005)
         process.send_signal(signal.SIGKILL)
@@ -606,7 +587,7 @@ def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(
     args = [*args, "--num_generations", "40", "--num_workers", "2"]
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
-    process = start(script, [*args, "--out_dir", str(cut)])
+    process = start_script(script, [*args, "--out_dir", str(cut)])
     wait_for_generation(cut, 3, process)
     workers = worker_processes(process.pid)
     assert workers, "no worker processes found"
@@ -756,7 +737,7 @@ def test_a_resume_while_the_run_goes_on_is_refused_and_touches_nothing(tmp_path)
     still going on would cut its results back to the checkpoint under the running process."""
     script, args = RUNS["wann-classification"]
     out = tmp_path / "run"
-    process = start(script, [*args, "--num_generations", "400", "--out_dir", str(out)])
+    process = start_script(script, [*args, "--num_generations", "400", "--out_dir", str(out)])
     try:
         wait_for_generation(out, 3, process)
         for second in (

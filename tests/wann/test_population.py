@@ -405,6 +405,23 @@ def test_only_swingup_takes_the_fast_path_and_other_envs_keep_working():
     assert (returns >= 1).all()  # CartPole gives 1 a step
 
 
+def test_a_networks_bipedal_returns_do_not_depend_on_the_networks_run_before_it():
+    """BipedalWalker's Box2D world keeps state across resets: in reused environments a
+    network's returns changed with the networks evaluated before it in the same process (so
+    with the number of workers and the chunks). Every network gets fresh environments."""
+    genomes = make_population(5, 24, 4, 0.5, 10, 2)
+    task = lambda chunk: EpisodeTask(  # noqa: E731
+        chunk, "BipedalWalker-v3", (-1.0, 0.5, 2.0), (7,),
+        take_argmax_action=False, use_torch=False,
+    )  # fmt: skip
+    together = np.array(episodes_chunk(SharedArrays({}), task(genomes)))
+    alone = np.array([episodes_chunk(SharedArrays({}), task([g]))[0] for g in genomes])
+    backwards = np.array(episodes_chunk(SharedArrays({}), task(genomes[::-1])))[::-1]
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(together, backwards)
+    assert len(np.unique(together)) > 5  # episodes of their own, not all the same fall
+
+
 # --- populations for benchmarks ---------------------------------------------------------------
 
 

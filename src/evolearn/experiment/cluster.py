@@ -11,9 +11,11 @@ the JSON file that ``dask scheduler --scheduler-file`` writes).
   tasks running side by side in one worker share no mutable state.
 - Torch uses, in each task, the cores of the worker's machine divided by the task slots
   (``nthreads``) of all the workers on that machine.
-- A population is split into more chunks than task slots (:data:`CHUNKS_PER_SLOT`), so that a
-  slow or lost worker holds up only a small part of a generation. Results never depend on the
-  split: every network has its own random stream.
+- A population whose networks' costs vary (episodes that end early) is split into more chunks
+  than task slots (:data:`CHUNKS_PER_SLOT`), so that a slow or lost worker holds up only a
+  small part of a generation; others, whose chunks have a cost of their own (a WLNN chunk
+  trains as one model), into one chunk per slot. Results never depend on the split: every
+  network has its own random stream.
 - A worker that dies costs only the work it was doing: the scheduler gives it to another
   worker. Such deaths are counted in :attr:`DaskPool.restarts` (``failures/worker_restarts``).
   Work that kills more workers than Dask's ``distributed.scheduler.allowed-failures``, or a
@@ -23,6 +25,7 @@ the JSON file that ``dask scheduler --scheduler-file`` writes).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import re
@@ -38,7 +41,9 @@ import numpy as np
 from evolearn.errors import ClusterLost, ClusterUnreachable, WorkerFailure
 from evolearn.experiment.workers import Pool, SharedArrays
 
-#: A population is split into this many chunks per task slot of the cluster.
+#: A population whose networks' costs vary (episodes) is split into this many chunks per task
+#: slot of the cluster; others into one per slot (a chunk has a cost of its own: a WLNN chunk
+#: trains as one model, one Python step per mini-batch whatever its size).
 CHUNKS_PER_SLOT = 4
 #: How long to wait for a scheduler to answer when the pool opens (seconds).
 CONNECT_TIMEOUT_S = 30
@@ -119,6 +124,45 @@ def _worker_shared(payload: SharedPayload) -> SharedArrays:
     return entry[1]
 
 
+#: glibc's mallopt parameters, and the thresholds its dynamic ones reach on 64-bit machines.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+#: In a worker process: whether :func:`_set_up_worker` has run.
+_WORKER_SET_UP: list[bool] = []
+
+
+def _set_up_worker(worker: Any) -> None:
+    """Once per worker process, two of Dask's defaults that slow the toolkit's tasks down
+    (measured with benchmarks/cluster_overhead.py on a WLNN generation):
+
+    - Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off
+      glibc's dynamic thresholds: every buffer over 128 KiB (a mini-batch's activations) is
+      then mapped and unmapped again at each step (20 % slower). The thresholds the dynamic
+      ones reach are set instead.
+    - The worker's statistical profiler (for the dashboard's profile page) samples every
+      thread's stack every 10 ms, holding the GIL in the middle of the training's Python
+      loop (3 %). It is stopped.
+    """
+    if _WORKER_SET_UP:
+        return
+    _WORKER_SET_UP.append(True)
+    if "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+            libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_THRESHOLD_MAX)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+    def stop_profiling() -> None:
+        for name in ("profile", "profile-cycle"):
+            callback = worker.periodic_callbacks.pop(name, None)
+            if callback is not None:
+                callback.stop()
+
+    worker.loop.add_callback(stop_profiling)
+
+
 def _run_on_dask_worker(
     fn: Callable, payload: SharedPayload, slots_by_host: dict[str, int], chunk: Any
 ) -> Any:
@@ -126,6 +170,7 @@ def _run_on_dask_worker(
     from distributed import get_worker
 
     worker = get_worker()
+    _set_up_worker(worker)
     host = worker.address.rsplit(":", 1)[0]
     slots = slots_by_host.get(host, worker.state.nthreads)
     threads = torch_threads(_cores(), slots)
@@ -212,12 +257,13 @@ class DaskPool(Pool):
         """The task slots of the cluster now (the sum of its workers' ``nthreads``)."""
         return sum(self._slots_by_host().values())
 
-    def num_chunks(self, num_networks: int) -> int:
-        return max(1, CHUNKS_PER_SLOT * self.num_workers)
+    def num_chunks(self, num_networks: int, varying_cost: bool = False) -> int:
+        self._wait_for_a_worker()  # all may be gone (batch jobs that ended): wait for new ones
+        return max(1, (CHUNKS_PER_SLOT if varying_cost else 1) * self.num_workers)
 
     def _wait_for_a_worker(self) -> None:
         if not self._workers():
-            self.log(f"The Dask scheduler {self.scheduler} has no workers yet; waiting for one.")
+            self.log(f"The Dask scheduler {self.scheduler} has no workers; waiting for one.")
             self._client.wait_for_workers(1)
 
     def _scatter(self) -> None:
@@ -234,8 +280,8 @@ class DaskPool(Pool):
         data = f"; the shared arrays ({size:.1f} MB) are on every worker" if size else ""
         return (
             f"Dask cluster {self._client.scheduler.address} ({self.scheduler}): "
-            f"{len(workers)} workers on {len(hosts)} machine(s), {self.num_workers} task slots, "
-            f"{CHUNKS_PER_SLOT} chunks of a population per slot{data}."
+            f"{len(workers)} workers on {len(hosts)} machine(s), {self.num_workers} task slots"
+            f"{data}."
         )
 
     @property

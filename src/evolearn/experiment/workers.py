@@ -217,14 +217,16 @@ class Pool:
         """The shared arrays as the calling process sees them."""
         raise NotImplementedError
 
-    def num_chunks(self, num_networks: int) -> int:
-        """How many chunks a population of ``num_networks`` is split into."""
+    def num_chunks(self, num_networks: int, varying_cost: bool = False) -> int:
+        """How many chunks a population of ``num_networks`` is split into; ``varying_cost``:
+        the networks' costs vary (episodes of different lengths), so finer chunks even out
+        the workers' loads."""
         raise NotImplementedError
 
-    def split(self, num_networks: int) -> list[range]:
+    def split(self, num_networks: int, varying_cost: bool = False) -> list[range]:
         """A population's indices in contiguous chunks, one task each. Results never depend
         on the split: every network has its own random stream."""
-        return split_evenly(num_networks, self.num_chunks(num_networks))
+        return split_evenly(num_networks, self.num_chunks(num_networks, varying_cost))
 
     def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
         """``[fn(shared, chunk) for chunk in chunks]``, in the workers."""
@@ -235,13 +237,14 @@ class Pool:
         fn: Callable[[SharedArrays, Any], Sequence[Any]],
         genomes: Sequence[Any],
         make_task: Callable[[list, range], Any],
+        *,
+        varying_cost: bool = False,
     ) -> list[Any]:
         """``fn`` over a population in contiguous chunks (:meth:`split`), results in
         population order. ``make_task(the chunk's genomes, their indices)`` builds each
         chunk's task; see :meth:`map_chunks`."""
-        tasks = [
-            make_task([genomes[i] for i in chunk], chunk) for chunk in self.split(len(genomes))
-        ]
+        chunks = self.split(len(genomes), varying_cost)
+        tasks = [make_task([genomes[i] for i in chunk], chunk) for chunk in chunks]
         return self.map_chunks(fn, tasks)
 
     def map_chunks(
@@ -313,8 +316,8 @@ class WorkerPool(Pool):
     def shared(self) -> SharedArrays:
         return self._shared_local
 
-    def num_chunks(self, num_networks: int) -> int:
-        return self.num_workers
+    def num_chunks(self, num_networks: int, varying_cost: bool = False) -> int:
+        return self.num_workers  # one per worker: joblib hands them out as they come
 
     def map(self, fn: Callable[[SharedArrays, Any], Any], chunks: Sequence[Any]) -> list[Any]:
         if self.num_workers == 1:

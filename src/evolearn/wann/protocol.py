@@ -34,10 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from evolearn.envs import make_env
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy
-from evolearn.wann.gym import has_fast_path, run_episodes
+from evolearn.wann.gym import fresh_episodes, has_fast_path
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 from evolearn.wann.population import swingup_returns
 
@@ -99,20 +98,15 @@ class EnvironmentTask:
             self.env_name, take_argmax_action=self.argmax
         ):
             return swingup_returns([genome], weights, list(seeds), bias_input=self.bias_input)[0]
-        envs = [make_env(self.env_name) for _ in range(len(weights) * len(seeds))]
-        try:
-            return run_episodes(
-                WANNNetwork(genome, connection_weights),
-                envs,
-                np.asarray(weights, dtype=np.float64),
-                list(seeds),
-                take_argmax_action=self.argmax,
-                use_torch=False,
-                bias_input=self.bias_input,
-            )
-        finally:
-            for env in envs:
-                env.close()
+        return fresh_episodes(
+            WANNNetwork(genome, connection_weights),
+            self.env_name,
+            np.asarray(weights, dtype=np.float64),
+            list(seeds),
+            take_argmax_action=self.argmax,
+            use_torch=False,
+            bias_input=self.bias_input,
+        )
 
 
 class DatasetTask:

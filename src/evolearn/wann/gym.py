@@ -181,16 +181,10 @@ def run_episodes(
 
 
 def fresh_episodes(
-    compiled: WANNNetwork,
-    env_name: str,
-    weights: np.ndarray,
-    seeds: list[int],
-    *,
-    take_argmax_action: bool,
-    use_torch: bool,
-    bias_input: bool = False,
+    compiled: WANNNetwork, env_name: str, weights: np.ndarray, seeds: list[int], **options
 ) -> np.ndarray:
-    """:func:`run_episodes` in environments made for these episodes alone, closed after.
+    """:func:`run_episodes` (with its keyword ``options``) in environments made for these
+    episodes alone, closed after.
 
     An environment reset with a seed does not always replay the same episode after other
     episodes (BipedalWalker's Box2D world keeps state across resets: a network's returns
@@ -198,15 +192,7 @@ def fresh_episodes(
     0.1 ms, a reset of BipedalWalker 1.7 ms."""
     envs = [make_env(env_name) for _ in range(len(weights) * len(seeds))]
     try:
-        return run_episodes(
-            compiled,
-            envs,
-            weights,
-            seeds,
-            take_argmax_action=take_argmax_action,
-            use_torch=use_torch,
-            bias_input=bias_input,
-        )
+        return run_episodes(compiled, envs, weights, seeds, **options)
     finally:
         for env in envs:
             env.close()

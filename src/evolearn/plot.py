@@ -433,47 +433,53 @@ def main(argv: list[str]) -> None:
     outputs.claim(*planned)
     network_params = {f: params_of_network(f) for f in files}
 
-    start = time.perf_counter()
-    written: list[Path] = []
+    # The pools first: a scheduler that cannot be reached stops the command before it writes.
+    with Datasets(args.num_workers, args.data_dir, args.scheduler) as datasets:
+        if args.connections or args.curves:
+            for run in wlnn:
+                datasets.pool(run)
+        start = time.perf_counter()
+        written: list[Path] = []
 
-    def save(figure, name: str) -> None:
-        written.extend(figures.save(figure, outputs.path, name, dpi=args.dpi))
+        def save(figure, name: str) -> None:
+            written.extend(figures.save(figure, outputs.path, name, dpi=args.dpi))
 
-    if wlnn:
-        save(figures.wlnn_evolution(wlnn, args.sample, args.seed), "evolution")
-    for run in wann:
-        save(figures.wann_evolution(run), f"wann-evolution-{run.name}")
-    if runs:
-        table, degrees = architecture_table(runs, args.generation)
-        table.to_csv(outputs.path("architecture.csv"), index=False)
-        outputs.path("architecture.md").write_text(markdown_table(table))
-        written += [outputs.folder / "architecture.csv", outputs.folder / "architecture.md"]
-        save(figures.degree_histograms(degrees), "degrees")
-    for run in runs:
-        champion = load_genome(run.path / "champion.json")
-        title = f"champion of {run.label}"
-        written += draw(
-            champion, run.params, title, outputs, f"drawings/champion-{run.name}", args.dpi
-        )
-    for path in files:
-        name = f"drawings/{path.stem}"
-        written += draw(load_genome(path), network_params[path], str(path), outputs, name, args.dpi)
-    print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
-    if args.connections or args.curves:
-        with Datasets(args.num_workers, args.data_dir, args.scheduler) as datasets:
-            if args.connections:
-                written += write_control(control_from_args(wlnn, args, datasets), outputs, args.dpi)
-            if args.curves:
-                curves = curves_table(
-                    wlnn, args.curves, args.curve_networks, args.seed, args.epochs, datasets
-                )
-                curves.to_csv(outputs.path("learning_curves.csv"), index=False)
-                written.append(outputs.folder / "learning_curves.csv")
-                num_epochs = {run.name: int(run.params["num_epochs"]) for run in wlnn}
-                save(figures.learning_curves(curves, num_epochs), "learning_curves")
-    print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
-    for path in written:
-        print(f"  {path}")
+        if wlnn:
+            save(figures.wlnn_evolution(wlnn, args.sample, args.seed), "evolution")
+        for run in wann:
+            save(figures.wann_evolution(run), f"wann-evolution-{run.name}")
+        if runs:
+            table, degrees = architecture_table(runs, args.generation)
+            table.to_csv(outputs.path("architecture.csv"), index=False)
+            outputs.path("architecture.md").write_text(markdown_table(table))
+            written += [outputs.folder / "architecture.csv", outputs.folder / "architecture.md"]
+            save(figures.degree_histograms(degrees), "degrees")
+        for run in runs:
+            champion = load_genome(run.path / "champion.json")
+            title = f"champion of {run.label}"
+            written += draw(
+                champion, run.params, title, outputs, f"drawings/champion-{run.name}", args.dpi
+            )
+        for path in files:
+            name = f"drawings/{path.stem}"
+            written += draw(
+                load_genome(path), network_params[path], str(path), outputs, name, args.dpi
+            )
+        print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
+        if args.connections:
+            written += write_control(control_from_args(wlnn, args, datasets), outputs, args.dpi)
+        if args.curves:
+            curves = curves_table(
+                wlnn, args.curves, args.curve_networks, args.seed, args.epochs, datasets
+            )
+            curves.to_csv(outputs.path("learning_curves.csv"), index=False)
+            written.append(outputs.folder / "learning_curves.csv")
+            num_epochs = {run.name: int(run.params["num_epochs"]) for run in wlnn}
+            save(figures.learning_curves(curves, num_epochs), "learning_curves")
+        seconds = time.perf_counter() - start
+        print(f"Wrote {len(written)} files to {outputs.folder} in {seconds:.1f} s:")
+        for path in written:
+            print(f"  {path}")
 
 
 if __name__ == "__main__":

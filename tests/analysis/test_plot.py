@@ -76,6 +76,17 @@ def test_random_networks_are_the_same_for_the_same_seed_whatever_the_workers(tin
     assert "Dask cluster" in result.stdout
 
 
+def test_a_scheduler_that_cannot_be_reached_stops_the_command_before_it_writes(tiny_runs, tmp_path):
+    out, missing = tmp_path / "figures", tmp_path / "scheduler.json"
+    result = tool(
+        "evolearn.plot", tiny_runs["bp"], "--out", out, "--connections", 80, "--num_networks", 1,
+        "--scheduler", missing,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 def test_a_file_of_someone_else_in_the_way_stops_the_command_before_it_writes(tiny_runs, tmp_path):
     out = tmp_path / "figures"
     out.mkdir()

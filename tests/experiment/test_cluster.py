@@ -20,14 +20,10 @@ import pytest
 import torch
 from conftest import REPO, comparable_scalars, run_script, start_script, wait_for_generation
 
-from evolearn.errors import ParamError
+from evolearn.errors import ClusterUnreachable, ParamError
 from evolearn.experiment import cluster
-from evolearn.experiment.cluster import (
-    ClusterUnreachable,
-    DaskPool,
-    parse_scheduler,
-    torch_threads,
-)
+from evolearn.experiment.cluster import PLUGIN_PREFIX, DaskPool, SharedArraysPlugin
+from evolearn.experiment.workers import parse_scheduler, torch_threads, usable_cores
 from evolearn.testing import SMALL_RUNS
 
 distributed = pytest.importorskip("distributed")
@@ -88,6 +84,25 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def test_a_file_that_is_no_scheduler_file_is_a_clear_error(tmp_path):
+    out, bad = tmp_path / "run", tmp_path / "scheduler.json"
+    bad.write_text("this is not JSON")
+    script = "run-wann-classification.py"
+    result = run_script(script, *SMALL_RUNS[script], "--scheduler", str(bad), "--out_dir", str(out))
+    assert result.returncode == 2, result.stderr
+    assert f"{bad} is not a scheduler file" in one_line(result.stderr)
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_cuda_and_a_cluster_are_refused_together():
+    from evolearn.experiment.parsing import parse_params
+    from evolearn.wlnn.evolution import SPEC
+
+    argv = [*SMALL_RUNS["run-wlnn-mnist.py"], "--use_cuda", "true", "--scheduler", "local:2"]
+    with pytest.raises(ParamError, match="use_cuda and scheduler do not go together"):
+        parse_params(SPEC, argv)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,23 +154,30 @@ def fails(shared, chunk):
     raise ZeroDivisionError("planted")
 
 
+def arrays_on_the_workers(pool) -> list[list[str]]:
+    """The pools whose shared arrays each worker holds (their tokens)."""
+    return list(pool._client.run(lambda: sorted(cluster._WORKER_ARRAYS)).values())
+
+
 def test_a_local_cluster_gives_each_chunks_results_in_order_with_the_arrays_sent_once():
     x = np.arange(12.0)
     with DaskPool("local:2", {"x": x}) as pool:
         assert pool.num_workers == 2
         assert pool.num_chunks(100) == 2
         assert len(pool.split(100, varying_cost=True)) == 2 * cluster.CHUNKS_PER_SLOT
-        holders = pool._client.who_has([pool._data])[pool._data.key]
-        assert len(holders) == 2  # on every worker from the start
+        assert arrays_on_the_workers(pool) == [[pool._token], [pool._token]]
         calls = {}
-        for _ in range(3):
+        for repeat in range(3):
             results = pool.map(probe, [[0], [1], [2], [3], [4], [5]])
             assert [r[0][0] for r in results] == [66.0 + c for c in range(6)]
             for _, pid, _, used in (r[0] for r in results):
                 calls[pid] = max(calls.get(pid, 0), used)
+            if repeat == 0:
+                time.sleep(3)  # Dask's memory manager would drop scattered copies by now
         assert len(calls) == 2 and sum(calls.values()) == 18  # one cache per worker, kept
+        assert arrays_on_the_workers(pool) == [[pool._token], [pool._token]]
         # a machine's 2+ cores shared out between the two task slots on it
-        assert {r[0][2] for r in results} == {torch_threads(cluster._cores(), 2)}
+        assert {r[0][2] for r in results} == {torch_threads(usable_cores(), 2)}
         assert pool.map_population(probe, list(range(10)), lambda g, idx: list(idx))[3][0] == 69.0
         assert pool.restarts == 0
         # Dask's profiler, which holds the GIL every 10 ms, is stopped in workers that ran a task
@@ -165,32 +187,49 @@ def test_a_local_cluster_gives_each_chunks_results_in_order_with_the_arrays_sent
         assert list(profiling.values()) == [False, False]
 
 
+def test_a_pool_takes_its_arrays_off_the_workers_and_those_of_runs_that_are_gone():
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, worker_dashboard_address=None
+        ) as lasting,
+        distributed.Client(lasting, set_as_default=False) as client,
+    ):
+        gone = "Client-0000-gone-1234abcd"  # a run killed before it could close its pool
+        client.register_plugin(SharedArraysPlugin(gone, {"x": np.ones(2)}), PLUGIN_PREFIX + gone)
+        messages = []
+        with DaskPool(lasting.scheduler_address, {"x": np.ones(3)}, log=messages.append) as pool:
+            assert arrays_on_the_workers(pool) == [[pool._token]]
+            assert any("a run that is gone" in m for m in messages), messages
+            assert pool.map(probe, [[1]])[0][0][0] == 4.0
+        assert list(client.run(lambda: sorted(cluster._WORKER_ARRAYS)).values()) == [[]]
+        assert list(client.run(lambda: len(cluster._WORKER_SHARED)).values()) == [0]
+
+
 def test_one_worker_gets_all_the_cores_and_errors_come_back_as_they_are():
     with DaskPool("local:1", {"x": np.ones(3)}) as pool:
         (result,) = pool.map(probe, [[0]])
-        assert result[0][2] == cluster._cores()  # Dask's OMP_NUM_THREADS=1 is not kept
+        assert result[0][2] == usable_cores()  # Dask's OMP_NUM_THREADS=1 is not kept
         with pytest.raises(ZeroDivisionError, match="planted"):
             pool.map(fails, [[0]])
 
 
 def cache_owner(shared, chunk):
     time.sleep(0.3)  # the two threads of the worker run side by side
-    return [(threading.get_ident(), id(shared.cache), torch.get_num_threads())]
+    return [(threading.get_ident(), id(shared.cache))]
 
 
 def test_tasks_side_by_side_in_one_worker_have_caches_of_their_own():
-    """A worker of two threads: each thread its own cache (environments and tensors are not
-    shared between tasks running at once), torch threads the cores over the two slots."""
+    """A worker of two threads: each thread its own cache (tensors are not shared between
+    tasks running at once)."""
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, dashboard_address=None, worker_dashboard_address=None
     ) as two_threads:
         with DaskPool(two_threads.scheduler_address, {"x": np.ones(1)}) as pool:
             assert pool.num_workers == 2
             results = [r[0] for r in pool.map(cache_owner, [[i] for i in range(6)])]
-    caches = {thread: {cache for t, cache, _ in results if t == thread} for thread, _, _ in results}
+    caches = {thread: {cache for t, cache in results if t == thread} for thread, _ in results}
     assert len(caches) == 2 and all(len(c) == 1 for c in caches.values())
     assert len(set.union(*caches.values())) == 2
-    assert {threads for _, _, threads in results} == {torch_threads(cluster._cores(), 2)}
 
 
 def worker_pids(pool) -> dict[str, int]:
@@ -228,13 +267,18 @@ def test_a_worker_killed_mid_call_costs_only_its_work():
         assert pool.restarts == 1
 
 
-def test_the_arrays_lost_with_the_only_worker_are_sent_again():
+def slow_probe(shared, chunk):
+    time.sleep(0.4)
+    return probe(shared, chunk)
+
+
+def test_the_only_worker_killed_mid_call_its_replacement_gets_the_arrays_and_the_work():
     messages = []
     with DaskPool("local:1", {"x": np.arange(4.0)}, log=messages.append) as pool:
         killer = kill_when_busy(pool, worker_pids(pool))
-        assert [r[0][0] for r in pool.map(probe, [[0], [1]])] == [6.0, 7.0]
+        assert [r[0][0] for r in pool.map(slow_probe, [[0], [1]])] == [6.0, 7.0]
         killer.join()
-        assert any("sending them again" in m for m in messages), messages
+        assert pool.restarts == 1, messages
 
 
 # --- the scripts ------------------------------------------------------------------------------
@@ -380,8 +424,9 @@ def test_a_worker_killed_mid_generation_costs_its_work_and_the_run_ends_as_witho
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_lost_scheduler_ends_the_run_with_its_checkpoint_and_it_resumes_on_the_local_pool(
-    tmp_path,
+    tmp_path, stop
 ):
     script = "run-wlnn-mnist.py"
     full, cut = tmp_path / "full", tmp_path / "cut"
@@ -392,7 +437,7 @@ def test_a_lost_scheduler_ends_the_run_with_its_checkpoint_and_it_resumes_on_the
         args = [*LONGER_WLNN, "--scheduler", lost.address, "--out_dir", str(cut)]
         process = start_script(script, args)
         wait_for_generation(cut, 3, process)
-        lost.scheduler.send_signal(signal.SIGTERM)  # the scheduler stops
+        lost.scheduler.send_signal(stop)  # the scheduler stops, or is killed
         _, stderr = process.communicate(timeout=120)
     finally:
         lost.close()

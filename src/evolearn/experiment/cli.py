@@ -86,7 +86,7 @@ def positive_int(text: str) -> int:
 
 def scheduler_arg(text: str) -> str:
     """An argparse type: a ``--scheduler`` value (``local:N``, an address, a file, none)."""
-    from evolearn.experiment.cluster import SCHEDULER_FORMS, parse_scheduler
+    from evolearn.experiment.workers import SCHEDULER_FORMS, parse_scheduler
 
     try:
         parse_scheduler(text)

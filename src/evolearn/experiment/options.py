@@ -137,7 +137,7 @@ def _positive_int(name: str, group: str, default: int, help: str) -> Option:
 
 
 def _check_scheduler(value: str) -> None:
-    from evolearn.experiment.cluster import parse_scheduler  # imports no Dask
+    from evolearn.experiment.workers import parse_scheduler
 
     parse_scheduler(value)
 
@@ -567,4 +567,17 @@ def check_elite_and_cull(params: Mapping[str, Any]) -> None:
             f"elite_ratio {elite_ratio:g}) = {elite} networks, but only {pool} are left after "
             f"culling int({n} * cull_ratio {cull:g}) = {n - pool} of population_size {n}. "
             f"Lower elite_ratio or cull_ratio."
+        )
+
+
+def check_cuda_with_scheduler(params: Mapping[str, Any]) -> None:
+    """``use_cuda`` picks a device on the machine that starts the run, which a cluster's
+    workers may not have: the two do not go together (yet)."""
+    from evolearn.experiment.workers import parse_scheduler
+
+    if params.use_cuda and parse_scheduler(params.scheduler) is not None:
+        raise ParamError(
+            f"use_cuda and scheduler do not go together: the device is chosen on this machine, "
+            f"not on the Dask workers (scheduler = {params.scheduler!r}). Run on the CPU with "
+            f"--use_cuda false, or on this machine's GPU without --scheduler."
         )

@@ -21,6 +21,7 @@ stream, derived from the run seed, the generation and the network's index.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -166,6 +167,46 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a batch system's allocation, where it sets one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def torch_threads(cores: int, slots: int) -> int:
+    """Torch threads per task: a machine's cores shared out among the tasks that run on it at
+    once (at least 1)."""
+    return max(1, cores // max(1, slots))
+
+
+#: What ``--scheduler`` takes, in words (its errors).
+SCHEDULER_FORMS = (
+    "local:N (a LocalCluster of N worker processes on this machine), a scheduler address "
+    "such as tcp://HOST:8786, a scheduler file (.json, from dask scheduler --scheduler-file), "
+    "or none (this machine's worker processes, --num_workers)"
+)
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$")
+
+
+def parse_scheduler(text: str | None) -> tuple[str, Any] | None:
+    """``--scheduler`` as ``("local", N)``, ``("address", ADDRESS)`` or ``("file", PATH)``;
+    None for the local pool (None or ``"none"``). Raises ValueError for anything else."""
+    if text is None or text == "none":
+        return None
+    if text.startswith("local:"):
+        count = text[len("local:") :]
+        if count.isdigit() and int(count) >= 1:
+            return ("local", int(count))
+        raise ValueError(f"local:N needs a number of workers N >= 1, got {text!r}")
+    if _ADDRESS.match(text):
+        return ("address", text)
+    if text.endswith(".json"):
+        return ("file", text)
+    raise ValueError(f"{text!r} is none of them")
+
+
 def worker_count(requested: int, num_networks: int) -> tuple[int, list[str]]:
     """How many worker processes to start for ``requested`` (``--num_workers``) when a
     generation has ``num_networks`` networks to share out, and what to log about it.
@@ -303,7 +344,7 @@ class WorkerPool(Pool):
             self._folder = tempfile.mkdtemp(prefix=f"{SHARED_PREFIX}{_host()}-{os.getpid()}-")
             for name, array in self._shared_local.items():
                 np.save(os.path.join(self._folder, name + ".npy"), np.ascontiguousarray(array))
-            self._threads = max(1, (os.cpu_count() or 1) // self.num_workers)
+            self._threads = torch_threads(usable_cores(), self.num_workers)
             self._start()
 
     def _start(self) -> None:
@@ -383,7 +424,7 @@ def open_pool(
     """The pool of a run: ``num_workers`` local processes, or with ``scheduler``
     (``--scheduler``: ``local:N``, a scheduler address or file) a Dask cluster, where
     ``num_workers`` is not used. ``scheduler`` None or ``"none"`` is the local pool."""
-    if scheduler is None or scheduler == "none":
+    if parse_scheduler(scheduler) is None:
         return WorkerPool(num_workers, shared, log)
     from evolearn.experiment.cluster import DaskPool
 

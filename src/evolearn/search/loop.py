@@ -40,7 +40,7 @@ from evolearn.experiment.reporting import (
     save_population,
 )
 from evolearn.experiment.run import Run
-from evolearn.experiment.workers import Pool, open_pool, worker_count
+from evolearn.experiment.workers import Pool, open_pool, parse_scheduler, worker_count
 from evolearn.genome import Genome
 from evolearn.search.ranking import rank_by_dominance
 from evolearn.search.reproduction import reproduce
@@ -290,12 +290,13 @@ class EvolutionLoop:
                 self.population_table.keep_until(state["generation"])
         else:
             population = self.initial_population()
-            self.start(population)
             first = 1
             self._checkpointed_generation = 0
         self._latest_state = None
         previous_handlers = install_interrupt_handlers()
         try:
+            if state is None:
+                self.start(population)  # generation 0 (WLNN scores it in the pool)
             self._generations(population, first, num_generations)
         except KeyboardInterrupt:
             self.pool.terminate()
@@ -442,9 +443,8 @@ def run_evolution(
     needs (the dataset); ``notes`` are logged first (None entries are skipped).
     """
     scheduler = params.get("scheduler")
-    scheduler = None if scheduler == "none" else scheduler
     num_workers, worker_notes = worker_count(params.num_workers, params.population_size)
-    if scheduler is not None:
+    if parse_scheduler(scheduler) is not None:
         worker_notes = [f"Worker processes: those of the Dask cluster (--scheduler {scheduler})"]
         if params.num_workers > 1:
             worker_notes.append(f"--num_workers {params.num_workers} is not used with --scheduler")

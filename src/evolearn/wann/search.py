@@ -16,6 +16,7 @@ from evolearn import streams
 from evolearn.activations import SEARCH_ACTIVATIONS, activation_index
 from evolearn.experiment.options import (
     EVOLUTION_OPTIONS,
+    check_cuda_with_scheduler,
     check_elite_and_cull,
     check_hidden_activations,
     check_mutation_probabilities_sum,
@@ -45,6 +46,7 @@ WANN_CHECKS = (
     check_tournament_fits,
     check_elite_and_cull,
     check_hidden_activations,
+    check_cuda_with_scheduler,
 )
 
 

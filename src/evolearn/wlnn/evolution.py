@@ -32,6 +32,7 @@ from evolearn.data import check_fits_dataset, dataset_notes, load_dataset
 from evolearn.experiment.devices import select_device
 from evolearn.experiment.options import (
     EVOLUTION_OPTIONS,
+    check_cuda_with_scheduler,
     check_elite_and_cull,
     check_mutation_probabilities_sum,
     check_tournament_fits,
@@ -101,6 +102,7 @@ SPEC = ScriptSpec(
         partial(check_mutation_probabilities_sum, names=("p_add_connection", "p_add_node")),
         check_tournament_fits,
         check_elite_and_cull,
+        check_cuda_with_scheduler,
     ),
 )
 

@@ -143,6 +143,32 @@ BUGS = [
         '    3: "cosine",\n    4: "gaussian",',
         ["tests/test_network_io.py", "-k", "release"],
     ),
+    (
+        "Gymnasium environments reused across networks (BipedalWalker keeps state)",
+        "src/evolearn/wann/gym.py",
+        "    envs = [make_env(env_name) for _ in range(len(weights) * len(seeds))]\n"
+        "    try:\n        return run_episodes(compiled, envs, weights, seeds, **options)\n"
+        "    finally:\n        for env in envs:\n            env.close()",
+        "    reused = globals().setdefault('_REUSED', {})\n"
+        "    key = (env_name, len(weights) * len(seeds))\n"
+        "    envs = reused.setdefault(key, [make_env(env_name) for _ in range(key[1])])\n"
+        "    return run_episodes(compiled, envs, weights, seeds, **options)",
+        ["tests/wann/test_population.py", "-k", "bipedal"],
+    ),
+    (
+        "Dask tasks keep torch at the worker's OMP_NUM_THREADS=1",
+        "src/evolearn/experiment/cluster.py",
+        "        torch.set_num_threads(threads)\n    return fn(",
+        "        pass\n    return fn(",
+        ["tests/experiment/test_cluster.py", "-k", "cores"],
+    ),
+    (
+        "Dask worker deaths not counted in failures/worker_restarts",
+        "src/evolearn/experiment/cluster.py",
+        "            self.restarts += len(lost)",
+        "            self.restarts += 0",
+        ["tests/experiment/test_cluster.py", "-k", "killed_mid_call"],
+    ),
 ]
 
 

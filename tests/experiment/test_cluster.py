@@ -389,14 +389,21 @@ def test_a_hand_started_scheduler_and_workers_give_the_local_pools_champion(
 LONGER_WLNN = [*SMALL_RUNS["run-wlnn-mnist.py"], "--num_generations", "8", "--num_epochs", "2"]
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The run of LONGER_WLNN on the local pool of 2, left alone: its folder."""
+    full = tmp_path_factory.mktemp("uninterrupted") / "run"
+    result = run_script("run-wlnn-mnist.py", *LONGER_WLNN, "--num_workers", "2", "--out_dir",
+                        str(full))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return full
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_generation_costs_its_work_and_the_run_ends_as_without(
-    tmp_path, hand_started
+    tmp_path, hand_started, uninterrupted
 ):
-    script = "run-wlnn-mnist.py"
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    result = run_script(script, *LONGER_WLNN, "--num_workers", "2", "--out_dir", str(full))
-    assert result.returncode == 0, result.stderr
+    script, full, cut = "run-wlnn-mnist.py", uninterrupted, tmp_path / "cut"
     process = start_script(script, [*LONGER_WLNN, "--scheduler", hand_started.address, "--out_dir",
                              str(cut)])  # fmt: skip
     with hand_started.client() as client:
@@ -426,12 +433,9 @@ def test_a_worker_killed_mid_generation_costs_its_work_and_the_run_ends_as_witho
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_lost_scheduler_ends_the_run_with_its_checkpoint_and_it_resumes_on_the_local_pool(
-    tmp_path, stop
+    tmp_path, stop, uninterrupted
 ):
-    script = "run-wlnn-mnist.py"
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    result = run_script(script, *LONGER_WLNN, "--num_workers", "2", "--out_dir", str(full))
-    assert result.returncode == 0, result.stderr
+    script, full, cut = "run-wlnn-mnist.py", uninterrupted, tmp_path / "cut"
     lost = HandStartedCluster(tmp_path)
     try:
         args = [*LONGER_WLNN, "--scheduler", lost.address, "--out_dir", str(cut)]

@@ -209,6 +209,9 @@ class DaskPool(Pool):
                 )
                 self._plugin, self._token = name, token
                 self.log(self._describe(self._slots_by_host()))
+        except ClusterLost as err:  # before the run started: nothing to resume
+            self.close()
+            raise ClusterUnreachable(str(err)) from None
         except BaseException:
             self.close()
             raise

@@ -15,13 +15,12 @@ import pytest
 import yaml
 
 from evolearn.errors import ParamError
-from evolearn.experiment.options import (
-    GROUPS,
-    OPTIONS,
+from evolearn.experiment.checks import (
     check_elite_and_cull,
     check_mutation_probabilities_sum,
     check_tournament_fits,
 )
+from evolearn.experiment.options import GROUPS, OPTIONS
 from evolearn.experiment.parsing import ScriptSpec, coerce_value, parse_params
 
 # Every option of the thesis's README with its group.

@@ -10,7 +10,7 @@ The options themselves (types, defaults, help texts, bounds) are the catalogue o
 
 Every value is coerced to its option's type and checked against its bounds and choices; then
 the script's cross-option checks run (for example
-:func:`~evolearn.experiment.options.check_tournament_fits`). Anything wrong raises
+:func:`~evolearn.experiment.checks.check_tournament_fits`). Anything wrong raises
 :class:`~evolearn.errors.ParamError` with a one-paragraph message that names the parameter, the
 bad value, where it came from and what is allowed.
 

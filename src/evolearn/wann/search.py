@@ -14,8 +14,7 @@ import numpy as np
 
 from evolearn import streams
 from evolearn.activations import SEARCH_ACTIVATIONS, activation_index
-from evolearn.experiment.options import (
-    EVOLUTION_OPTIONS,
+from evolearn.experiment.checks import (
     check_cuda_with_scheduler,
     check_elite_and_cull,
     check_hidden_activations,
@@ -23,6 +22,7 @@ from evolearn.experiment.options import (
     check_tournament_fits,
     hidden_activation_indices,
 )
+from evolearn.experiment.options import EVOLUTION_OPTIONS
 from evolearn.genome import Genome, add_connection, add_node, change_activation, initial_genome
 from evolearn.search.loop import EvolutionLoop
 from evolearn.search.ranking import select_objectives

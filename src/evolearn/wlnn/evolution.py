@@ -29,14 +29,14 @@ import torch
 
 from evolearn import streams
 from evolearn.data import check_fits_dataset, dataset_notes, load_dataset
-from evolearn.experiment.devices import select_device
-from evolearn.experiment.options import (
-    EVOLUTION_OPTIONS,
+from evolearn.experiment.checks import (
     check_cuda_with_scheduler,
     check_elite_and_cull,
     check_mutation_probabilities_sum,
     check_tournament_fits,
 )
+from evolearn.experiment.devices import select_device
+from evolearn.experiment.options import EVOLUTION_OPTIONS
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import (

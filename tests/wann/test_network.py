@@ -502,7 +502,7 @@ def test_compiled_networks_pickle_and_give_the_same_outputs():
 
 
 def test_the_search_draws_the_thesis_ten_unless_squared_is_named():
-    from evolearn.experiment.options import hidden_activation_indices
+    from evolearn.experiment.checks import hidden_activation_indices
 
     names = ("linear", "step", "sine", "cosine", "gaussian")
     names += ("tanh", "sigmoid", "inverse", "abs", "relu")

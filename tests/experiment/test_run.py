@@ -298,10 +298,11 @@ def test_keyboard_interrupt_exits_130(capsys):
     assert "interrupted" in capsys.readouterr().err
 
 
-def test_format_error_keeps_paths_whole():
-    path = "/a/very-long-folder-name/with-dashes/" * 3
-    text = format_error(ParamError(f"The parameter file {path} does not exist"), width=40)
-    assert path in text.replace("\n", " ")
+def test_format_error_is_one_line_that_keeps_paths_whole(monkeypatch):
+    path = "/a/very-long-folder-name/with-dashes/" * 3 + "and  two spaces in it/x.yaml"
+    monkeypatch.setenv("COLUMNS", "40")
+    text = format_error(ParamError(f"The parameter file {path}\n does not exist"))
+    assert text == f"error: The parameter file {path} does not exist"
 
 
 def test_a_script_with_a_missing_data_file_leaves_no_folder(tmp_path, capsys):

@@ -1,7 +1,7 @@
 """The common entry point of the experiment scripts.
 
 Each ``run-*.py`` ends with ``main_wrapper(main)``: a :class:`~evolearn.errors.UserError`
-becomes one paragraph on stderr and its exit code (2), Ctrl-C exits with 130, and a bug still
+becomes one line on stderr and its exit code (2), Ctrl-C exits with 130, and a bug still
 shows its traceback.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import errno
-import shutil
+import re
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -25,17 +24,11 @@ WRITE_ERRNOS = frozenset(
 )
 
 
-def format_error(err: BaseException, width: int | None = None) -> str:
-    """``error: <message>`` as one paragraph wrapped to the terminal width (at most 100)."""
-    if width is None:
-        width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-    message = " ".join(str(err).split()) or type(err).__name__
-    return textwrap.fill(
-        f"error: {message}",
-        width=max(width, 40),
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+def format_error(err: BaseException) -> str:
+    """``error: <message>`` on one line: never wrapped, so that a path in it stays whole and a
+    user can copy it, and so that what a message says does not depend on the terminal."""
+    message = re.sub(r"\s*\n\s*", " ", str(err)).strip() or type(err).__name__
+    return f"error: {message}"
 
 
 def main_wrapper(

@@ -1,7 +1,9 @@
+import atexit
 import functools
 import http.server
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,12 +13,27 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist"
+
+# What the tests write outside their tmp_path (the network log, dataset caches) goes into one
+# folder of this test process, removed when it ends.
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="evolearn-tests-"))
+atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
+
+# The real MNIST files, for the tests that need them: the folder $EVOLEARN_DATA_DIR names (CI
+# sets it to ../shared/datasets/mnist), else those tests are skipped. The variable is then
+# removed, so that every other test sees the toolkit as a user without it would; tests pass
+# MNIST_DIR with --data_dir. Dataset caches go to the session folder, never next to the files.
+_data_dir = os.environ.pop("EVOLEARN_DATA_DIR", "")
+MNIST_DIR = Path(_data_dir).expanduser().resolve() if _data_dir else None
+if MNIST_DIR is not None and not MNIST_DIR.is_dir():
+    MNIST_DIR = None
+NEEDS_MNIST = "set EVOLEARN_DATA_DIR to a folder with MNIST's four IDX files to run it"
+os.environ["EVOLEARN_CACHE_DIR"] = str(SESSION_TMP / "cache")
 
 # No test reaches the internet (see offline/sitecustomize.py): the guard is loaded here and, by
 # PYTHONPATH, into every Python process a test starts; attempts are logged to NETWORK_LOG.
 OFFLINE = Path(__file__).resolve().parent / "offline"
-NETWORK_LOG = Path(tempfile.mkdtemp(prefix="evolearn-tests-")) / "network-attempts.txt"
+NETWORK_LOG = SESSION_TMP / "network-attempts.txt"
 NETWORK_LOG.touch()
 os.environ["EVOLEARN_TEST_NETWORK_LOG"] = str(NETWORK_LOG)
 os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import MNIST_DIR, NEEDS_MNIST
 
 from evolearn import data
 from evolearn.data import (
@@ -26,7 +27,6 @@ from evolearn.data import (
 )
 from evolearn.errors import DataError, UserError
 
-SHARED_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "mnist"
 STEMS = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -241,8 +241,8 @@ def test_preprocess_mnist_gives_the_thesis_pixels_bit_for_bit():
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     images[0] = 0  # empty: not deskewed
-    if SHARED_MNIST.is_dir():  # and real digits, whose strokes the warp interpolates
-        real = read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz")[:200]
+    if MNIST_DIR is not None:  # and real digits, whose strokes the warp interpolates
+        real = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")[:200]
         images = np.concatenate([images, real])
     out = preprocess_mnist(images)
     expected = np.stack([thesis_pixels(image) for image in images])
@@ -356,6 +356,7 @@ def test_mnist_reads_plain_and_gz_files_from_data_dir_env(tiny, tmp_path, monkey
 
 
 def test_second_mnist_load_uses_cache_in_writable_data_folder(tiny, tmp_path, monkeypatch):
+    monkeypatch.delenv("EVOLEARN_CACHE_DIR")  # no cache folder chosen: next to the files
     folder = tmp_path / "mnist"
     folder.mkdir()
     for stem, content in tiny.items():
@@ -387,13 +388,27 @@ def test_read_only_data_folder_caches_in_evolearn_cache_dir(tiny, tmp_path, monk
         folder.chmod(0o755)
 
 
+def test_a_chosen_cache_dir_keeps_a_writable_data_folder_untouched(tiny, tmp_path, monkeypatch):
+    # As the tests' own MNIST folder: writable or not, the toolkit must not write into it.
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for stem, content in tiny.items():
+        write_file(folder / stem, content, gz=True)
+    before = sorted(os.listdir(folder))
+    load_mnist(folder, progress=False, mirrors=())
+    assert sorted(os.listdir(folder)) == before
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    forbid(monkeypatch, "preprocess_mnist")
+    assert load_mnist(folder, progress=False, mirrors=()).x_test.shape == (5, 256)
+
+
 def test_damaged_cache_is_ignored_and_rebuilt(tiny, tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for stem, content in tiny.items():
         write_file(folder / stem, content, gz=False)
     first = load_mnist(folder, progress=False, mirrors=())
-    (cache,) = folder.glob("*.npz")
+    (cache,) = (tmp_path / "cache").glob("*.npz")
     cache.write_bytes(cache.read_bytes()[:1000])
     again = load_mnist(folder, progress=False, mirrors=())
     np.testing.assert_array_equal(again.x_train, first.x_train)
@@ -422,11 +437,11 @@ def test_cache_name_changes_with_preprocess_version_and_source_md5(tiny, tmp_pat
     assert data._cache_name() != name
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="shared MNIST copy not available")
-def test_real_mnist_from_shared_folder_and_cache(tmp_path, monkeypatch):
+@pytest.mark.skipif(MNIST_DIR is None, reason=NEEDS_MNIST)
+def test_real_mnist_from_its_folder_and_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("EVOLEARN_CACHE_DIR", str(tmp_path))
-    before = sorted(os.listdir(SHARED_MNIST))
-    ds = load_mnist(SHARED_MNIST, progress=False, mirrors=())
+    before = sorted(os.listdir(MNIST_DIR))
+    ds = load_mnist(MNIST_DIR, progress=False, mirrors=())
     assert ds.x_train.shape == (60000, 256) and ds.x_test.shape == (10000, 256)
     assert ds.x_train.dtype == np.float32 and ds.x_test.dtype == np.float32
     assert ds.y_train.dtype == np.int64 and ds.y_test.dtype == np.int64
@@ -435,12 +450,13 @@ def test_real_mnist_from_shared_folder_and_cache(tmp_path, monkeypatch):
     test_counts = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert np.bincount(ds.y_train).tolist() == train_counts
     assert np.bincount(ds.y_test).tolist() == test_counts
-    # The shared folder is read-only: the cache lands in EVOLEARN_CACHE_DIR.
-    assert sorted(os.listdir(SHARED_MNIST)) == before
+    # Read-only or writable, the MNIST folder is left as it was: the cache goes to
+    # EVOLEARN_CACHE_DIR.
+    assert sorted(os.listdir(MNIST_DIR)) == before
     assert len(list(tmp_path.glob("mnist-*.npz"))) == 1
     forbid(monkeypatch, "preprocess_mnist")
     forbid(monkeypatch, "_read_bytes")  # the second start reads only the cache
-    cached = load_mnist(SHARED_MNIST, progress=False, mirrors=())
+    cached = load_mnist(MNIST_DIR, progress=False, mirrors=())
     np.testing.assert_array_equal(cached.x_test, ds.x_test)
     np.testing.assert_array_equal(cached.y_train, ds.y_train)
 

@@ -435,7 +435,9 @@ def load_mnist(
     or in $EVOLEARN_CACHE_DIR (default ``~/.cache/evolearn``), is used when present. Else the
     IDX files are read (missing ones downloaded from ``mirrors``, default
     :func:`mnist_mirrors`), checked against their md5,
-    preprocessed and the cache is written. Failures raise :class:`DataError`.
+    preprocessed and the cache is written: into $EVOLEARN_CACHE_DIR when it is set, else next
+    to the files (``~/.cache/evolearn`` when their folder is read-only). Failures raise
+    :class:`DataError`.
     """
     folder = mnist_folder(data_dir)
     cache_folders = [folder, _cache_dir()]
@@ -473,8 +475,10 @@ def load_mnist(
         if len(arrays[f"x_{name}"]) != len(arrays[f"y_{name}"]):
             raise DataError(f"MNIST {name} images and labels differ in number in {folder}.")
 
-    # The data folder may be read-only (a shared copy); fall back to the cache folder.
-    for cache_folder in cache_folders:
+    # $EVOLEARN_CACHE_DIR, when set, is where caches go; else next to the files, unless the
+    # data folder is read-only (a shared copy): then ~/.cache/evolearn.
+    write_folders = [_cache_dir()] if os.environ.get("EVOLEARN_CACHE_DIR") else cache_folders
+    for cache_folder in write_folders:
         if _save_cache(cache_folder, arrays) is not None:
             break
     return Dataset("mnist", *arrays.values(), source=f"the IDX files in {folder}")

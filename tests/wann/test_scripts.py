@@ -2,7 +2,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
+from conftest import MNIST_DIR, NEEDS_MNIST, assert_refused, read_scalars, run_script
 
 from evolearn.experiment.workers import SharedArrays
 from evolearn.genome import Genome, initial_genome
@@ -282,7 +282,7 @@ def test_bad_gym_parameters_exit_2_without_output(tmp_path, args, message):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs ../shared/datasets/mnist")
+@pytest.mark.skipif(MNIST_DIR is None, reason=NEEDS_MNIST)
 def test_mnist_classification_run_goes_to_the_end(tmp_path):
     out = tmp_path / "run"
     result = run_script(
@@ -295,7 +295,7 @@ def test_mnist_classification_run_goes_to_the_end(tmp_path):
         "--tournament_size",
         "4",
         "--data_dir",
-        str(SHARED_MNIST),
+        str(MNIST_DIR),
         "--out_dir",
         str(out),
         env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},

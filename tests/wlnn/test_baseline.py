@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 import yaml
-from conftest import SHARED_MNIST, assert_refused, read_scalars, run_script
+from conftest import MNIST_DIR, NEEDS_MNIST, assert_refused, read_scalars, run_script
 
 from evolearn.experiment.parsing import parse_params
 from evolearn.network_io import load_genome
@@ -140,7 +140,7 @@ def test_missing_mnist_that_no_mirror_has_tells_where_to_put_the_files(tmp_path,
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs ../shared/datasets/mnist")
+@pytest.mark.skipif(MNIST_DIR is None, reason=NEEDS_MNIST)
 def test_mnist_one_epoch_reaches_ninety_percent(tmp_path):
     out = tmp_path / "run"
     result = run_script(
@@ -149,7 +149,7 @@ def test_mnist_one_epoch_reaches_ninety_percent(tmp_path):
         "--num_epochs",
         "1",
         "--data_dir",
-        str(SHARED_MNIST),
+        str(MNIST_DIR),
         "--out_dir",
         str(out),
         env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},

@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_MNIST, assert_refused, genome_info, read_scalars, run_script
+from conftest import MNIST_DIR, NEEDS_MNIST, assert_refused, genome_info, read_scalars, run_script
 
 from evolearn import streams
 from evolearn.data import load_dataset
@@ -314,7 +314,7 @@ def test_bad_evolution_parameters_exit_2_without_output(tmp_path, args, message)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs ../shared/datasets/mnist")
+@pytest.mark.skipif(MNIST_DIR is None, reason=NEEDS_MNIST)
 def test_mnist_run_goes_to_the_end(tmp_path):
     out = tmp_path / "run"
     result = run_script(
@@ -329,7 +329,7 @@ def test_mnist_run_goes_to_the_end(tmp_path):
         "--num_epochs",
         "1",
         "--data_dir",
-        str(SHARED_MNIST),
+        str(MNIST_DIR),
         "--out_dir",
         str(out),
         env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},

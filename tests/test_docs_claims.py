@@ -1,10 +1,10 @@
-"""The README's claims that a machine can check, against a real small run of each script.
+"""The documentation's claims that a machine can check, against a real small run of each script.
 
 - the files of each script's run folder and the columns of its results_summary.csv (the table
-  in "Output folder and tensorboard");
-- the tensorboard tags of each script (the table of tags);
-- every option of each script's ``--help`` is in the README's Options table, the table's
-  default is the option's, and ``--help`` shows the script's own default.
+  in docs/outputs.md);
+- the tensorboard tags of each script (the table of tags in docs/outputs.md);
+- every option of each script's ``--help`` is in docs/options.md, the page's default is the
+  option's, and ``--help`` shows the script's own default.
 """
 
 import csv
@@ -18,25 +18,25 @@ import pytest
 from conftest import REPO, read_scalars, run_script
 
 from evolearn.experiment.options import OPTIONS
+from evolearn.scripts import script_specs
 from evolearn.testing import SMALL_RUNS
-from evolearn.wann import classification, gym
-from evolearn.wlnn import baseline, evolution
 
-README = (REPO / "README.md").read_text()
-SPECS = {spec.name: spec for spec in (m.SPEC for m in (classification, gym, baseline, evolution))}
+OUTPUTS = (REPO / "docs" / "outputs.md").read_text()
+OPTIONS_PAGE = (REPO / "docs" / "options.md").read_text()
+SPECS = script_specs()
 
 RUNS = SMALL_RUNS
 
 
-def table_row(first_cell: str, width: int) -> list[str]:
-    """The cells of the README table row of ``width`` cells that starts with ``first_cell``."""
+def table_row(first_cell: str, width: int, page: str = OUTPUTS) -> list[str]:
+    """The cells of the ``page`` table row of ``width`` cells that starts with ``first_cell``."""
     rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")]
-        for line in README.splitlines()
+        [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        for line in page.splitlines()
         if line.startswith(f"| {first_cell} |")
     ]
     rows = [row for row in rows if len(row) == width]
-    assert len(rows) == 1, f"one README row of {width} cells for {first_cell}, found {len(rows)}"
+    assert len(rows) == 1, f"one row of {width} cells for {first_cell}, found {len(rows)}"
     return rows[0]
 
 
@@ -85,10 +85,10 @@ def test_the_run_writes_the_tensorboard_tags_the_readme_names(runs, script):
     if script != "run-wlnn-mnist-no-evolution.py":
         claimed |= set(names(table_row("all evolution scripts", 2)[1]))
     assert claimed, script
-    # Every tag the README names is written (the runs test their champion at the end).
+    # Every tag the page names is written (the runs test their champion at the end).
     assert sorted(claimed - written) == []
     text_tags = events.Tags()["tensors"]
-    assert "params/text_summary" in text_tags and "`params/text_summary`" in README
+    assert "params/text_summary" in text_tags and "`params/text_summary`" in OUTPUTS
 
 
 def help_defaults(script: str) -> dict[str, str]:
@@ -124,15 +124,19 @@ def formatted(option, value) -> str:
 
 
 @pytest.mark.parametrize("script", RUNS)
-def test_help_shows_every_option_with_the_scripts_default_and_the_readme_lists_it(script):
+def test_help_shows_every_option_with_the_scripts_default_and_the_docs_list_it(script):
     spec = SPECS[script]
     shown = help_defaults(script)
     assert sorted(shown) == sorted(spec.options)
     for name in spec.options:
         option = OPTIONS[name]
-        _, type_, default, _ = table_row(f"`--{name}`", 4)
+        _, type_, default, scripts, _ = table_row(f"`--{name}`", 5, OPTIONS_PAGE)
         assert type_ == (option.type if isinstance(option.type, str) else option.type.__name__)
-        readme_default = option.default_help if option.default_help else str(option.default)
-        assert default == readme_default, name
+        page_default = option.default_help or formatted(option, option.default)
+        assert default == f"`{page_default}`", name
         expected = formatted(option, spec.defaults.get(name, option.default))
         assert shown[name] == expected, (script, name)
+        if name in spec.defaults:
+            assert f"{script} ({expected})" in scripts, (script, name)
+        else:
+            assert script in scripts.split(", "), (script, name)

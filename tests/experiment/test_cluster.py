@@ -483,7 +483,7 @@ def test_a_run_of_a_local_cluster_killed_with_sigkill_leaves_no_process_behind(t
 SLURM_EXAMPLE = [sys.executable, str(REPO / "examples" / "slurm_cluster.py"), "--host", "127.0.0.1"]
 
 
-def test_the_readmes_slurm_job_script_is_the_one_the_example_submits():
+def test_the_docs_slurm_job_script_is_the_one_the_example_submits():
     import re
 
     pytest.importorskip("dask_jobqueue")
@@ -495,8 +495,8 @@ def test_the_readmes_slurm_job_script_is_the_one_the_example_submits():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     printed = re.sub(r"tcp://127\.0\.0\.1:\d+", "tcp://LOGIN-NODE:8786", result.stdout).strip()
-    readme = (REPO / "README.md").read_text()
-    assert f"```bash\n{printed}\n```" in readme
+    page = (REPO / "docs" / "cluster.md").read_text()
+    assert f"```bash\n{printed}\n```" in page
     assert "--nworkers 16" in printed and "--nthreads 1" in printed and "#SBATCH -p cpu" in printed
 
 

@@ -2,7 +2,7 @@
 """The overhead of a Dask cluster: a generation on the local pool of 2 processes against the
 same generation on a 2-worker Dask cluster (``--scheduler local:2``), in one run.
 
-    python benchmarks/cluster_overhead.py --data_dir ../shared/datasets/mnist
+    python benchmarks/cluster_overhead.py --data_dir MNIST_DIR
     python benchmarks/cluster_overhead.py --only wlnn --generations 3 --repeats 2
 
 Each workload is its parameter file as it is (the population of the file), run by its script

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time one generation of each thesis workload: the fast path against the reference.
 
-    python benchmarks/generation.py --data_dir ../shared/datasets/mnist [--num_workers 2]
+    python benchmarks/generation.py --data_dir MNIST_DIR [--num_workers 2]
     python benchmarks/generation.py --quick          # smaller workloads, about a minute
 
 For each workload a seeded population is grown by random mutations to a realistic size

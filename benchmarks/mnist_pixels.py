@@ -2,7 +2,7 @@
 """How far the toolkit's first MNIST pipeline (float32 images) is from the thesis's (float64),
 and how long the first and the second start of MNIST take.
 
-    python benchmarks/mnist_pixels.py --data_dir ../shared/datasets/mnist
+    python benchmarks/mnist_pixels.py --data_dir MNIST_DIR
 
 The first start reads the IDX files and preprocesses them (into an empty temporary cache
 folder), the second reads the cache it wrote.

@@ -222,13 +222,23 @@ class EvolutionLoop:
         self.set_champion(population[best], generation, best, candidate)
         return True
 
+    def ranking_objectives(
+        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
+    ) -> np.ndarray:
+        """The generation's :meth:`objectives`, but a failed network (one :meth:`sanitize`
+        gave the worst scores) is worst in every objective, 1 / complexity included: it ranks
+        below every network whose evaluation worked, however few connections it has."""
+        objectives = self.objectives(
+            population, scores, streams.stream(self.params.seed, generation, streams.REPRODUCE)
+        )
+        failed = scores[self.CHAMPION_KEY] == WORST_SCORE
+        return np.where(failed[:, None], WORST_SCORE, objectives)
+
     def next_population(
         self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
     ) -> list[Genome]:
         seed = self.params.seed
-        objectives = self.objectives(
-            population, scores, streams.stream(seed, generation, streams.REPRODUCE)
-        )
+        objectives = self.ranking_objectives(population, scores, generation)
         with self.timer.stage("ranking"):
             ranks = rank_by_dominance(objectives)
         with self.timer.stage("reproduction"):

@@ -3,8 +3,10 @@ a copy of the repository, and check that the test suite catches each.
 
     python benchmarks/planted_bugs.py            # every bug, with the tests that must catch it
     python benchmarks/planted_bugs.py --all-fast # each bug against the whole fast suite
+    python benchmarks/planted_bugs.py --only tie feedback  # the bugs whose names hold a word
 
-Each bug is a small text change of one source file. For each, the script copies the
+Each bug is a small text change of one source file, or a few changes (of one or more files)
+that make one bug together. For each, the script copies the
 repository to a temporary folder, applies the change, runs pytest there (the copy's ``src``
 first on ``PYTHONPATH``, so scripts and worker processes use the planted code too) and reports
 whether at least one test failed. Exit status 1 if a bug survived.
@@ -22,7 +24,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: (name, file, original text, planted text, tests that must catch it)
+#: train_population's epochs, and the same epochs drawing new feedback weights after each.
+FEEDBACK_EPOCHS = "    epochs = [trainer.train_epoch(x, y, order) for order in batch_orders]\n"
+FEEDBACK_REDRAWN = (
+    "    epochs = []\n"
+    "    for order in batch_orders:\n"
+    "        epochs.append(trainer.train_epoch(x, y, order))\n"
+    "        if population.feedback is not None:\n"
+    "            population.set_feedback(\n"
+    "                [draw_feedback_weights(g, b) for g, b in zip(genomes, feedback_generators)]\n"
+    "            )\n"
+)
+
+#: (name, file, original text, planted text, tests that must catch it); a bug of several
+#: changes gives file, original and planted as tuples of one length (change i: file[i],
+#: original[i] -> planted[i]).
 BUGS = [
     (
         "Oja's rule as mean(y) * mean(x), per-network path",
@@ -169,6 +185,110 @@ BUGS = [
         "            self.restarts += 0",
         ["tests/experiment/test_cluster.py", "-k", "killed_mid_call"],
     ),
+    # the champion rule on equal scores (CartPole-v1 ties at 500 all the time)
+    (
+        "the generation's best that ties the champion checked again (WANN) and made champion",
+        "src/evolearn/search/loop.py",
+        "not scores[key][best] > self.champion.scores[key]",
+        "not scores[key][best] >= self.champion.scores[key]",
+        ["tests/search/test_champion_update.py", "-k", "wann"],
+    ),
+    (
+        "a WANN best whose check (16 trials, whole training set) ties the champion made champion",
+        "src/evolearn/search/loop.py",
+        "not candidate[key] > self.champion.scores[key]",
+        "not candidate[key] >= self.champion.scores[key]",
+        ["tests/search/test_champion_update.py", "-k", "wann"],
+    ),
+    (
+        "a WLNN network whose reward ties the champion made champion (both comparisons >=)",
+        ("src/evolearn/search/loop.py", "src/evolearn/search/loop.py"),
+        (
+            "not scores[key][best] > self.champion.scores[key]",
+            "not candidate[key] > self.champion.scores[key]",
+        ),
+        (
+            "not scores[key][best] >= self.champion.scores[key]",
+            "not candidate[key] >= self.champion.scores[key]",
+        ),
+        ["tests/search/test_champion_update.py", "-k", "wlnn"],
+    ),
+    # feedback alignment's B: drawn once, fixed for every epoch
+    (
+        "feedback matrices drawn again every epoch, per-network path",
+        ("src/evolearn/wlnn/learning.py", "src/evolearn/wlnn/learning.py"),
+        (
+            "            model.draw_feedback(feedback_generator)\n        self.oja",
+            "            accs[i] = acc\n        return losses.numpy(), accs.numpy()",
+        ),
+        (
+            "            model.draw_feedback(feedback_generator)\n"
+            "        self._feedback_generator = feedback_generator\n        self.oja",
+            "            accs[i] = acc\n        if self.model.feedback_out is not None:\n"
+            "            self.model.draw_feedback(self._feedback_generator)\n"
+            "        return losses.numpy(), accs.numpy()",
+        ),
+        ["tests/wlnn/test_feedback_fixed.py", "-k", "reference"],
+    ),
+    (
+        "feedback matrices drawn again every epoch, population path",
+        "src/evolearn/wlnn/population.py",
+        FEEDBACK_EPOCHS,
+        FEEDBACK_REDRAWN,
+        ["tests/wlnn/test_feedback_fixed.py", "-k", "population"],
+    ),
+    (
+        "feedback matrices drawn again every epoch, in both paths (so both still agree)",
+        (
+            "src/evolearn/wlnn/learning.py",
+            "src/evolearn/wlnn/learning.py",
+            "src/evolearn/wlnn/population.py",
+        ),
+        (
+            "            model.draw_feedback(feedback_generator)\n        self.oja",
+            "            accs[i] = acc\n        return losses.numpy(), accs.numpy()",
+            FEEDBACK_EPOCHS,
+        ),
+        (
+            "            model.draw_feedback(feedback_generator)\n"
+            "        self._feedback_generator = feedback_generator\n        self.oja",
+            "            accs[i] = acc\n        if self.model.feedback_out is not None:\n"
+            "            self.model.draw_feedback(self._feedback_generator)\n"
+            "        return losses.numpy(), accs.numpy()",
+            FEEDBACK_REDRAWN,
+        ),
+        ["tests/wlnn/test_feedback_fixed.py"],
+    ),
+    # a failed (diverged) network's worst score
+    (
+        "a failed network's worst score +1e30 (finite, but the best of all)",
+        "src/evolearn/search/loop.py",
+        "WORST_SCORE = -1e30",
+        "WORST_SCORE = 1e30",
+        ["tests/search/test_failed_networks.py"],
+    ),
+    (
+        "a failed network ranked by its complexity (spared when it has the fewest connections)",
+        "src/evolearn/search/loop.py",
+        "        return np.where(failed[:, None], WORST_SCORE, objectives)",
+        "        return objectives",
+        ["tests/search/test_failed_networks.py"],
+    ),
+    # one training must not leak into the next
+    (
+        "optimizer state carried from one train_population call to the next",
+        ("src/evolearn/wlnn/population.py", "src/evolearn/wlnn/population.py"),
+        ("    trainer = PopulationTrainer(population, config)\n", FEEDBACK_EPOCHS),
+        (
+            "    trainer = PopulationTrainer(population, config)\n"
+            "    kept = globals().setdefault('_KEPT_STATE', {})\n"
+            "    key = (config.optimizer, population.w_hidden.shape, population.w_out.shape)\n"
+            "    if key in kept:\n"
+            "        trainer.optimizer.load_state_dict(kept[key])\n",
+            FEEDBACK_EPOCHS + "    kept[key] = trainer.optimizer.state_dict()\n",
+        ),
+        ["tests/wlnn/test_repeated_training.py", "-k", "population"],
+    ),
 ]
 
 
@@ -186,15 +306,18 @@ def copy_repository(destination: Path) -> None:
 
 
 def run_with_bug(bug, pytest_args: list[str]) -> tuple[bool, str]:
-    name, path, original, planted, _ = bug
+    _, paths, originals, planted_texts, _ = bug
+    if isinstance(paths, str):
+        paths, originals, planted_texts = (paths,), (originals,), (planted_texts,)
     with tempfile.TemporaryDirectory(prefix="evolearn-planted-") as folder:
         copy = Path(folder)
         copy_repository(copy)
-        source = copy / path
-        text = source.read_text()
-        if text.count(original) != 1:
-            return False, f"the original text of {path} was not found once: update this script"
-        source.write_text(text.replace(original, planted))
+        for path, original, planted in zip(paths, originals, planted_texts, strict=True):
+            source = copy / path
+            text = source.read_text()
+            if text.count(original) != 1:
+                return False, f"the original text of {path} was not found once: update this script"
+            source.write_text(text.replace(original, planted))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src")])}
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *pytest_args],
@@ -210,9 +333,22 @@ def run_with_bug(bug, pytest_args: list[str]) -> tuple[bool, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--all-fast", action="store_true", help="run the whole fast suite")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="WORD",
+        help="plant only the bugs whose names contain one of these words (case ignored)",
+    )
     args = parser.parse_args()
+    bugs = BUGS
+    if args.only:
+        words = [w.lower() for w in args.only]
+        unmatched = [w for w in words if not any(w in bug[0].lower() for bug in BUGS)]
+        if unmatched:
+            parser.error(f"--only: no bug's name contains {', '.join(map(repr, unmatched))}")
+        bugs = [bug for bug in BUGS if any(w in bug[0].lower() for w in words)]
     survived = 0
-    for bug in BUGS:
+    for bug in bugs:
         tests = ["tests", "-m", "not slow"] if args.all_fast else bug[4]
         caught, detail = run_with_bug(bug, tests)
         survived += not caught

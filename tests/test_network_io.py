@@ -191,3 +191,37 @@ def test_each_release_activation_id_by_hand(tmp_path, release_id, name):
     out = reference_forward(g, with_bias(np.array([[0.3]])), 1.5)
     expected = 1.5 * BY_NAME[name].numpy(np.array(1.5 * 0.3))
     np.testing.assert_allclose(out, [[expected]])
+
+
+def test_a_ragged_wann_release_file_names_the_line_that_is_wrong(tmp_path):
+    from evolearn.network_io import load_wann_release
+
+    path = write_out(tmp_path / "ragged.out", hand_made_release_matrix())
+    lines = path.read_text().splitlines()
+    lines[3] = ",".join(lines[3].split(",")[:5])  # the fourth row loses two of its 7 values
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError) as caught:
+        load_wann_release(path, 2, 1)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is not a WANN release network file: line 4 has 5 values")
+    assert "expected 7" in message and "inhomogeneous" not in message
+
+
+def test_a_wann_release_file_counts_its_lines_from_one_with_blank_lines(tmp_path):
+    from evolearn.network_io import load_wann_release
+
+    path = write_out(tmp_path / "net.out", hand_made_release_matrix())
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1] + ",0"  # a value too many on the second row
+    path.write_text("\n\n" + "\n".join(lines) + "\n")  # two blank lines first
+    with pytest.raises(UserError, match="line 4 has 8 values, expected 7"):
+        load_wann_release(path, 2, 1)
+    lines = path.read_text().splitlines()
+    lines[4] = lines[4].replace(",", ", x,", 1)  # the third row's second value
+    lines[3] = lines[3][: lines[3].rindex(",")]  # the second row right again
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match="line 5, value 2: 'x' is not a number"):
+        load_wann_release(path, 2, 1)
+    path.write_text("\n \n")
+    with pytest.raises(UserError, match="holds no rows"):
+        load_wann_release(path, 2, 1)

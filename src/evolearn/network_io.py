@@ -208,14 +208,43 @@ def genome_from_wann_matrix(matrix: np.ndarray, num_inputs: int, num_outputs: in
     return genome
 
 
+def read_release_matrix(text: str) -> np.ndarray:
+    """The matrix of a ``.out`` file's text: one comma-separated row per non-blank line.
+
+    Raises ValueError naming the first line (counted from 1, blank lines included) that holds
+    a value that is not a number, or a number of values other than N + 1 (N the file's rows).
+    """
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    rows = []
+    for number, line in lines:
+        row = []
+        for place, value in enumerate(line.split(","), 1):
+            try:
+                row.append(float(value))
+            except ValueError:
+                raise ValueError(
+                    f"line {number}, value {place}: {value.strip()!r} is not a number"
+                ) from None
+        rows.append(row)
+    if not rows:
+        raise ValueError("the file holds no rows")
+    expected = len(rows) + 1
+    for (number, _), row in zip(lines, rows, strict=True):
+        if len(row) != expected:
+            raise ValueError(
+                f"line {number} has {len(row)} values, expected {expected}: the file's "
+                f"{len(rows)} rows must form a matrix of N rows and N + 1 columns (a row per "
+                f"node: its connections to the N nodes, then its activation id)"
+            )
+    return np.array(rows, dtype=np.float64).reshape(len(rows), expected)
+
+
 def load_wann_release(path: str | os.PathLike, num_inputs: int, num_outputs: int) -> Genome:
     """Read a WANN release champion file (``.out``: the comma-separated matrix of
     :func:`genome_from_wann_matrix`) for a task of ``num_inputs`` inputs and ``num_outputs``
     outputs. Raises :class:`UserError` naming the file when it cannot be read or is invalid."""
     try:
-        text = Path(path).read_text()
-        rows = [line for line in text.splitlines() if line.strip()]
-        matrix = np.array([[float(v) for v in line.split(",")] for line in rows])
+        matrix = read_release_matrix(Path(path).read_text())
         return genome_from_wann_matrix(matrix, num_inputs, num_outputs)
     except OSError as err:
         raise UserError(f"cannot read network file {path}: {err.strerror}") from None

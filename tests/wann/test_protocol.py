@@ -198,3 +198,38 @@ def test_the_evolution_strategy_without_iterations_is_the_tuned_shared_weight():
 def test_the_ensemble_is_for_datasets_only():
     with pytest.raises(ValueError, match="datasets only"):
         evaluate(SWINGUP, swinger(), "ensemble", trials=1, seed=0)
+
+
+def test_only_the_tuned_settings_keep_their_test_seeds_off_their_tuning_seeds():
+    """The untuned settings use no tuning seeds: their test episodes may take any seeds; a tuned
+    setting's may not overlap the seeds it tunes on (tune_trials episodes per grid value, then
+    one per iteration of the evolution strategy), below or above them."""
+    budget = Budget(tune_trials=3, es_iterations=4)
+    start = protocol.TUNING_SEED
+    for setting in ("random_weights", "random_shared_weight"):
+        protocol.check_seeds(SWINGUP, setting, trials=100, seed=start - 5, budget=budget)
+    assert protocol.tuning_seeds("tuned_shared_weight", budget) == range(start, start + 3)
+    assert protocol.tuning_seeds("tuned_weights", budget) == range(start, start + 7)
+    for setting, stop in (("tuned_shared_weight", start + 3), ("tuned_weights", start + 7)):
+        protocol.check_seeds(SWINGUP, setting, trials=10, seed=start - 10, budget=budget)
+        protocol.check_seeds(SWINGUP, setting, trials=10, seed=stop, budget=budget)
+        for seed in (start - 9, start, stop - 1):
+            with pytest.raises(ValueError, match=f"choose a seed of at most {start - 10} or at "
+                               f"least {stop}"):  # fmt: skip
+                protocol.check_seeds(SWINGUP, setting, trials=10, seed=seed, budget=budget)
+    # a dataset has no seeds to keep apart
+    protocol.check_seeds(dataset(), "tuned_weights", trials=10, seed=start, budget=budget)
+
+
+@pytest.mark.slow
+def test_random_weights_just_below_the_tuning_seeds_is_evaluated():
+    seed = protocol.TUNING_SEED - 5
+    result = evaluate(SWINGUP, swinger(), "random_weights", trials=10, seed=seed)
+    rng = setting_rng(seed, "random_weights")
+    # the last of the 10 episodes, on a seed the tuned settings tune on
+    for _ in range(9):
+        rng.uniform(-2, 2, 1)
+    last = episode_by_hand(rng.uniform(-2, 2, 1)[0], seed + 9)
+    assert len(result.scores) == 10 and result.scores[-1] == pytest.approx(last, rel=1e-9)
+    with pytest.raises(ValueError, match="overlap"):
+        evaluate(SWINGUP, swinger(), "tuned_shared_weight", trials=10, seed=seed)

@@ -10,8 +10,8 @@ mean and standard deviation over the trials:
 - ``random_shared_weight``: one shared weight drawn from U(-2, 2) for each trial;
 - ``tuned_shared_weight``: the best shared weight of the grid -1.9, -1.8, ..., 1.9 (the open
   interval (-2, 2) in steps of 0.1): for an environment the best mean return over
-  ``tune_trials`` tuning episodes (seeds from :data:`TUNING_SEED`, never a test seed), for a
-  dataset the best training-set accuracy; then tested with it;
+  ``tune_trials`` tuning episodes (seeds from :data:`TUNING_SEED`, never a test seed:
+  :func:`check_seeds`), for a dataset the best training-set accuracy; then tested with it;
 - ``tuned_weights``: individual weights trained, starting from the tuned shared weight; for an
   environment with an evolution strategy (:func:`evolution_strategy`: antithetic Gaussian
   perturbations, centred ranks, ``es_iterations`` x ``es_population`` tuning episodes), for a
@@ -267,16 +267,41 @@ def ensemble(task: DatasetTask, genome: Genome, weights=TRAIN_WEIGHT_VALUES) -> 
     return Result("ensemble", np.array([accuracy]), f"softmax averaged over weights {values}")
 
 
+def tuning_seeds(setting: str, budget: Budget) -> range:
+    """The environment seeds of a setting's tuning episodes (none for an untuned setting):
+    ``tune_trials`` episodes per grid value, then one per iteration of the evolution
+    strategy."""
+    if setting == "tuned_shared_weight":
+        return range(TUNING_SEED, TUNING_SEED + budget.tune_trials)
+    if setting == "tuned_weights":
+        return range(TUNING_SEED, TUNING_SEED + budget.tune_trials + budget.es_iterations)
+    return range(TUNING_SEED, TUNING_SEED)
+
+
+def check_seeds(task, setting: str, trials: int, seed: int, budget: Budget = Budget()) -> None:
+    """ValueError if, on an environment, the test seeds ``seed .. seed + trials - 1`` are
+    negative or are among the seeds the setting tunes with (:func:`tuning_seeds`)."""
+    if not isinstance(task, EnvironmentTask):
+        return
+    if seed < 0:
+        raise ValueError(f"environment seeds are non-negative, got {seed}")
+    tuning = tuning_seeds(setting, budget)
+    if len(tuning) and seed < tuning.stop and seed + trials > tuning.start:
+        lower = tuning.start - trials
+        choose = f"at most {lower} or " if lower >= 0 else ""
+        raise ValueError(
+            f"the {trials} test episodes use seeds {seed}..{seed + trials - 1}, which overlap "
+            f"the seeds {tuning.start}..{tuning.stop - 1} of {setting}'s tuning episodes; "
+            f"choose a seed of {choose}at least {tuning.stop}"
+        )
+
+
 def evaluate(
     task, genome: Genome, setting: str, trials: int, seed: int, budget: Budget = Budget()
 ) -> Result:
     """One setting of :data:`SETTINGS` (``ensemble`` only for a dataset). ValueError if the
-    test seeds ``seed .. seed + trials - 1`` would reach the tuning seeds."""
-    if isinstance(task, EnvironmentTask) and seed + trials > TUNING_SEED:
-        raise ValueError(
-            f"test episodes use seeds {seed}..{seed + trials - 1}, which reach the tuning "
-            f"episodes' seeds (from {TUNING_SEED}); choose a seed below {TUNING_SEED - trials + 1}"
-        )
+    test seeds overlap the setting's tuning seeds (:func:`check_seeds`)."""
+    check_seeds(task, setting, trials, seed, budget)
     if setting == "random_weights":
         return random_weights(task, genome, trials, seed)
     if setting == "random_shared_weight":

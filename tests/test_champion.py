@@ -149,7 +149,7 @@ def test_on_a_dataset_for_a_weight_agnostic_network(tmp_path):
     assert -losses.mean() == pytest.approx(info["mean_reward"], abs=1e-3)
     assert -losses.min() == pytest.approx(info["max_reward"], abs=1e-4)
     assert accs.mean() == pytest.approx(info["mean_acc"], abs=1e-3)
-    assert accs[losses.argmin()] == pytest.approx(info["max_acc"], abs=1e-4)
+    assert accs[losses.argmin()] == pytest.approx(info["acc_at_max_reward"], abs=1e-4)
     assert "digits train set (1347 samples)" in train
     # Its test at generation 2, on the test set.
     scalars = read_scalars(out)
@@ -227,7 +227,7 @@ def settings(stdout: str) -> dict[str, tuple[float, ...]]:
 
 
 @pytest.mark.slow
-def test_the_wann_papers_settings_on_a_dataset_champion(tmp_path):
+def test_the_wann_papers_settings_on_a_dataset_champion(tmp_path, capsys):
     from evolearn.data import load_dataset
     from evolearn.network_io import load_genome
     from evolearn.wann.protocol import DatasetTask, evaluate
@@ -257,6 +257,14 @@ def test_the_wann_papers_settings_on_a_dataset_champion(tmp_path):
         (shared.scores.mean(), shared.scores.std()), abs=5e-4
     )
     assert len(found["ensemble"]) == 1 and "over 1 trial(s)" in stdout
+    # what a dataset does not use is refused, not ignored
+    line = refused(capsys, str(out), "--num_trials", "5")
+    assert line.startswith("error: --num_trials does not apply to a weight agnostic network on a")
+    assert "without --setting a dataset is scored once on the whole --split" in line
+    line = refused(capsys, str(out), "--setting", "all", "--split", "train")
+    assert "--split does not apply" in line and "tests on the test set" in line
+    line = refused(capsys, str(out), "--setting", "all", "--es_iterations", "3")
+    assert "--es_iterations does not apply" in line and "--tune_epochs" in line
 
 
 @pytest.mark.slow
@@ -313,3 +321,121 @@ def test_a_wann_release_champion_file_with_the_papers_conventions(tmp_path):
     )  # fmt: skip
     assert refused.returncode != 0 and "bias_input: yes" in " ".join(refused.stderr.split())
     assert "Traceback" not in refused.stderr
+
+
+def refused_by_the_tool(*args: str) -> str:
+    """The tool, run as a user runs it, refused its input: exit code 2, one line 'error: ...' on
+    stderr, nothing on stdout (it refused before scoring anything); returns that line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "evolearn.champion", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    return line
+
+
+def refused(capsys, *args: str) -> str:
+    """The tool's main, in this process (no interpreter to start), refused its input before
+    printing anything; returns the error line its entry point prints."""
+    from evolearn.champion import main
+    from evolearn.errors import UserError
+    from evolearn.experiment.cli import format_error
+
+    with pytest.raises(UserError) as caught:
+        main(list(args))
+    assert capsys.readouterr().out == ""
+    return format_error(caught.value)
+
+
+def small_run(tmp_path, script: str, *args: str):
+    """The small seeded run of ``script`` (evolearn.testing.SMALL_RUNS) in tmp_path/run."""
+    from evolearn.testing import SMALL_RUNS
+
+    return run_to_the_end(tmp_path, script, *SMALL_RUNS[script], *args)
+
+
+@pytest.mark.slow
+def test_a_run_folder_of_the_no_evolution_script_scores_its_network_json(tmp_path, capsys):
+    out = small_run(tmp_path, "run-wlnn-mnist-no-evolution.py")
+    assert not (out / "champion.json").exists()
+    info = genome_info(out / "network.json")
+    stdout = champion_tool(str(out))
+    assert f"{out / 'network.json'}: 74 neurons, 640 connections, 2 layers" in stdout
+    assert f"after its {info['epochs']} epochs" in stdout
+    pattern = (
+        rf"network.json: digits test set \(450 samples\), weights as saved: loss {NUMBER}, "
+        rf"accuracy {NUMBER}"
+    )
+    ((loss, acc),) = re.findall(pattern, stdout)
+    # the run's own test after its last epoch, of the same weights
+    assert float(loss) == pytest.approx(info["test_loss"], abs=1e-4)
+    assert float(acc) == pytest.approx(info["test_acc"], abs=1e-4)
+    train = champion_tool(str(out), "--split", "train")
+    assert "network.json: digits train set (1347 samples), weights as saved" in train
+    # what scores a weight agnostic network has no meaning here
+    line = refused_by_the_tool(str(out), "--setting", "all")
+    assert line == (
+        "error: --setting does not apply to the network.json of a run-wlnn-mnist-no-evolution.py "
+        "run (a weight learning network): a weight learning network is tested with its saved "
+        "weights on the whole --split (the options that apply: --split, --data_dir, --params)"
+    )
+    for option in (["--num_trials", "5"], ["--weights", "1"], ["--seed", "1"]):
+        line = refused(capsys, str(out), *option)
+        assert f"error: {option[0]} does not apply to the network.json of a " in line
+
+
+@pytest.mark.slow
+def test_options_an_environment_run_does_not_use_are_refused(tmp_path, capsys):
+    out = small_run(tmp_path, "run-wann-gym.py")
+    line = refused_by_the_tool(str(out), "--split", "train")
+    assert line == (
+        "error: --split does not apply to an environment run (env_name CartPoleSwingUp): an "
+        "environment has no dataset splits (its test episodes are chosen with --seed and "
+        "--num_trials)"
+    )
+    assert "--split does not apply" in refused(capsys, str(out), "--split", "test")
+    assert "--data_dir does not apply" in refused(capsys, str(out), "--data_dir", "data")
+    line = refused(capsys, str(out), "--setting", "tuned_weights", "--tune_epochs", "2")
+    assert "--tune_epochs does not apply" in line and "--es_iterations" in line
+    line = refused(capsys, str(out), "--setting", "random_weights", "--weights", "1")
+    assert "--weights does not apply" in line and "chooses the weights itself" in line
+    line = refused(capsys, str(out), "--setting", "random_weights", "--tune_trials", "3")
+    assert "--tune_trials does not apply" in line and "random_weights tunes nothing" in line
+    assert "--tune_trials does not apply" in refused(capsys, str(out), "--tune_trials", "3")
+    line = refused(capsys, str(out), "--seed", "-1")
+    assert "--seed: must be at least 0, got -1" in line
+
+
+@pytest.mark.slow
+def test_a_seed_is_checked_against_the_tuning_seeds_of_the_chosen_settings_only(tmp_path, capsys):
+    out = small_run(tmp_path, "run-wann-gym.py")
+    # test seeds 999995..1000004: among the tuning seeds (from 1,000,000), which random_weights
+    # does not use
+    stdout = champion_tool(
+        str(out), "--setting", "random_weights", "--seed", "999995", "--num_trials", "10"
+    )
+    assert re.search(rf"random_weights +return {NUMBER} \+- {NUMBER} over 10 trial", stdout)
+    line = refused(capsys, str(out), "--setting", "all", "--seed", "999995", "--num_trials", "10")
+    # all: tuned_weights tunes on the most seeds (10 + 50), so the advice suits every setting
+    assert line.startswith("error: --seed 999995 with --setting all: the 10 test episodes use")
+    assert "overlap the seeds 1000000..1000059 of tuned_weights's tuning episodes" in line
+    assert "choose a seed of at most 999990 or at least 1000060" in line
+
+
+def test_a_ragged_wann_release_file_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "ragged.out"
+    rows = ["0,0,0,0,0,0,1,1"] * 7
+    rows[4] = "0,0,0,0,0,1"  # the fifth of the 7 rows lacks two values
+    path.write_text("\n".join(rows) + "\n")
+    line = refused_by_the_tool(str(path), "--params", "params/wann-gym/CartPoleSwingUp-paper.yaml")
+    assert line == (
+        f"error: {path} is not a WANN release network file: line 5 has 6 values, expected 8: "
+        f"the file's 7 rows must form a matrix of N rows and N + 1 columns (a row per node: its "
+        f"connections to the N nodes, then its activation id)"
+    )

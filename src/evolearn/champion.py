@@ -1,6 +1,7 @@
 """Evaluate a saved network again on its task, without rerunning evolution.
 
     python -m evolearn.champion out/2026-11-21_08-00-00                 # the run's champion.json
+    python -m evolearn.champion out/BASELINE --split train   # run-wlnn-mnist-no-evolution.py's
     python -m evolearn.champion out/RUN/champions/gen-00042.json --weights -1 1 --num_trials 20
     python -m evolearn.champion out/RUN --setting all --num_trials 100   # the WANN paper's four
     python -m evolearn.champion swing.out --params params/wann-gym/CartPoleSwingUp-paper.yaml
@@ -11,7 +12,10 @@ values -2, -1, -0.5, 0.5, 1, 2): on an environment, ``--num_trials`` episodes pe
 with seeds ``--seed``, ``--seed``+1, ...; on a dataset, the whole ``--split``. A weight learning
 network is tested with its saved weights on the ``--split``; for a WLNN run's ``champion.json``
 (the weights before training) ``champion_trained.json`` (after the run's long training) is
-tested too.
+tested too. The network of a run folder is its ``champion.json``, or for a
+run-wlnn-mnist-no-evolution.py run (which has no champion) its trained ``network.json``.
+An option that the run's kind (environment, dataset, weight learning network) or the chosen
+``--setting`` does not use is refused, not ignored.
 Prints the mean and the spread (standard deviation) of the returns or the per-weight scores.
 With ``--setting``, a weight agnostic network is scored as the WANN paper does instead
 (:mod:`evolearn.wann.protocol`): random weights, random shared weight, tuned shared weight,
@@ -29,7 +33,7 @@ from types import SimpleNamespace
 
 import torch
 
-from evolearn.errors import UserError
+from evolearn.errors import ParamError, UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int
 from evolearn.experiment.run import read_params_file
 from evolearn.network_io import load_genome, load_genome_info, load_wann_release
@@ -39,6 +43,28 @@ from evolearn.wann.protocol import SETTINGS
 #: A network file of a run lies at most this many folders below the run folder
 #: (``networks/gen-XXXXX/net-XXX.json``).
 RUN_FOLDER_DEPTH = 3
+#: The network of a run folder: an evolution run's champion, else the network that
+#: run-wlnn-mnist-no-evolution.py trained.
+RUN_NETWORKS = ("champion.json", "network.json")
+#: The kinds of run a network is scored on.
+ENVIRONMENT, WANN_DATASET, WLNN = "environment", "wann dataset", "wlnn"
+#: The options that set the tuning of the WANN paper's settings, and the settings that use them.
+TUNING_OPTIONS = {
+    "tune_trials": ("tuned_shared_weight", "tuned_weights"),
+    "es_iterations": ("tuned_weights",),
+    "es_population": ("tuned_weights",),
+    "tune_epochs": ("tuned_weights",),
+}
+#: The options that always apply.
+ALWAYS = ("path", "params")
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an int of at least 0 (an environment seed)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "path",
-        help="a run folder (uses its champion.json), a network JSON file, or a champion file of "
+        help="a run folder (uses its champion.json, or the network.json of a "
+        "run-wlnn-mnist-no-evolution.py run), a network JSON file, or a champion file of "
         "the WANN paper's code release (.out; give --params)",
     )
     parser.add_argument(
@@ -68,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="episodes per weight value (environments)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="environment seed of the first trial")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="environment seed of the first trial"
+    )
     parser.add_argument(
         "--split", choices=("test", "train"), default="test", help="dataset split (datasets)"
     )
@@ -113,9 +142,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def locate(path: Path, params_path: str | None) -> tuple[Path, dict]:
-    """The network file and the run's parameters."""
-    network = path / "champion.json" if path.is_dir() else path
-    if not network.is_file():
+    """The network file (for a run folder: its champion.json, or the network.json of a
+    run-wlnn-mnist-no-evolution.py run) and the run's parameters."""
+    network = path
+    if path.is_dir():
+        network = next(
+            (path / name for name in RUN_NETWORKS if (path / name).is_file()),
+            path / RUN_NETWORKS[0],
+        )
+        if not network.is_file():
+            raise UserError(
+                f"no network file in the run folder {path}: neither champion.json (an evolution "
+                f"run's champion) nor network.json (a run-wlnn-mnist-no-evolution.py run's "
+                f"trained network)"
+            )
+    elif not network.is_file():
         raise UserError(f"no network file at {network}")
     if params_path is None:
         # the run folder: the file's own folder or one above it (champions/, networks/gen-X/)
@@ -138,28 +179,146 @@ def print_setting(result, unit: str) -> None:
     print(f"  {result.setting:<21} {unit} {scores.mean():.3f}{spread} {count}{detail}")
 
 
-def paper_settings(args, genome, task, unit: str) -> None:
-    """The WANN paper's settings chosen with --setting (mean and standard deviation)."""
-    from evolearn.wann.protocol import SETTINGS, Budget, DatasetTask, evaluate
+def budget_of(args):
+    """The tuning budget the options give."""
+    from evolearn.wann.protocol import Budget
 
-    budget = Budget(
+    return Budget(
         tune_trials=args.tune_trials,
         es_iterations=args.es_iterations,
         es_population=args.es_population,
         tune_epochs=args.tune_epochs,
     )
-    chosen = SETTINGS if args.setting == "all" else (args.setting,)
-    if not isinstance(task, DatasetTask):
-        if args.setting == "ensemble":
-            raise UserError("--setting ensemble is defined for datasets only")
-        chosen = [s for s in chosen if s != "ensemble"]
-    print(f"The WANN paper's settings (seed {args.seed}, {args.num_trials} test trials):")
-    for setting in chosen:
+
+
+def chosen_settings(args, kind: str) -> tuple[str, ...]:
+    """The settings --setting asks for on a run of ``kind`` (``all``: those defined for it)."""
+    if args.setting is None:
+        return ()
+    if args.setting == "ensemble" and kind == ENVIRONMENT:
+        raise UserError(
+            "--setting ensemble is defined for datasets only; for an environment choose one of "
+            + ", ".join(s for s in SETTINGS if s != "ensemble")
+            + " or all"
+        )
+    if args.setting != "all":
+        return (args.setting,)
+    return tuple(s for s in SETTINGS if kind != ENVIRONMENT or s != "ensemble")
+
+
+def check_setting_seeds(args, task, settings) -> None:
+    """Refuse a --seed whose test episodes are among the tuning episodes of a chosen setting
+    (only the tuned settings tune). Their tuning seeds all start at the same seed, so the
+    setting that tunes on the most seeds is checked first: its message names a seed that suits
+    every chosen setting."""
+    from evolearn.wann.protocol import check_seeds, tuning_seeds
+
+    budget = budget_of(args)
+    for setting in sorted(settings, key=lambda s: -len(tuning_seeds(s, budget))):
         try:
-            result = evaluate(task, genome, setting, args.num_trials, args.seed, budget)
+            check_seeds(task, setting, args.num_trials, args.seed, budget)
         except ValueError as err:
-            raise UserError(f"--seed: {err}") from None
+            raise ParamError(f"--seed {args.seed} with --setting {args.setting}: {err}") from None
+
+
+def paper_settings(args, genome, task, settings, unit: str) -> None:
+    """The WANN paper's settings chosen with --setting (mean and standard deviation)."""
+    from evolearn.wann.protocol import evaluate
+
+    print(f"The WANN paper's settings (seed {args.seed}, {args.num_trials} test trials):")
+    for setting in settings:
+        result = evaluate(task, genome, setting, args.num_trials, args.seed, budget_of(args))
         print_setting(result, unit)
+
+
+def run_kind(genome, params: dict) -> str:
+    """ENVIRONMENT, WANN_DATASET or WLNN: what the network is scored on, and how."""
+    if "env_name" in params:
+        return ENVIRONMENT
+    return WANN_DATASET if genome.kind == "wann" or genome.weights is None else WLNN
+
+
+def describe_run(kind: str, network: Path, params: dict) -> str:
+    """The kind of run, as an error message names it."""
+    if kind == ENVIRONMENT:
+        return f"an environment run (env_name {params['env_name']})"
+    if kind == WANN_DATASET:
+        return f"a weight agnostic network on a dataset (dataset {params.get('dataset')})"
+    if network.name == "network.json":
+        return (
+            "the network.json of a run-wlnn-mnist-no-evolution.py run (a weight learning network)"
+        )
+    return f"a weight learning network (dataset {params.get('dataset')})"
+
+
+def unused_because(option: str, kind: str, setting: str | None) -> str | None:
+    """Why ``option`` plays no part in scoring a network of a ``kind`` run with ``setting``
+    (None: it does play a part)."""
+    if option in ALWAYS:
+        return None
+    if kind == WLNN:
+        if option in ("split", "data_dir"):
+            return None
+        return (
+            "a weight learning network is tested with its saved weights on the whole --split "
+            "(the options that apply: --split, --data_dir, --params)"
+        )
+    if kind == ENVIRONMENT:
+        if option == "split":
+            return (
+                "an environment has no dataset splits (its test episodes are chosen with "
+                "--seed and --num_trials)"
+            )
+        if option == "data_dir":
+            return "an environment reads no dataset"
+        if option == "tune_epochs":
+            return (
+                "it sets the gradient training of tuned_weights on a dataset (on an environment "
+                "the evolution strategy's --es_iterations and --es_population)"
+            )
+    if kind == WANN_DATASET and option in ("tune_trials", "es_iterations", "es_population"):
+        return (
+            "it sets the tuning episodes on an environment (a dataset is tuned on its training "
+            "set: --tune_epochs)"
+        )
+    if setting is None:
+        if option in TUNING_OPTIONS:
+            return f"it sets the tuning of --setting {' and '.join(TUNING_OPTIONS[option])}"
+        if kind == WANN_DATASET and option in ("num_trials", "seed"):
+            return (
+                "without --setting a dataset is scored once on the whole --split, with no trials "
+                "or seeds"
+            )
+        return None
+    if option == "weights":
+        return f"--setting {setting} chooses the weights itself"
+    if option == "split":
+        return f"--setting {setting} tests on the test set (and tunes on the training set)"
+    if option in TUNING_OPTIONS and setting != "all" and setting not in TUNING_OPTIONS[option]:
+        return (
+            f"--setting {setting} tunes nothing; it applies to "
+            f"{' and '.join(TUNING_OPTIONS[option])} (or all)"
+        )
+    return None
+
+
+def given_options(args: argparse.Namespace, argv: list[str]) -> list[str]:
+    """The options ``argv`` gives (in the parser's order), not those left at their defaults."""
+    # argparse sets no default on an attribute the namespace already has: an option still
+    # ``unset`` after parsing was not given
+    unset = object()
+    given = _parser().parse_args(argv, argparse.Namespace(**dict.fromkeys(vars(args), unset)))
+    return [name for name, value in vars(given).items() if value is not unset]
+
+
+def check_options_apply(args, argv, kind: str, network: Path, params: dict) -> None:
+    """Refuse an option that scoring this network does not use, instead of ignoring it."""
+    for option in given_options(args, argv):
+        why = unused_because(option, kind, args.setting)
+        if why is not None:
+            raise ParamError(
+                f"--{option} does not apply to {describe_run(kind, network, params)}: {why}"
+            )
 
 
 def _task_params(params: dict, **defaults) -> SimpleNamespace:
@@ -197,21 +356,26 @@ def main(argv: list[str]) -> None:
     args = _parser().parse_args(argv)
     network, params = locate(Path(args.path), args.params)
     genome = read_network(network, params)
+    kind = run_kind(genome, params)
+    if kind == ENVIRONMENT and genome.kind == "wlnn":
+        raise UserError(f"{network} is not a weight agnostic network")
+    check_options_apply(args, argv, kind, network, params)
+    settings = chosen_settings(args, kind)
+    if kind == ENVIRONMENT:
+        from evolearn.wann.protocol import EnvironmentTask
+
+        task = EnvironmentTask(params)
+        check_setting_seeds(args, task, settings)
     print(
         f"{network}: {genome.num_neurons} neurons, {genome.num_connections} connections, "
         f"{genome.num_layers} layers"
     )
-    if "env_name" in params:
-        if genome.kind == "wlnn":
-            raise UserError(f"{network} is not a weight agnostic network")
+    if kind == ENVIRONMENT:
         from evolearn.wann.gym import check_fits_env
-        from evolearn.wann.protocol import EnvironmentTask
 
         check_fits_env(_task_params(params, take_argmax_action=False))
-
-        task = EnvironmentTask(params)
-        if args.setting:
-            paper_settings(args, genome, task, "return")
+        if settings:
+            paper_settings(args, genome, task, settings, "return")
             return
         seeds = range(args.seed, args.seed + args.num_trials)
         returns = task.returns(genome, args.weights, seeds)
@@ -232,15 +396,15 @@ def main(argv: list[str]) -> None:
     check_fits_dataset(_task_params(params, batch_size=1), dataset)
     x = getattr(dataset, f"x_{args.split}")
     y = getattr(dataset, f"y_{args.split}")
-    if genome.kind == "wann" or genome.weights is None:
+    if kind == WANN_DATASET:
         from evolearn.wann.classification import classify, network_arrays
 
         arrays = network_arrays(dataset, bool(params.get("bias_input", False)))
         x = arrays[f"x_{args.split}"]
-        if args.setting:
+        if settings:
             from evolearn.wann.protocol import DatasetTask
 
-            paper_settings(args, genome, DatasetTask(**arrays), "accuracy")
+            paper_settings(args, genome, DatasetTask(**arrays), settings, "accuracy")
             return
 
         loss, correct = classify(
@@ -255,10 +419,6 @@ def main(argv: list[str]) -> None:
             f"{args.weights[int(loss.argmin())]:+.3f} with accuracy {acc[loss.argmin()]:.4f}"
         )
         return
-    if args.setting:
-        raise UserError(
-            f"--setting scores weight agnostic networks; {network} is a weight learning network"
-        )
     from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
     from evolearn.wlnn.network import WLNNNetwork
 
@@ -275,6 +435,13 @@ def main(argv: list[str]) -> None:
             f"{LONG_TRAINING_EPOCHS}-epoch long training)"
         )
         networks.append((trained, load_genome(trained)))
+    elif network.name == "network.json":
+        info = load_genome_info(network)
+        if "epochs" in info:
+            print(
+                f"  (network.json holds the network run-wlnn-mnist-no-evolution.py trained, "
+                f"after its {info['epochs']} epochs)"
+            )
     for path, net in networks:
         loss, acc = WLNNNetwork(net).evaluate(torch.as_tensor(x), torch.as_tensor(y), 1000)
         print(

@@ -65,7 +65,7 @@ def test_wann_evolution_figure_shows_best_champion_and_tests(tiny_runs):
     summary = run.summary
     assert (
         lines["champion: accuracy at its best weight"].get_ydata().tolist()
-        == summary["champion_max_acc"].tolist()
+        == summary["champion_acc_at_max_reward"].tolist()
     )
     assert lines["champion test mean accuracy"].get_xdata().tolist() == [2, 4]  # test_every 2
     swing = figures.wann_evolution(RunFolder.open(tiny_runs["swing"]))

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evolearn.experiment.reporting import PopulationTable, read_streams
+from evolearn.experiment.reporting import (
+    PopulationTable,
+    ResultsTable,
+    current_column_name,
+    read_streams,
+)
 from evolearn.genome import Genome
 
 WORST = -1e30
@@ -147,3 +152,46 @@ def test_a_table_without_a_complete_stream_starts_again_with_its_header(tmp_path
     table.keep_until(0)
     table.append(1, {"reward": np.array([1.0])}, [genome(2)], failed_below=WORST)
     assert pd.read_csv(path)["generation"].tolist() == [1]
+
+
+def test_renamed_scores_get_their_current_name_wherever_they_stand_in_a_column_name():
+    # max_acc was the accuracy at the weight value of the best reward, not the best accuracy
+    for old, new in [
+        ("max_acc", "acc_at_max_reward"),
+        ("best_max_acc", "best_acc_at_max_reward"),
+        ("champion_test10_max_acc", "champion_test10_acc_at_max_reward"),
+    ]:
+        assert current_column_name(old) == new
+    for same in ("max_reward", "champion_test_acc", "mean_acc", "acc", "seconds"):
+        assert current_column_name(same) == same
+
+
+def test_an_old_population_table_resumes_under_the_current_names(tmp_path):
+    # The table of a run of an older version: its header says max_acc.
+    path = tmp_path / "population.csv.bz2"
+    old = PopulationTable(path)
+    for generation in (1, 2, 3):
+        scores = {"mean_reward": np.array([-1.0 * generation]), "max_acc": np.array([0.5])}
+        old.append(generation, scores, [genome(2)], failed_below=WORST)
+    resumed = PopulationTable(path, append=True)
+    resumed.keep_until(2)
+    scores = {"mean_reward": np.array([-4.0]), "acc_at_max_reward": np.array([0.75])}
+    resumed.append(3, scores, [genome(2)], failed_below=WORST)
+    frame = pd.read_csv(path)
+    assert list(frame.columns[:4]) == ["generation", "index", "mean_reward", "acc_at_max_reward"]
+    assert frame["acc_at_max_reward"].tolist() == [0.5, 0.5, 0.75]
+    assert frame["generation"].tolist() == [1, 2, 3]
+
+
+def test_an_old_results_table_resumes_under_the_current_names(tmp_path):
+    path = tmp_path / "results_summary.csv"
+    old = ResultsTable(path, ["generation", "best_max_acc", "seconds"])
+    for generation in (1, 2, 3):
+        old.append({"generation": generation, "best_max_acc": 0.5, "seconds": 0.25})
+    columns = ["generation", "best_acc_at_max_reward", "seconds"]
+    resumed = ResultsTable(path, columns, append=True)
+    resumed.keep_until(2)
+    resumed.append({"generation": 3, "best_acc_at_max_reward": 0.75, "seconds": 0.5})
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == columns
+    assert frame["best_acc_at_max_reward"].tolist() == [0.5, 0.5, 0.75]

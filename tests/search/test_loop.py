@@ -11,7 +11,7 @@ from evolearn.testing import SMALL_RUNS
 
 SCORES = {
     "run-wlnn-mnist.py": ["reward", "acc"],
-    "run-wann-classification.py": ["mean_reward", "max_reward", "mean_acc", "max_acc"],
+    "run-wann-classification.py": ["mean_reward", "max_reward", "mean_acc", "acc_at_max_reward"],
     "run-wann-gym.py": ["mean_reward", "max_reward"],
 }
 

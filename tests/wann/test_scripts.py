@@ -2,8 +2,16 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import MNIST_DIR, NEEDS_MNIST, assert_refused, read_scalars, run_script
+from conftest import (
+    MNIST_DIR,
+    NEEDS_MNIST,
+    assert_refused,
+    genome_info,
+    read_scalars,
+    run_script,
+)
 
+from evolearn.experiment.reporting import read_streams
 from evolearn.experiment.workers import SharedArrays
 from evolearn.genome import Genome, initial_genome
 from evolearn.network_io import load_genome
@@ -22,7 +30,8 @@ def test_weight_scores_by_hand():
     np.testing.assert_allclose(scores["mean_reward"], [-2.0, -0.6])
     np.testing.assert_allclose(scores["max_reward"], [-1.0, -0.5])
     np.testing.assert_allclose(scores["mean_acc"], [0.4, 2.0 / 3.0])
-    np.testing.assert_allclose(scores["max_acc"], [0.7, 0.9])  # accuracy at the best weight
+    np.testing.assert_allclose(scores["acc_at_max_reward"], [0.7, 0.9])  # at the best weight
+    assert "max_acc" not in scores
 
 
 def test_wann_mutations_follow_their_probabilities():
@@ -83,18 +92,18 @@ def test_trial_seeds_are_shared_by_all_weight_values_and_all_networks():
 
 
 CLASSIFICATION_TAGS = [
-    f"best/{k}" for k in ("mean_reward", "mean_acc", "max_reward", "max_acc")
+    f"best/{k}" for k in ("mean_reward", "mean_acc", "max_reward", "acc_at_max_reward")
 ] + [
     f"champion/{k}"
     for k in (
         "mean_reward",
         "mean_acc",
         "max_reward",
-        "max_acc",
+        "acc_at_max_reward",
         "test_mean_reward",
         "test_mean_acc",
         "test_max_reward",
-        "test_max_acc",
+        "test_acc_at_max_reward",
         "connections",
         "neurons",
         "layers",
@@ -141,10 +150,17 @@ def test_classification_run_writes_its_tags(tmp_path, use_torch):
     scalars = read_scalars(out)
     missing = [t for t in CLASSIFICATION_TAGS + COMMON_TAGS if t not in scalars]
     assert not missing, missing
-    assert [s for s, _ in scalars["champion/test_max_acc"]] == [2, 4]
+    assert [s for s, _ in scalars["champion/test_acc_at_max_reward"]] == [2, 4]
     assert [s for s, _ in scalars["best/mean_reward"]] == [1, 2, 3, 4]
     rows = list(csv.DictReader((out / "results_summary.csv").open()))
-    assert len(rows) == 4 and rows[1]["champion_test10_max_acc"] != ""
+    assert len(rows) == 4 and rows[1]["champion_test10_acc_at_max_reward"] != ""
+    # the accuracy at the best weight value is named so everywhere, never max_acc
+    population = read_streams(out / "population.csv.bz2").splitlines()[0].split(",")
+    assert "acc_at_max_reward" in population
+    champion = genome_info(out / "champion.json")
+    assert "acc_at_max_reward" in champion
+    for names in (population, rows[0], scalars, champion):
+        assert not [name for name in names if "max_acc" in name], names
 
 
 def summary_rows(out):
@@ -176,7 +192,7 @@ def test_classification_runs_agree_with_numpy_and_torch(tmp_path):
         {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")} for out in outs
     )
     assert sorted(numpy_scalars) == sorted(torch_scalars)
-    assert "champion/mean_acc" in numpy_scalars and "best/max_acc" in numpy_scalars
+    assert "champion/mean_acc" in numpy_scalars and "best/acc_at_max_reward" in numpy_scalars
     for tag, events in numpy_scalars.items():
         assert [s for s, _ in events] == [s for s, _ in torch_scalars[tag]], tag
         np.testing.assert_allclose(
@@ -301,7 +317,7 @@ def test_mnist_classification_run_goes_to_the_end(tmp_path):
         env={"EVOLEARN_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert result.returncode == 0, result.stderr
-    assert "champion/test_max_acc" in read_scalars(out)
+    assert "champion/test_acc_at_max_reward" in read_scalars(out)
 
 
 @pytest.mark.slow
@@ -321,3 +337,31 @@ def test_hidden_neurons_get_only_the_allowed_activations(tmp_path):
     from evolearn.activations import activation_index
 
     assert names == {activation_index("tanh"), activation_index("relu")}
+
+
+@pytest.mark.slow
+def test_a_run_of_a_version_that_wrote_max_acc_resumes_under_the_new_name(tmp_path):
+    from evolearn.experiment.checkpoint import read_checkpoint, save_checkpoint
+    from evolearn.search.loop import Champion
+    from evolearn.testing import SMALL_RUNS
+
+    out = tmp_path / "run"
+    args = [*SMALL_RUNS[CLASSIFICATION], "--num_generations", "2", "--out_dir", str(out)]
+    assert run_script(CLASSIFICATION, *args).returncode == 0
+    # The folder as an older version left it: the score named max_acc in the checkpoint's
+    # champion and in the tables' headers.
+    state = read_checkpoint(out / "checkpoint.npz")
+    scores = state["champion"]["scores"]
+    scores["max_acc"] = scores.pop("acc_at_max_reward")
+    save_checkpoint(out, {**state, "champion": Champion(**state["champion"])})
+    summary = out / "results_summary.csv"
+    summary.write_text(summary.read_text().replace("acc_at_max_reward", "max_acc"))
+    result = run_script(
+        CLASSIFICATION, str(out / "params.yaml"), "--resume", str(out), "--num_generations", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(summary.open()))
+    assert [r["generation"] for r in rows] == ["1", "2", "3"]
+    assert all(r["champion_acc_at_max_reward"] for r in rows)
+    assert "max_acc" not in summary.read_text()
+    assert [s for s, _ in read_scalars(out)["champion/acc_at_max_reward"]] == [1, 2, 3]

@@ -98,22 +98,24 @@ def wann_evolution(run: RunFolder):
     name = "accuracy" if score == "acc" else "return"
     figure, axes = _subplots(figsize=(7, 4))
 
-    # max_acc is the accuracy at the weight value of the best reward, not the best accuracy
+    # acc_at_max_reward is the accuracy at the weight value of the best reward
+    top = "max_reward" if score == "reward" else "acc_at_max_reward"
+
     def at_best(who: str) -> str:
         return f"{who} max {name}" if score == "reward" else f"{who}: {name} at its best weight"
 
     lines = [
         (f"best_mean_{score}", f"best mean {name}", "C0", "-"),
-        (f"best_max_{score}", at_best("best"), "C0", ":"),
+        (f"best_{top}", at_best("best"), "C0", ":"),
         (f"champion_mean_{score}", f"champion mean {name}", "C1", "-"),
-        (f"champion_max_{score}", at_best("champion"), "C1", ":"),
+        (f"champion_{top}", at_best("champion"), "C1", ":"),
     ]
     for column, label, colour, style in lines:
         axes.plot(summary["generation"], summary[column], style, color=colour, label=label)
     tests = run.champion_tests()
     for column, label, marker in (
         (f"champion_test_mean_{score}", f"champion test mean {name}", "o"),
-        (f"champion_test_max_{score}", at_best("champion test"), "^"),
+        (f"champion_test_{top}", at_best("champion test"), "^"),
     ):
         if column in tests:
             axes.plot(tests["generation"], tests[column], marker, color="C3", label=label, ms=5)

@@ -15,7 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from evolearn.errors import UserError
-from evolearn.experiment.reporting import POPULATION_TABLE_FILE, read_streams
+from evolearn.experiment.reporting import (
+    POPULATION_TABLE_FILE,
+    current_column_name,
+    read_streams,
+)
 from evolearn.experiment.run import read_params_file
 from evolearn.genome import Genome
 from evolearn.network_io import load_genome
@@ -93,13 +97,13 @@ class RunFolder:
         text = read_streams(self.path / POPULATION_TABLE_FILE)
         if not text.strip():
             raise UserError(f"{self.path / POPULATION_TABLE_FILE} holds no complete generation yet")
-        return pd.read_csv(io.StringIO(text))
+        return _current_names(pd.read_csv(io.StringIO(text)))
 
     @cached_property
     def summary(self) -> pd.DataFrame:
         """``results_summary.csv``: one row per generation."""
         try:
-            return pd.read_csv(self.path / "results_summary.csv")
+            return _current_names(pd.read_csv(self.path / "results_summary.csv"))
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise UserError(f"cannot read {self.path / 'results_summary.csv'}: {err}") from None
 
@@ -142,3 +146,10 @@ class RunFolder:
         if key is None:
             return summary.iloc[0:0]
         return summary[summary[key].notna()]
+
+
+def _current_names(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of a run folder with the current names of the columns an older version wrote
+    under another name (``max_acc`` and ``champion_max_acc``... are now ``acc_at_max_reward``
+    and ``champion_acc_at_max_reward``...), so that old run folders still plot."""
+    return table.rename(columns=current_column_name)

@@ -33,6 +33,22 @@ class StageTimer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
+#: Scores that older versions wrote under another name: old name -> name now. The analysis
+#: reads a run folder of either version (:func:`current_column_name`), and a resumed old run
+#: continues under the new names. ``max_acc`` was never the maximum accuracy but the accuracy
+#: at the weight value of the maximum reward.
+RENAMED_SCORES = {"max_acc": "acc_at_max_reward"}
+
+
+def current_column_name(column: str) -> str:
+    """The name a column of ``results_summary.csv`` or ``population.csv.bz2`` (a score, or
+    ``best_``, ``champion_``, ``champion_test_``... and a score) has now."""
+    for old, new in RENAMED_SCORES.items():
+        if column == old or column.endswith("_" + old):
+            return column[: len(column) - len(old)] + new
+    return column
+
+
 def population_stats(genomes: Sequence[Genome]) -> dict[str, float]:
     """Mean and standard deviation of connections, neurons and layers over the population."""
     stats = {}
@@ -48,7 +64,9 @@ def population_stats(genomes: Sequence[Genome]) -> dict[str, float]:
 
 class ResultsTable:
     """``results_summary.csv``: one row per generation (per epoch for the baseline), with a fixed
-    set of columns."""
+    set of columns. Its column ``seconds`` is always the wall-clock seconds that the row's
+    generation (or epoch) took; the baseline adds ``elapsed_seconds``, the seconds since its
+    first epoch began."""
 
     def __init__(
         self,
@@ -71,10 +89,13 @@ class ResultsTable:
         return csv.writer(f, lineterminator=self.lineterminator)
 
     def keep_until(self, generation: int) -> None:
-        """Drop the rows after ``generation`` (written by a run after its last checkpoint)."""
+        """Drop the rows after ``generation`` (written by a run after its last checkpoint). A
+        table of an older version gets the current names of renamed columns
+        (:data:`RENAMED_SCORES`), which the rows of the resumed run go on with."""
         with self.path.open(newline="") as f:
             rows = list(csv.reader(f))
-        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= generation]
+        kept = [[current_column_name(c) for c in rows[0]]]
+        kept += [r for r in rows[1:] if r and int(r[0]) <= generation]
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("w", newline="") as f:
             self._writer(f).writerows(kept)
@@ -103,8 +124,9 @@ class PopulationTable:
     Columns: ``generation``, ``index`` (the network's place in the generation, as in
     ``networks/gen-XXXXX/net-XXX.json``), one column per score (``reward``, ``acc`` for
     run-wlnn-mnist.py; ``mean_reward``, ``max_reward`` and, for classification, ``mean_acc``,
-    ``max_acc`` for the WANN scripts) with :data:`POPULATION_TABLE_DIGITS` significant digits,
-    empty where a network failed (NaN in pandas), and ``connections``, ``neurons``, ``layers``.
+    ``acc_at_max_reward`` for the WANN scripts) with :data:`POPULATION_TABLE_DIGITS`
+    significant digits, empty where a network failed (NaN in pandas), and ``connections``,
+    ``neurons``, ``layers``.
 
     Each generation is appended as its own bzip2 stream (a file of several streams is read as
     one, by Python's bz2 module and so by pandas), so appending never rewrites the file and a
@@ -155,12 +177,18 @@ class PopulationTable:
         """Drop the rows after ``generation`` (written by a run after its last checkpoint) and
         a stream cut short by a kill, keeping the other streams as they are; the file is
         rewritten atomically. A damaged stream before the end, or generations missing, are
-        logged (the run goes on; the table has a gap there)."""
+        logged (the run goes on; the table has a gap there). The header of an older version's
+        table gets the current names of renamed columns (:data:`RENAMED_SCORES`)."""
         streams, damaged = split_streams(self.path.read_bytes())
         if not streams:  # not even the header: the next generation writes it again
             self.path.unlink()
             self._new = True
             return
+        first, newline, rest = streams[0][1].partition("\n")
+        renamed = ",".join(current_column_name(c) for c in first.split(","))
+        if renamed != first:
+            text = renamed + newline + rest
+            streams[0] = (_compressed(text), text)
         kept = [streams[0]] + [
             (raw, text) for raw, text in streams[1:] if _first_generation(text) <= generation
         ]

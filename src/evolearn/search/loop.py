@@ -31,6 +31,7 @@ from evolearn.experiment.checkpoint import (
 from evolearn.experiment.parsing import Params
 from evolearn.experiment.reporting import (
     POPULATION_TABLE_FILE,
+    RENAMED_SCORES,
     GenerationProgress,
     PopulationTable,
     ResultsTable,
@@ -292,7 +293,10 @@ class EvolutionLoop:
         state = run.resume_state
         if state is not None:
             population = state["population"]
-            self.champion = Champion(**state["champion"])
+            saved = state["champion"]
+            # an older version's checkpoint may name a score as it was then
+            scores = {RENAMED_SCORES.get(k, k): v for k, v in saved["scores"].items()}
+            self.champion = Champion(**{**saved, "scores": scores})
             first = state["generation"] + 1
             self._checkpointed_generation = state["generation"]
             self.table.keep_until(state["generation"])

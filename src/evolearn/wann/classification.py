@@ -3,7 +3,8 @@
 Each generation, every network is judged on one random batch of ``batch_size`` training
 samples (drawn with replacement, the same for every network) with each train weight value:
 cross-entropy loss and accuracy. mean reward = minus the mean loss over weight values, max reward
-= minus the lowest loss, mean acc, max acc = the accuracy at the best weight value. The
+= minus the lowest loss, mean acc, acc at max reward = the accuracy at the weight value of the
+lowest loss (not the best accuracy; runs before this name wrote it as ``max_acc``). The
 generation's best network (by mean reward) that beats the champion is evaluated again on the
 whole training set, and becomes champion if it still beats it. Every ``test_every`` generations
 the champion is evaluated on the test set with the train weight values (``test_*``) and with ten
@@ -134,8 +135,8 @@ def classify_chunk(shared: SharedArrays, task: ClassifyTask) -> ChunkResults:
 
 
 class WANNClassification(WANNEvolution):
-    BEST_KEYS = ("mean_reward", "mean_acc", "max_reward", "max_acc")
-    CHAMPION_KEYS = ("mean_reward", "mean_acc", "max_reward", "max_acc")
+    BEST_KEYS = ("mean_reward", "mean_acc", "max_reward", "acc_at_max_reward")
+    CHAMPION_KEYS = ("mean_reward", "mean_acc", "max_reward", "acc_at_max_reward")
 
     def __init__(self, params, run: Run, pool: Pool, device: torch.device):
         super().__init__(params, run, pool)
@@ -144,9 +145,7 @@ class WANNClassification(WANNEvolution):
 
     def champion_test_keys(self) -> tuple[str, ...]:
         return tuple(
-            f"{prefix}_{name}"
-            for prefix in ("test", "test10")
-            for name in ("mean_reward", "mean_acc", "max_reward", "max_acc")
+            f"{prefix}_{name}" for prefix in ("test", "test10") for name in self.CHAMPION_KEYS
         )
 
     def _task(self, genomes, split, indices, weights=TRAIN_WEIGHT_VALUES) -> ClassifyTask:

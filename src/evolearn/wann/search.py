@@ -76,13 +76,14 @@ def weight_scores(rewards: np.ndarray, accs: np.ndarray | None = None) -> dict[s
     """Scores of networks from their rewards per weight value ``[..., W]`` (maximised).
 
     mean_reward: mean over weight values; max_reward: the best weight value's reward;
-    with accuracies also mean_acc and max_acc (the accuracy at the best weight value).
+    with accuracies also mean_acc and acc_at_max_reward (the accuracy at the weight value of
+    max_reward, not the best accuracy).
     """
     best = np.argmax(rewards, axis=-1)
     scores = {"mean_reward": rewards.mean(-1), "max_reward": rewards.max(-1)}
     if accs is not None:
         scores["mean_acc"] = accs.mean(-1)
-        scores["max_acc"] = np.take_along_axis(accs, best[..., None], -1)[..., 0]
+        scores["acc_at_max_reward"] = np.take_along_axis(accs, best[..., None], -1)[..., 0]
     return scores
 
 

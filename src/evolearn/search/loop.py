@@ -425,6 +425,7 @@ class EvolutionLoop:
                 "connections_mean": stats["connections_mean"],
                 "neurons_mean": stats["neurons_mean"],
                 "layers_mean": stats["layers_mean"],
+                # the seconds this generation took (not the time since the run began)
                 "seconds": round(self.timer.seconds["complete_generation"], 3),
             }
         )
@@ -438,6 +439,15 @@ class EvolutionLoop:
         if tested:
             text += " | champion " + ", ".join(f"{k} {v:.4f}" for k, v in tested.items())
         return text
+
+    def final_scores(self) -> str:
+        """The champion's scores for the last line of the run: ``CHAMPION_KEYS`` first, in
+        their order, then any other score by name, so that the line of a resumed run (whose
+        champion comes from a checkpoint) is the line of an uninterrupted one."""
+        scores = self.champion.scores
+        keys = [k for k in self.CHAMPION_KEYS if k in scores]
+        keys += sorted(set(scores) - set(keys))
+        return ", ".join(f"{k} {scores[k]:.4f}" for k in keys)
 
     def postfix(self, scores: dict[str, np.ndarray]) -> dict[str, str]:
         """What the progress bar shows: the champion's scores (the best so far)."""
@@ -467,10 +477,10 @@ def run_evolution(
             if note:
                 run.log(note)
         with open_pool(num_workers, shared, run.log, scheduler) as pool:
-            champion = make_loop(run, pool).evolve()
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in champion.scores.items())
+            loop = make_loop(run, pool)
+            champion = loop.evolve()
         run.log(
-            f"Done. Champion from generation {champion.generation}: {scores}, "
+            f"Done. Champion from generation {champion.generation}: {loop.final_scores()}, "
             f"{champion.genome.num_connections} connections; saved as champion.json"
         )
     return champion

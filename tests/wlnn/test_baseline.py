@@ -156,3 +156,30 @@ def test_mnist_one_epoch_reaches_ninety_percent(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert read_scalars(out)["test/acc"][-1][1] > 0.9
+
+
+@pytest.mark.slow
+def test_seconds_is_what_each_epoch_took_and_elapsed_seconds_the_time_since_the_start(tmp_path):
+    # seconds means what it means in the evolution scripts' tables: the row's own time
+    out = tmp_path / "run"
+    result = run_script(SCRIPT, DIGITS, "--num_epochs", "3", "--out_dir", str(out))
+    assert result.returncode == 0, result.stderr
+    with (out / "results_summary.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == [
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_loss",
+        "test_acc",
+        "seconds",
+        "elapsed_seconds",
+    ]
+    seconds = [float(r["seconds"]) for r in rows]
+    elapsed = [float(r["elapsed_seconds"]) for r in rows]
+    assert all(s > 0 for s in seconds) and elapsed == sorted(elapsed)
+    # each epoch's seconds fit between the elapsed times of its row and the one before
+    # (0.01: both are rounded to hundredths)
+    for before, now, took in zip([0.0, *elapsed], elapsed, seconds, strict=False):
+        assert took <= now - before + 0.01
+    assert sum(seconds) <= elapsed[-1] + 0.01 * len(rows)

@@ -8,14 +8,19 @@
 # swing-up run, 5 min per digits run, 13 min per 1024-generation MNIST run, 1-3 min per settings.
 # SWING_OUT: the release's champions/swing.out, from
 # https://github.com/google/brain-tokyo-workshop/tree/master/WANNRelease/WANN/champions
+# The runs and the champion tool go from the repository's folder with paths relative to it, so
+# that the files copied into reproduction/ (params.yaml, settings.txt) name no folder of the
+# machine that made them; the tools run from RUNS_DIR get MNIST's folder in full.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-runs=$(realpath -m "${1:-runs}")
-swing_out=${2:-}
+relative() { realpath -m --relative-to="$repo" "$1"; }
+runs=$(relative "${1:-runs}")
+swing_out=${2:+$(relative "$2")}
 here="$repo/reproduction/wann"
-mnist="$repo/../shared/datasets/mnist"
-mkdir -p "$runs"
+mnist=../shared/datasets/mnist
+mnist_in_full=$(realpath -m "$repo/$mnist")
 cd "$repo"
+mkdir -p "$runs"
 
 finished() { grep -q "^Done\." "$runs/$1/log.txt" 2>/dev/null; }
 run() {  # NAME SCRIPT PARAMS [OPTIONS]: a run into RUNS_DIR/NAME, resumed if it was stopped
@@ -65,4 +70,5 @@ fi
 cd "$runs"
 python -m evolearn.plot swingup swingup-paper --out "$here/swingup" --dpi 80
 python -m evolearn.plot wann-digits-full wann-digits-paper --out "$here/digits" --dpi 80
-python -m evolearn.plot wann-mnist wann-mnist-paper --out "$here/mnist" --dpi 80
+python -m evolearn.plot wann-mnist wann-mnist-paper --out "$here/mnist" --dpi 80 \
+  --data_dir "$mnist_in_full"

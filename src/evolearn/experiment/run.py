@@ -360,7 +360,9 @@ class Run:
             # (--resume reads the run's parameters from it).
             tmp = self.path(PARAMS_FILE + ".tmp")
             with open(tmp, "w", encoding="utf-8") as f:
-                f.write(PARAMS_FILE_HEADER.format(script=self.script_name, folder=self.out_dir))
+                # the folder relative to the working directory, where the command is run
+                folder = os.path.relpath(self.out_dir)
+                f.write(PARAMS_FILE_HEADER.format(script=self.script_name, folder=folder))
                 yaml.safe_dump(stored_params(self.params), f, sort_keys=False)
             os.replace(tmp, self.path(PARAMS_FILE))
 

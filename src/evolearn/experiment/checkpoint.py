@@ -212,15 +212,19 @@ def save_checkpoint(out_dir: Path, state: Mapping[str, Any]) -> Path:
     """Write ``state`` to ``out_dir/checkpoint.npz`` atomically."""
     path = Path(out_dir) / CHECKPOINT_FILE
     tmp = Path(out_dir) / TEMPORARY_CHECKPOINT_FILE
-    arrays = encode_state(state)
     try:
+        # The temporary file first: a run killed from here on, before its first checkpoint is
+        # in place, leaves it as the sign that it had none (Run.create).
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **encode_state(state))
             f.flush()
             os.fsync(f.fileno())
     except OSError as err:  # a full disk: keep the previous checkpoint, drop the partial one
         tmp.unlink(missing_ok=True)
         raise OSError(err.errno, err.strerror, str(tmp)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path
 

@@ -41,13 +41,14 @@ from evolearn.errors import Interrupted, ParamError, UserError, WorkerFailure
 from evolearn.experiment.checkpoint import (
     CHECKPOINT_FILE,
     LEGACY_CHECKPOINT_FILE,
+    TEMPORARY_CHECKPOINT_FILE,
     check_resumable,
     load_checkpoint,
 )
 from evolearn.experiment.console import ConsoleHandler, progress
 from evolearn.experiment.devices import cuda_device_count
 from evolearn.experiment.folder_lock import FolderLock
-from evolearn.experiment.outputs import OutputRecord, recorded, remove_recorded
+from evolearn.experiment.outputs import RECORD_FILE, OutputRecord, recorded, remove_recorded
 from evolearn.experiment.parsing import Params
 
 #: Name of the logger every message of a run goes through; modules of the package log to
@@ -96,6 +97,57 @@ def read_params_file(path: Path) -> dict[str, Any]:
 
 LOG_FILE = "log.txt"
 TENSORBOARD_DIR = "tensorboard_summary"
+
+
+def _files_in(folder: Path) -> list[str]:
+    """Every file and link under ``folder``, relative to it (links to folders not followed)."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root).relative_to(folder)
+        links = [d for d in dirs if (Path(root) / d).is_symlink()]
+        found.extend((here / name).as_posix() for name in [*files, *links])
+    return sorted(found)
+
+
+def _unrecorded_event_file(name: str) -> bool:
+    """A tensorboard event file: tensorboardX names it as it creates it, so a run killed in
+    that instant leaves it unrecorded. It is never removed, but it does not make a folder
+    someone else's."""
+    parts = name.split("/")
+    return len(parts) == 2 and parts[0] == TENSORBOARD_DIR and parts[1].startswith("events.")
+
+
+def _no_checkpoint_yet(folder: Path, names: list[str]) -> bool:
+    """Whether the run recorded in ``folder`` never completed a checkpoint.
+
+    The record names ``checkpoint.npz`` before the first one is written, so a run killed while
+    writing it (its ``checkpoint.npz.tmp`` there, or nothing recorded after the two) has none;
+    a ``checkpoint.npz`` recorded and missing otherwise was lost, and the run's results must
+    not be replaced.
+    """
+    if any((folder / name).exists() for name in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE)):
+        return False
+    if CHECKPOINT_FILE not in names:
+        return True
+    if (folder / TEMPORARY_CHECKPOINT_FILE).is_file():
+        return True
+    after = names[names.index(CHECKPOINT_FILE) + 1 :]
+    return set(after) <= {TEMPORARY_CHECKPOINT_FILE}
+
+
+def _nothing_written_yet(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but a run's record and a part of its params.yaml: a
+    start stopped before it wrote its parameters (a run writes them first)."""
+    return set(_files_in(folder)) <= {RECORD_FILE, PARAMS_FILE + ".tmp"}
+
+
+def _script_of(folder: Path, default: str) -> str:
+    """The script of the run in ``folder``: the first line of its log names it."""
+    log = folder / LOG_FILE
+    if log.is_file():
+        first = log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].strip()
+        return first or default
+    return default
 
 
 def params_markdown(params: Params) -> str:
@@ -205,7 +257,10 @@ class Run:
 
         The folder must not exist or be empty; otherwise, with ``params.overwrite_output``
         the toolkit's own outputs in it are removed (nothing else), and without it a
-        ParamError is raised and the folder is left untouched.
+        ParamError is raised and the folder is left untouched. A folder whose run was stopped
+        before its first checkpoint (killed as it started: the folder holds nothing but what
+        its record lists) is taken over without ``overwrite_output`` by the same command
+        (:meth:`_take_over`).
         """
         script_name = script_name or params.script
         if params.get("resume"):
@@ -215,10 +270,12 @@ class Run:
         out_dir = Path(params.out_dir)
         created = not out_dir.exists()
         lock = FolderLock(None)
+        note = None
         if not created:
             lock = FolderLock.acquire(out_dir) if out_dir.is_dir() else lock
             try:
-                cls._clear_existing(out_dir, bool(params.get("overwrite_output", False)))
+                overwrite = bool(params.get("overwrite_output", False))
+                note = cls._clear_existing(out_dir, overwrite, params, script_name)
             except BaseException:
                 lock.release()
                 raise
@@ -231,9 +288,25 @@ class Run:
             ) from None
         if created:
             lock = FolderLock.acquire(out_dir)
+        return cls._start(params, script_name, out_dir, created, lock, note)
+
+    @classmethod
+    def _start(
+        cls,
+        params: Params,
+        script_name: str,
+        out_dir: Path,
+        created: bool,
+        lock: FolderLock,
+        note: str | None = None,
+    ) -> Run:
+        """Open a new run in ``out_dir`` (empty, or holding only files that are not a run's)
+        and log ``note`` after its header."""
         run = cls(params, script_name, out_dir, created, lock)
         try:
             run._open()
+            if note:
+                run.log(note)
         except BaseException:
             run.close()
             run._discard()
@@ -263,13 +336,27 @@ class Run:
             (out_dir / name).is_file() for name in (CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE)
         ):
             names = recorded(out_dir)
+            if names is None and not any(out_dir.iterdir()):
+                # killed as it made the folder: the parameters given start the run
+                return cls._start(
+                    params, script_name, out_dir, False, lock,
+                    f"{out_dir} was empty: the run was stopped right after it made the folder, "
+                    f"before it wrote anything. It starts now, with the parameters given.",
+                )  # fmt: skip
+            if names is not None and PARAMS_FILE not in names and _nothing_written_yet(out_dir):
+                remove_recorded(out_dir)  # its record, a part of its params.yaml
+                return cls._start(
+                    params, script_name, out_dir, False, lock,
+                    f"The run in {out_dir} was stopped as it started, before it wrote its "
+                    f"{PARAMS_FILE}. It starts now, with the parameters given.",
+                )  # fmt: skip
             if names is None or PARAMS_FILE not in names:
                 raise ParamError(
                     f"resume: {str(out_dir)!r} holds no checkpoint and no record of a run "
                     f"({PARAMS_FILE} in its .evolearn-outputs), so it is not a run folder this "
                     f"version can continue; nothing was touched."
                 )
-            if CHECKPOINT_FILE in names:
+            if not _no_checkpoint_yet(out_dir, names):
                 raise UserError(
                     f"resume: the run in {out_dir} wrote a checkpoint, but {CHECKPOINT_FILE} is "
                     f"missing; put it back to continue the run (nothing was touched). Starting "
@@ -298,20 +385,22 @@ class Run:
         """
         saved_params = out_dir / PARAMS_FILE
         if not saved_params.is_file():
+            if _nothing_written_yet(out_dir):  # killed before its params.yaml was renamed
+                remove_recorded(out_dir)
+                return cls._start(
+                    params, script_name, out_dir, False, lock,
+                    f"The run in {out_dir} was stopped as it started, before it wrote its "
+                    f"{PARAMS_FILE}. It starts now, with the parameters given.",
+                )  # fmt: skip
             raise ParamError(
-                f"resume: {str(out_dir)!r} is not a run folder (it has no {PARAMS_FILE} and no "
-                f"checkpoint)."
+                f"resume: {str(out_dir)!r} has no checkpoint, and the {PARAMS_FILE} of its run "
+                f"is missing; put it back to start the run again in it (nothing was touched)."
             )
         try:
             saved = read_params_file(saved_params)
         except UserError as err:
             raise UserError(f"resume: {err}") from None
-        log = out_dir / LOG_FILE  # its first line names the script that started the run
-        script = script_name
-        if log.is_file():
-            script = log.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].strip()
-            script = script or script_name
-        check_resumable(out_dir, script, saved, params)
+        check_resumable(out_dir, _script_of(out_dir, script_name), saved, params)
         remove_recorded(out_dir, keep=frozenset({PARAMS_FILE}))
         run = cls(params, script_name, out_dir, created=False, lock=lock)
         run._keep = frozenset({PARAMS_FILE})  # a failed restart leaves the run resumable
@@ -329,14 +418,20 @@ class Run:
         return run
 
     @staticmethod
-    def _clear_existing(out_dir: Path, overwrite: bool) -> None:
+    def _clear_existing(
+        out_dir: Path, overwrite: bool, params: Params, script_name: str
+    ) -> str | None:
+        """Make room for a new run in the existing ``out_dir``; returns what to log about it."""
         if not out_dir.is_dir():
             raise ParamError(
                 f"out_dir {str(out_dir)!r} exists and is not a folder; choose another --out_dir."
             )
         if not any(out_dir.iterdir()):
-            return
+            return None
         if not overwrite:
+            note = Run._take_over(out_dir, params, script_name)
+            if note is not None:
+                return note
             raise ParamError(
                 f"out_dir {str(out_dir)!r} exists and is not empty; pass --overwrite_output "
                 f"to replace the run in it (only the files that run wrote are removed) or "
@@ -353,6 +448,46 @@ class Run:
                 f"recorded, and a new run would write over these. Choose another --out_dir, or "
                 f"move them yourself."
             )
+        return None
+
+    @staticmethod
+    def _take_over(out_dir: Path, params: Params, script_name: str) -> str | None:
+        """Remove what an earlier start of this run left in ``out_dir`` when it was stopped
+        before its first checkpoint, and say so; None (touching nothing) when the folder
+        holds anything else.
+
+        Taken over is a folder holding only files its record lists (and a tensorboard event
+        file being created at the kill), no checkpoint, and either no ``params.yaml`` and
+        nothing but a part of one (the start was stopped before it wrote its parameters) or a
+        ``params.yaml`` that ``params`` fits as for ``--resume``: starting again from the
+        beginning gives that run, and nothing else is lost.
+        """
+        names = recorded(out_dir)
+        if names is None or not _no_checkpoint_yet(out_dir, names):
+            return None
+        known = {*names, RECORD_FILE}
+        if any(n not in known and not _unrecorded_event_file(n) for n in _files_in(out_dir)):
+            return None
+        if _nothing_written_yet(out_dir):
+            remove_recorded(out_dir)
+            return (
+                f"A start of a run in {out_dir} was stopped before it wrote its {PARAMS_FILE}; "
+                f"this run takes the folder over."
+            )
+        saved = out_dir / PARAMS_FILE
+        if PARAMS_FILE not in names or not saved.is_file():
+            return None
+        try:
+            check_resumable(
+                out_dir, _script_of(out_dir, script_name), read_params_file(saved), params
+            )
+        except UserError:  # another run's parameters (or unreadable): not ours to replace
+            return None
+        remove_recorded(out_dir)
+        return (
+            f"The run started earlier in {out_dir} with these parameters was stopped before "
+            f"its first checkpoint; it starts again from the beginning (same seed, same run)."
+        )
 
     def _open(self, resume_step: int | None = None, write_params: bool = True) -> None:
         if resume_step is None and write_params:

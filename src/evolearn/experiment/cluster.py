@@ -25,6 +25,12 @@ file that ``dask scheduler --scheduler-file`` writes). :func:`open_pool
   Work that kills more workers than Dask's ``distributed.scheduler.allowed-failures``, or a
   scheduler that goes away, ends the run with :class:`WorkerFailure` or :class:`ClusterLost`;
   the generation loop then checkpoints and says how to resume.
+- Ctrl-C and closing print no Dask traceback: the processes of a ``local:N`` cluster are
+  started with SIGINT blocked (a terminal's Ctrl-C reaches every process of the run; the run
+  stops its cluster itself) and send their Dask log messages nowhere but CRITICAL ones, one line
+  each (:func:`dask_setup`); in the run's process, Dask's warnings go to the run's log, one line
+  each, and the asyncio errors of the client's event loop as well (those of an interrupted
+  ``gather`` are dropped).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import ctypes
 import json
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -160,6 +168,54 @@ def run_on_dask_worker(fn: Callable, token: str, slots_by_host: dict[str, int], 
     return fn(_worker_shared(token), chunk)
 
 
+class _OneLine(logging.Formatter):
+    """A log line without a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return " ".join(f"{record.name} - {record.levelname} - {record.getMessage()}".split())
+
+
+def dask_setup(worker: Any) -> None:
+    """Preload of the workers of a cluster the run starts (``local:N``), whose output is the
+    run's terminal: Ctrl-C is the run's to handle (it closes the cluster), and the workers'
+    Dask log messages (a closing scheduler's lost connections) stay off the terminal but
+    CRITICAL ones, one line each."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    handler.setLevel(logging.CRITICAL)
+    for name in ("distributed", "tornado", "asyncio"):
+        logger = logging.getLogger(name)
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+        logger.addHandler(handler)
+        logger.propagate = False
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith(("distributed.", "tornado.")) and isinstance(logger, logging.Logger):
+            for h in list(logger.handlers):
+                logger.removeHandler(h)
+            logger.propagate = True
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread, and so in the threads started meanwhile (the cluster's
+    event loop) and the processes they start (its workers, also those that replace a dead
+    one): a Ctrl-C at the terminal reaches the run alone. A Ctrl-C meanwhile is delivered
+    when the block ends."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 # --- in the run's process --------------------------------------------------------------------
 
 
@@ -189,17 +245,20 @@ class DaskPool(Pool):
         try:
             kind, value = parse_scheduler(scheduler) or ("", None)
             if kind == "local":
-                self._cluster = distributed.LocalCluster(
-                    n_workers=value,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    worker_dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
-                self._client = distributed.Client(self._cluster, set_as_default=False)
+                with _sigint_blocked():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=value,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        worker_dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                        preload=[__name__],
+                    )
+                    self._client = distributed.Client(self._cluster, set_as_default=False)
             else:
                 self._client = _connect(kind, value)
+            self._quiet_event_loop()
             with self._connection():
                 self._remove_plugins_of_runs_that_are_gone()
                 token = f"{self._client.id}-{uuid.uuid4().hex[:8]}"
@@ -217,6 +276,27 @@ class DaskPool(Pool):
             raise
 
     # --- the cluster ---------------------------------------------------------------------
+
+    def _quiet_event_loop(self) -> None:
+        """The asyncio errors of the client's event loop (printed by asyncio with a traceback
+        when a task's error is never retrieved) as one line in the run's log while the pool
+        is open, dropped after; the AllExit of an interrupted ``gather`` (its way to stop
+        waiting) always."""
+        loop = getattr(self._client.loop, "asyncio_loop", None)
+        if loop is None:
+            return
+        pool = self
+
+        def handle(loop, context: dict) -> None:
+            error = context.get("exception")
+            if isinstance(error, distributed.client.AllExit) or pool._logging is None:
+                return
+            text = str(context.get("message", ""))
+            if error is not None:
+                text += f": {type(error).__name__}: {error}"
+            logging.getLogger("distributed.client").warning("%s", " ".join(text.split()))
+
+        loop.set_exception_handler(handle)
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[None]:

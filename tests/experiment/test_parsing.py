@@ -326,6 +326,18 @@ def test_missing_yaml_file(spec, tmp_path):
     assert missing in message and "does not exist" in message
 
 
+def test_the_params_yaml_of_a_run_stopped_before_it_wrote_one_says_how_to_go_on(spec, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".evolearn-outputs").write_text(".evolearn-outputs\n")
+    message = error_of(spec, [str(out / "params.yaml")])
+    assert "does not exist" in message and "stopped before it wrote its params.yaml" in message
+    assert f"--resume '{out}'" in message
+    # Without a run's record, no such word.
+    (out / ".evolearn-outputs").unlink()
+    assert "stopped before" not in error_of(spec, [str(out / "params.yaml")])
+
+
 def test_malformed_yaml_file(spec, write_yaml):
     message = error_of(spec, [write_yaml("lr: [0.1\nbatch_size: 3\n")])
     assert "is not valid YAML" in message and "params.yaml" in message

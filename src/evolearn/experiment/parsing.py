@@ -45,6 +45,7 @@ from evolearn.experiment.options import (
     TRUE_WORDS,
     Option,
 )
+from evolearn.experiment.outputs import RECORD_FILE
 from evolearn.search.reproduction import breeding_pool_size
 
 # --------------------------------------------------------------------------------------------
@@ -371,8 +372,16 @@ def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
                 if path.exists()
                 else "does not exist"
             )
+            hint = ""
+            if path.name == "params.yaml" and (path.parent / RECORD_FILE).is_file():
+                hint = (
+                    f" {str(path.parent)!r} holds a run that was stopped before it wrote its "
+                    f"params.yaml: start it again with the parameter file it was started with "
+                    f"(and the same options), or give that file with --resume "
+                    f"{str(path.parent)!r}."
+                )
             raise ParamError(
-                f"The parameter file {str(path)!r} {what}; give the path of a YAML file."
+                f"The parameter file {str(path)!r} {what}; give the path of a YAML file.{hint}"
             )
         with open(path, encoding="utf-8") as f:
             data = yaml.load(f, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)

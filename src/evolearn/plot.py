@@ -97,7 +97,6 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m evolearn.plot",
         description="Figures and tables of runs: evolution, architecture, drawings, and "
         "(with --connections, --curves) the random-architecture control and learning curves.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", help="run folders, or network JSON files to draw")
     parser.add_argument("--out", required=True, help="the folder for the figures and tables")

@@ -19,7 +19,6 @@ same seed gives the same networks and numbers, whatever ``--num_workers``.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from evolearn.errors import UserError
@@ -42,7 +41,6 @@ def _parser():
         prog="python -m evolearn.random_networks",
         description="Train random networks of given sizes as a run trains its champion, "
         "against the run's evolved champions.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("runs", nargs="+", help="run folders of run-wlnn-mnist.py")
     add_control_options(parser, required=True)

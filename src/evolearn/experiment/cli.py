@@ -61,9 +61,30 @@ def main_wrapper(
     sys.exit(0 if code is None else code)
 
 
+class ToolHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default once: ``(default: X)`` is added only to an option
+    whose help does not already say its default, and whose default is a value (not None, not
+    the False of a flag)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (
+            "%(default)" in text
+            or "(default" in text
+            or action.default is None
+            or action.default is False
+        ):
+            return text
+        return super()._get_help_string(action)
+
+
 class ToolParser(argparse.ArgumentParser):
     """argparse for the ``python -m evolearn.*`` tools: a usage error is a ParamError (one
-    paragraph, exit code 2), not argparse's own exit."""
+    paragraph, exit code 2), not argparse's own exit; ``--help`` shows each default once
+    (:class:`ToolHelpFormatter`)."""
+
+    def __init__(self, *args, formatter_class=ToolHelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message):
         raise ParamError(f"{message} (run '{self.prog} --help').")

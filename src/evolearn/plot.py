@@ -292,9 +292,8 @@ def architecture_table(runs: Sequence[RunFolder], generation: int | None):
                 **stats,
             }
         )
-        degrees[run.name] = (
-            run.rule,
-            np.concatenate([architecture.degrees(g)[2] for g in genomes]),
+        degrees[run.name] = figures.degree_panel(
+            run, np.concatenate([architecture.degrees(g)[2] for g in genomes])
         )
     return pd.DataFrame(rows), degrees
 

@@ -137,8 +137,42 @@ def test_learning_curves_grid_of_runs_by_generations_with_the_training_epochs_ma
             assert list(marker.get_xdata()) == [epochs, epochs]
 
 
+def test_evolution_title_says_how_many_networks_were_drawn(tiny_runs):
+    runs = [RunFolder.open(tiny_runs["bp"]), RunFolder.open(tiny_runs["hebb"])]
+    # generations of 10 networks: a sample of 18 is all of them, not 18
+    assert figures.wlnn_evolution(runs, per_generation=18).get_suptitle() == (
+        "Evolution: all 10 networks per generation"
+    )
+    assert figures.wlnn_evolution(runs, per_generation=4).get_suptitle() == (
+        "Evolution: 4 random networks per generation"
+    )
+
+
+def test_degree_panels_of_wann_runs_have_a_title_and_their_own_y_axis(tiny_runs):
+    from evolearn.plot import architecture_table
+
+    runs = [RunFolder.open(tiny_runs[name]) for name in ("bp", "hebb", "swing")]
+    _, degrees = architecture_table(runs, None)
+    figure = figures.degree_histograms(degrees)
+    bp, hebb, swing = figure.axes
+    assert [axes.get_title() for axes in figure.axes] == [
+        "backprop\nbp",
+        "Hebbian\nhebb",
+        "WANN CartPoleSwingUp\nswing",
+    ]
+    # the WLNN panels share their scale; the WANN panel's y axis fits its own few neurons
+    assert bp.get_ylim() == hebb.get_ylim()
+    tallest = {a: max(p.get_height() for p in a.patches) for a in figure.axes}
+    assert tallest[bp] > 20 * tallest[swing] > 0
+    assert tallest[swing] <= swing.get_ylim()[1] <= 1.1 * tallest[swing]
+    assert swing.get_ylabel() == bp.get_ylabel() == "hidden neurons"
+
+
 def test_degree_histograms_count_every_hidden_neuron():
-    degrees = {"a": ("backprop", np.array([1, 1, 2, 5])), "b": ("hebbian", np.array([3]))}
+    degrees = {
+        "a": figures.DegreePanel("backprop", "wlnn", np.array([1, 1, 2, 5]), "backprop"),
+        "b": figures.DegreePanel("Hebbian", "wlnn", np.array([3]), "hebbian"),
+    }
     figure = figures.degree_histograms(degrees)
     first, second = figure.axes
     heights = [p.get_height() for p in first.patches]

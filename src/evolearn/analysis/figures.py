@@ -10,13 +10,21 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from evolearn.analysis.runs import RULE_COLOURS, RULE_LABELS, WANN_CLASSIFICATION, RunFolder
+from evolearn.analysis.runs import (
+    RULE_COLOURS,
+    RULE_LABELS,
+    WANN_CLASSIFICATION,
+    WLNN,
+    RunFolder,
+)
 
 #: Networks per generation the evolution figure draws (the thesis: 18 of 180).
 SAMPLE_PER_GENERATION = 18
@@ -65,9 +73,15 @@ def wlnn_evolution(
     evolution figure). Failed networks (no accuracy) are left out of the left panel."""
     figure, (acc_axes, con_axes) = _subplots(1, 2, figsize=(11, 4), sharex=True)
     labelled = set()
+    drawn, every = set(), True  # networks drawn per generation; whether each was all of it
     for number, run in enumerate(runs):
         # seeded by the run's name: its points do not depend on the order of the runs
-        rows = sample_rows(run.population, per_generation, [seed, zlib.crc32(run.name.encode())])
+        population = run.population
+        rows = sample_rows(population, per_generation, [seed, zlib.crc32(run.name.encode())])
+        sizes = population.groupby("generation").size()
+        counts = rows.groupby("generation").size()
+        drawn.update(counts.tolist())
+        every = every and counts.equals(sizes)
         colour = rule_colour(run.rule, number)
         label = rule_label(run.rule)
         kwargs = {"s": 3, "alpha": 0.35, "color": colour, "linewidths": 0, "rasterized": True}
@@ -85,9 +99,18 @@ def wlnn_evolution(
     legend = acc_axes.legend(title="learning rule", markerscale=4, loc="lower right")
     for handle in legend.legend_handles:
         handle.set_alpha(1)
-    figure.suptitle(f"Evolution: {per_generation} random networks per generation")
+    figure.suptitle(f"Evolution: {_sample_words(drawn, every)} per generation")
     figure.tight_layout()
     return figure
+
+
+def _sample_words(drawn: set[int], every: bool) -> str:
+    """How many networks of each generation the evolution figure shows, in words."""
+    if not drawn:
+        return "no networks"
+    low, high = min(drawn), max(drawn)
+    count = str(low) if low == high else f"{low} to {high}"
+    return f"all {count} networks" if every else f"{count} random networks"
 
 
 def wann_evolution(run: RunFolder):
@@ -232,21 +255,45 @@ def learning_curves(curves: pd.DataFrame, num_epochs: dict[str, int]):
     return figure
 
 
-def degree_histograms(degrees: dict[str, tuple[str | None, np.ndarray]]):
+class DegreePanel(NamedTuple):
+    """One panel of :func:`degree_histograms`: the degrees of hidden neurons of one run."""
+
+    heading: str  #: the first line of the title: the learning rule, or "WANN" and the task
+    kind: str  #: panels of one kind share their y axis (their counts have one scale)
+    values: np.ndarray
+    rule: str | None = None  #: the colour's learning rule
+
+
+def degree_panel(run: RunFolder, values: np.ndarray) -> DegreePanel:
+    """The panel of ``run``: headed by its learning rule (WLNN) or its task (WANN)."""
+    if run.kind == WLNN:
+        return DegreePanel(rule_label(run.rule), run.kind, values, run.rule)
+    task = run.params.get("env_name") or run.params.get("dataset") or run.kind
+    return DegreePanel(f"WANN {task}", run.kind, values)
+
+
+def degree_histograms(degrees: dict[str, DegreePanel]):
     """Histogram of the degrees of hidden neurons of a population, one panel per run
-    (``degrees``: run name -> (rule, degrees))."""
+    (``degrees``: run name -> its panel). Panels of one kind of run share their y axis; a
+    WANN run's few hidden neurons get an axis of their own, not the scale of a WLNN run's
+    thousands."""
     names = list(degrees)
-    figure, panels = _subplots(
-        1, len(names), figsize=(3.6 * len(names), 3.2), sharey=True, squeeze=False
-    )
+    figure, panels = _subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
+    first_of_kind: dict[str, object] = {}
     for number, (name, axes) in enumerate(zip(names, panels[0], strict=True)):
-        rule, values = degrees[name]
+        panel = degrees[name]
+        values = panel.values
         top = int(values.max()) if len(values) else 1
-        axes.hist(values, bins=np.arange(0.5, top + 1.5), color=rule_colour(rule, number))
-        axes.set_title(f"{rule_label(rule)}\n{name}", fontsize="medium")
+        axes.hist(values, bins=np.arange(0.5, top + 1.5), color=rule_colour(panel.rule, number))
+        axes.set_title(f"{panel.heading}\n{name}", fontsize="medium")
         axes.set_xlabel("degree of a hidden neuron")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of neurons
         axes.grid(alpha=0.3)
-    panels[0][0].set_ylabel("hidden neurons")
+        if panel.kind in first_of_kind:
+            axes.sharey(first_of_kind[panel.kind])
+        else:
+            first_of_kind[panel.kind] = axes
+            axes.set_ylabel("hidden neurons")
     figure.tight_layout()
     return figure
 

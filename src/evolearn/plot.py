@@ -22,7 +22,10 @@ Writes into FIGDIR (PNG and PDF; drawings as SVG and PNG):
   ``--epochs`` epochs, the test accuracy after each epoch.
 
 Nothing is written into the run folders. A file of FIGDIR is written over only if an evolearn
-tool wrote it (FIGDIR's ``.evolearn-outputs``).
+tool wrote it (FIGDIR's ``.evolearn-outputs``). A new call into the same FIGDIR first removes
+the files an earlier call wrote that it does not write again (and says which), but the
+control's ``random_networks.*``, which ``python -m evolearn.random_networks`` may have written
+there: no other file is ever removed.
 """
 
 from __future__ import annotations
@@ -37,11 +40,11 @@ import pandas as pd
 
 from evolearn.analysis import architecture, figures
 from evolearn.analysis.drawing import draw_network, task_names
-from evolearn.analysis.retraining import learning_curves, train_random_networks
+from evolearn.analysis.retraining import learning_curves, random_networks, train_random_networks
 from evolearn.analysis.runs import WLNN, RunFolder
 from evolearn.errors import UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int, scheduler_arg
-from evolearn.experiment.outputs import ToolOutputs
+from evolearn.experiment.outputs import ToolOutputs, recorded, remove_recorded
 from evolearn.genome import Genome
 from evolearn.network_io import load_genome
 from evolearn.search.loop import WORST_SCORE
@@ -192,9 +195,13 @@ def control_table(
     epochs: int,
     datasets: Datasets,
     together: bool = False,
+    networks: dict[str, dict[int, list[Genome]]] | None = None,
 ) -> pd.DataFrame:
     """The random networks of each run (kind "random") and the run's tested champions (kind
-    "champion": the long-training test accuracy of every test of the run)."""
+    "champion": the long-training test accuracy of every test of the run). ``networks``: run
+    name -> the random networks of :func:`control_networks` (built here when not given)."""
+    if networks is None:
+        networks = control_networks(runs, connections, num_networks, seed)
     rows = []
     for run in runs:
         start = time.perf_counter()
@@ -206,6 +213,7 @@ def control_table(
             seed,
             epochs,
             together=together,
+            networks=networks[run.name],
         )
         rows += [
             {"kind": "random", "run": run.name, "rule": run.rule, "epochs": epochs, **r}
@@ -241,8 +249,22 @@ def control_table(
     return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(integers, "Int64"))
 
 
+def control_networks(
+    runs: Sequence[RunFolder], connections: Sequence[int], num_networks: int, seed: int
+) -> dict[str, dict[int, list[Genome]]]:
+    """Run name -> count -> the control's random networks of the run; a ParamError naming
+    the run for a count below the size its networks start with (built before anything is
+    written or trained)."""
+    return {
+        run.name: random_networks(
+            run.params, connections, num_networks, seed, who=f"run {run.path}"
+        )
+        for run in runs
+    }
+
+
 def control_from_args(
-    runs: Sequence[RunFolder], args: argparse.Namespace, datasets
+    runs: Sequence[RunFolder], args: argparse.Namespace, datasets, networks=None
 ) -> pd.DataFrame:
     """:func:`control_table` with the options of :func:`add_control_options` and
     :func:`add_retraining_options` (both tools read them the same way)."""
@@ -254,6 +276,7 @@ def control_from_args(
         args.epochs,
         datasets,
         args.together,
+        networks,
     )
 
 
@@ -385,6 +408,22 @@ def params_of_network(path: Path) -> dict:
         return {}
 
 
+def remove_earlier(outputs: ToolOutputs, keep: set[str]) -> ToolOutputs:
+    """Remove the files an earlier call wrote into the output folder (as its record lists
+    them) but those in ``keep``, say which, and return the folder's outputs anew. A file no
+    evolearn tool wrote is never removed."""
+    names = recorded(outputs.folder)
+    if not names:
+        return outputs
+    removed = remove_recorded(outputs.folder, keep=frozenset(keep))
+    files = [p for p in removed if p.relative_to(outputs.folder).as_posix() in names]
+    if files:
+        print(f"Removed {len(files)} files an earlier call wrote to {outputs.folder}:")
+        for path in files:
+            print(f"  {path}")
+    return ToolOutputs(outputs.folder)
+
+
 def main(argv: list[str]) -> None:
     args = _parser().parse_args(argv)
     runs, files = open_paths(args.paths)
@@ -430,6 +469,10 @@ def main(argv: list[str]) -> None:
         )
     outputs.claim(*planned)
     network_params = {f: params_of_network(f) for f in files}
+    # the control's random networks next: a count they cannot have stops the command here
+    networks = None
+    if args.connections:
+        networks = control_networks(wlnn, args.connections, args.num_networks, args.seed)
 
     # The pools first: a scheduler that cannot be reached stops the command before it writes.
     with Datasets(args.num_workers, args.data_dir, args.scheduler) as datasets:
@@ -437,6 +480,8 @@ def main(argv: list[str]) -> None:
             for run in wlnn:
                 datasets.pool(run)
         start = time.perf_counter()
+        # the control may be python -m evolearn.random_networks's: kept when not made again
+        outputs = remove_earlier(outputs, {*planned, *CONTROL_FILES})
         written: list[Path] = []
 
         def save(figure, name: str) -> None:
@@ -463,9 +508,11 @@ def main(argv: list[str]) -> None:
             written += draw(
                 load_genome(path), network_params[path], str(path), outputs, name, args.dpi
             )
-        print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
+        if args.connections or args.curves:
+            print(f"{len(written)} files without retraining in {time.perf_counter() - start:.1f} s")
         if args.connections:
-            written += write_control(control_from_args(wlnn, args, datasets), outputs, args.dpi)
+            table = control_from_args(wlnn, args, datasets, networks)
+            written += write_control(table, outputs, args.dpi)
         if args.curves:
             curves = curves_table(
                 wlnn, args.curves, args.curve_networks, args.seed, args.epochs, datasets

@@ -6,9 +6,11 @@ random ones of the same size?
 
 For each run-wlnn-mnist.py run and each connection count, ``--num_networks`` random networks
 are built as evolution starts a network (the initial network, the add-node pass) and mutated
-at random with the run's mutation probabilities until they have at least that many
-connections (:mod:`evolearn.analysis.retraining`). Each gets the champion's long training (10
-epochs with the run's learning rule, optimizer, learning rate and batch size) and is tested.
+at random with the run's mutation probabilities until they have that many connections
+(:mod:`evolearn.analysis.retraining`); an initial network already larger is drawn again, and
+a count below what the run's networks start with is refused (with the smallest count possible)
+before anything is trained. Each gets the champion's long training (10 epochs with the run's
+learning rule, optimizer, learning rate and batch size) and is tested.
 
 Writes ``random_networks.csv`` (one row per random network, and one per test of the run's
 champion, its long-training test accuracy) and the figure ``random_networks`` (PNG, PDF):
@@ -30,6 +32,7 @@ from evolearn.plot import (
     add_control_options,
     add_retraining_options,
     control_from_args,
+    control_networks,
     open_paths,
     wlnn_runs,
     write_control,
@@ -58,8 +61,10 @@ def main(argv: list[str]) -> None:
     outputs = ToolOutputs(args.out)
     outputs.claim(*CONTROL_FILES)
     start = time.perf_counter()
+    # built first: a count the networks cannot have stops the command before the training
+    networks = control_networks(runs, args.connections, args.num_networks, args.seed)
     with Datasets(args.num_workers, args.data_dir, args.scheduler) as datasets:
-        table = control_from_args(runs, args, datasets)
+        table = control_from_args(runs, args, datasets, networks)
     written = write_control(table, outputs, args.dpi)
     print(f"Wrote {len(written)} files to {outputs.folder} in {time.perf_counter() - start:.1f} s:")
     for path in written:

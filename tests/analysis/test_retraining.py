@@ -1,6 +1,7 @@
 """Random networks of the control, and the long training of the analysis."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -12,9 +13,11 @@ from evolearn.analysis.retraining import (
     long_training,
     long_training_config,
     random_network,
+    random_networks,
     train_random_networks,
 )
 from evolearn.data import load_dataset
+from evolearn.errors import ParamError
 from evolearn.experiment.workers import WorkerPool
 from evolearn.network_io import load_genome
 from evolearn.wlnn.evolution import initial_wlnn
@@ -46,13 +49,41 @@ def test_random_networks_grow_to_exactly_the_asked_connections(target):
 
 
 def test_random_networks_start_as_evolution_starts_them():
-    # a target below the initial network's size: the initial network itself, grown by nothing
+    # a target of the initial network's size: the initial network itself, grown by nothing
     rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
     start = initial_wlnn(64, 10, 0.05, rng_a)
-    genome = random_network(PARAMS, 1, rng_b)
+    genome = random_network(PARAMS, start.num_connections, rng_b)
     assert genome.connections.tolist() == start.connections.tolist()
     assert genome.layer.tolist() == start.layer.tolist()
     assert genome.num_hidden > 0  # the add-node pass split some connections
+
+
+#: digits networks start with every input-output connection, each split with probability 0.5
+DIGITS = {**PARAMS, "p_initial_connection_enabled": 1.0, "p_add_node": 0.5}
+#: the same, smaller: 64 connections, each split with probability 0.5
+SMALL = {**DIGITS, "num_inputs": 16, "num_outputs": 4}
+
+
+def test_a_random_network_is_never_larger_than_asked_when_its_start_is():
+    # digits networks start with about 960 connections (924 to 997 in 200 draws): those that
+    # start above 955 are drawn again, as the small starts evolution selects
+    for index in range(6):
+        rng = streams.stream(0, 955, streams.RANDOM_NETWORK, index)
+        assert random_network(DIGITS, 955, rng).num_connections == 955
+
+
+def test_a_count_below_the_runs_starts_is_refused_with_the_smallest_count_possible():
+    for target in (50, 70):  # below the 64 of every start; below nearly every start
+        with pytest.raises(ParamError) as refused:
+            random_network(SMALL, target, np.random.default_rng(0), who="run out/bp")
+        message = str(refused.value)
+        assert message.startswith(f"--connections {target} is too few for run out/bp: ")
+        assert "never fewer than 64" in message
+        smallest = int(re.search(r"the smallest count possible is about (\d+)", message)[1])
+        assert 70 < smallest < 128
+    # and that count is one the networks can have
+    networks = random_networks(SMALL, [smallest], 10, seed=0)
+    assert [g.num_connections for g in networks[smallest]] == [smallest] * 10
 
 
 def test_the_same_seed_gives_the_same_random_network_and_another_index_another():

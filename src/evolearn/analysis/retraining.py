@@ -11,8 +11,12 @@ report).
 Random networks of the control are built as evolution starts a network: the initial network
 (random input-output connections, the add-node pass splitting each with probability 0.5),
 then random mutations with the run's probabilities (add node with ``p_add_node``, else add a
-connection) until the network has at least the asked number of connections; fresh random
-weights, as a Baldwinian child gets.
+connection) until the network has the asked number of connections; fresh random weights, as a
+Baldwinian child gets. An initial network already larger than the count asked is drawn again
+(from the same stream): the random networks of a count are the starts evolution draws that
+are no larger, grown to it, as evolution's small networks are (and never larger than asked).
+A count below what the run's networks start with (none of :data:`MAX_STARTS` starts fits) is
+refused.
 
 Streams (:mod:`evolearn.streams`): random network ``i`` of ``c`` connections is built from
 ``(seed, c, RANDOM_NETWORK, i)`` and trained with ``(seed, c, RANDOM_TRAIN, i)``; saved network
@@ -35,7 +39,7 @@ import numpy as np
 import torch
 
 from evolearn import streams
-from evolearn.errors import UserError
+from evolearn.errors import ParamError, UserError
 from evolearn.experiment.workers import Pool, SharedArrays
 from evolearn.genome import Genome, random_weights
 from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS, initial_wlnn, mutate
@@ -45,15 +49,42 @@ from evolearn.wlnn.population import evaluate_population, train_population
 
 #: A random network that gained no connection in this many mutations in a row cannot grow.
 MAX_FRUITLESS_MUTATIONS = 10_000
+#: Initial networks a random network draws before its count is refused as below the run's.
+MAX_STARTS = 100
 
 
-def random_network(params: dict, min_connections: int, rng: np.random.Generator) -> Genome:
-    """A random WLNN of at least ``min_connections`` connections, grown as described above
-    with the run's ``params`` (num_inputs, num_outputs, p_initial_connection_enabled,
-    p_add_node)."""
-    genome = initial_wlnn(
-        params["num_inputs"], params["num_outputs"], params["p_initial_connection_enabled"], rng
-    )
+def fewest_start_connections(params: dict) -> int:
+    """The fewest connections an initial network of ``params`` can have: every input-output
+    connection, none split, when each is enabled with probability 1; else none."""
+    if params["p_initial_connection_enabled"] >= 1:
+        return params["num_inputs"] * params["num_outputs"]
+    return 0
+
+
+def random_network(
+    params: dict, min_connections: int, rng: np.random.Generator, who: str = "the run"
+) -> Genome:
+    """A random WLNN of ``min_connections`` connections, grown as described above with the
+    run's ``params`` (num_inputs, num_outputs, p_initial_connection_enabled, p_add_node); a
+    ParamError naming ``who`` when the run's networks start larger than that."""
+    starts = []
+    for _ in range(MAX_STARTS):
+        genome = initial_wlnn(
+            params["num_inputs"], params["num_outputs"], params["p_initial_connection_enabled"], rng
+        )
+        if genome.num_connections <= min_connections:
+            break
+        starts.append(genome.num_connections)
+    else:
+        # a count that about one start in ten fits: each network then finds one surely
+        smallest = int(np.ceil(np.quantile(starts, 0.1)))
+        raise ParamError(
+            f"--connections {min_connections} is too few for {who}: its random networks start "
+            f"larger (none of {MAX_STARTS} initial networks drawn had at most {min_connections} "
+            f"connections: they had {min(starts)} to {max(starts)}, and never fewer than "
+            f"{fewest_start_connections(params)}); the smallest count possible is about "
+            f"{smallest}: choose counts of at least that"
+        )
     fruitless = 0
     while genome.num_connections < min_connections:
         before = genome.num_connections
@@ -153,6 +184,23 @@ def train_together(shared: SharedArrays, task: TogetherTask) -> list[float]:
     return accuracies.tolist()
 
 
+def random_networks(
+    params: dict, connections: Sequence[int], num_networks: int, seed: int, who: str = "the run"
+) -> dict[int, list[Genome]]:
+    """``num_networks`` random networks of each count of ``connections`` (their streams
+    ``(seed, count, RANDOM_NETWORK, index)``); a ParamError naming ``who`` for a count below
+    the size of the run's networks."""
+    return {
+        target: [
+            random_network(
+                params, target, streams.stream(seed, target, streams.RANDOM_NETWORK, i), who
+            )
+            for i in range(num_networks)
+        ]
+        for target in connections
+    }
+
+
 def train_random_networks(
     pool: Pool,
     params: dict,
@@ -162,9 +210,11 @@ def train_random_networks(
     epochs: int = LONG_TRAINING_EPOCHS,
     *,
     together: bool = False,
+    networks: dict[int, list[Genome]] | None = None,
 ) -> list[dict]:
     """For each count of ``connections``, ``num_networks`` random networks, trained and
     tested: one dict per network (target, index, connections, neurons, layers, test_acc).
+    ``networks``: those of :func:`random_networks` (built here when not given).
 
     ``together``: the networks of one count train as one model on the same mini-batches (the
     population path evolution trains a generation with; the batches from the stream
@@ -172,12 +222,11 @@ def train_random_networks(
     on MNIST; otherwise each alone in its own random order, exactly as the run's champion.
     """
     config = long_training_config(params, epochs)
+    if networks is None:
+        networks = random_networks(params, connections, num_networks, seed)
     rows, tasks = [], []
     for target in connections:
-        genomes = [
-            random_network(params, target, streams.stream(seed, target, streams.RANDOM_NETWORK, i))
-            for i in range(num_networks)
-        ]
+        genomes = networks[target]
         entropies = [
             streams.stream_entropy(seed, target, streams.RANDOM_TRAIN, i)
             for i in range(num_networks)

@@ -53,6 +53,7 @@ NOT_PURE = (
     "evolearn.data",
     "evolearn.network_io",
     "evolearn.testing",
+    "evolearn.scripts",
     "evolearn.analysis.runs",
     "evolearn.analysis.retraining",
     "evolearn.analysis.figures",

@@ -71,7 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = ToolParser(
         prog="python -m evolearn.champion",
         description="Evaluate a saved network again on the task of its run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "path",

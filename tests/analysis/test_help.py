@@ -1,4 +1,4 @@
-"""--help of python -m evolearn.plot and python -m evolearn.random_networks: each default once."""
+"""--help of the analysis tools (plot, random_networks, champion): each default once."""
 
 import subprocess
 import sys
@@ -7,7 +7,9 @@ import pytest
 from conftest import REPO
 
 
-@pytest.mark.parametrize("module", ["evolearn.plot", "evolearn.random_networks"])
+@pytest.mark.parametrize(
+    "module", ["evolearn.plot", "evolearn.random_networks", "evolearn.champion"]
+)
 def test_help_shows_each_default_once(module):
     result = subprocess.run(
         [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=REPO,
@@ -17,13 +19,20 @@ def test_help_shows_each_default_once(module):
     text = " ".join(result.stdout.split())  # whatever the width the help is wrapped to
     assert "(default: None)" not in text and "(default: False)" not in text
     # a help that says its default gets no second one
-    assert "(default: each run's data_dir) --" in text or text.endswith(
-        "(default: each run's data_dir)"
-    )
+    if module == "evolearn.champion":
+        assert "where MNIST is (default: the run's data_dir) the WANN" in text
+        assert text.count("(default: the one of the run folder the file is in)") == 1
+    else:
+        assert "(default: each run's data_dir) --" in text or text.endswith(
+            "(default: each run's data_dir)"
+        )
     if module == "evolearn.plot":
         assert "(default: each run's last saved) --connections" in text
         assert text.count("(default: 18)") == 1
     # every option's help carries at most one default
     for option in text.split(" --")[1:]:
         assert option.count("(default:") <= 1, option
-    assert "(default: 20)" in text and "(default: 0)" in text  # the values still shown
+    if module == "evolearn.champion":
+        assert "(default: 100)" in text and "(default: 0)" in text  # the values still shown
+    else:
+        assert "(default: 20)" in text and "(default: 0)" in text

@@ -23,7 +23,11 @@ atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
 # sets it to ../shared/datasets/mnist), else those tests are skipped. The variable is then
 # removed, so that every other test sees the toolkit as a user without it would; tests pass
 # MNIST_DIR with --data_dir. Dataset caches go to the session folder, never next to the files.
-_data_dir = os.environ.pop("EVOLEARN_DATA_DIR", "")
+# (The folder is passed on to pytest-xdist's worker processes as EVOLEARN_TESTS_MNIST_DIR.)
+_data_dir = os.environ.pop("EVOLEARN_DATA_DIR", "") or os.environ.get(
+    "EVOLEARN_TESTS_MNIST_DIR", ""
+)
+os.environ["EVOLEARN_TESTS_MNIST_DIR"] = _data_dir
 MNIST_DIR = Path(_data_dir).expanduser().resolve() if _data_dir else None
 if MNIST_DIR is not None and not MNIST_DIR.is_dir():
     MNIST_DIR = None

@@ -58,7 +58,7 @@ def synthetic(folder: Path, generations: int, size: int) -> None:
             "mean_reward": mean_reward,
             "max_reward": mean_reward + rng.uniform(0, 0.5, size),
             "mean_acc": hits.mean(1) / 1000,
-            "max_acc": hits.max(1) / 1000,
+            "acc_at_max_reward": hits.max(1) / 1000,
         }
         population = [genomes[i] for i in rng.integers(len(genomes), size=size)]
         table.append(generation, scores, population, failed_below=-1e30)

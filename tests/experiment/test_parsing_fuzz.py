@@ -772,7 +772,8 @@ def test_regression_billion_laughs_fails_fast(tmp_path):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-    assert len(str(info.value)) < 2000
+    # short whatever the length of the temporary folder the message names
+    assert len(str(info.value).replace(str(path), "PATH")) < 2000
     assert_clean_error(info.value, [path])
 
 

@@ -179,7 +179,7 @@ def test_seconds_is_what_each_epoch_took_and_elapsed_seconds_the_time_since_the_
     elapsed = [float(r["elapsed_seconds"]) for r in rows]
     assert all(s > 0 for s in seconds) and elapsed == sorted(elapsed)
     # each epoch's seconds fit between the elapsed times of its row and the one before
-    # (0.01: both are rounded to hundredths)
+    # (0.02: all three are rounded to hundredths, each by up to 0.005)
     for before, now, took in zip([0.0, *elapsed], elapsed, seconds, strict=False):
-        assert took <= now - before + 0.01
+        assert took <= now - before + 0.02
     assert sum(seconds) <= elapsed[-1] + 0.01 * len(rows)

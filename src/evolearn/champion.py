@@ -34,7 +34,7 @@ from types import SimpleNamespace
 import torch
 
 from evolearn.errors import ParamError, UserError
-from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int
+from evolearn.experiment.cli import ToolParser, main_wrapper, non_negative_int, positive_int
 from evolearn.experiment.run import read_params_file
 from evolearn.network_io import load_genome, load_genome_info, load_wann_release
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
@@ -57,14 +57,6 @@ TUNING_OPTIONS = {
 }
 #: The options that always apply.
 ALWAYS = ("path", "params")
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: an int of at least 0 (an environment seed)."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -90,12 +90,21 @@ class ToolParser(argparse.ArgumentParser):
         raise ParamError(f"{message} (run '{self.prog} --help').")
 
 
+def _int_at_least(text: str, low: int) -> int:
+    value = int(text)
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an int of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an int of at least 0 (a seed)."""
+    return _int_at_least(text, 0)
 
 
 def scheduler_arg(text: str) -> str:

@@ -134,6 +134,37 @@ def read_scalars(out_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
+def folder_contents(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``: relative path -> bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """``finished_run(script, *args)``: the folder of that run, ended well, made once per test
+    process and shared by every test that asks for the same run (the uninterrupted runs that
+    killed, resumed or clustered runs are compared with). Read it, never write to it: copy it
+    to change it. A test that changed it fails the next test that asks for it."""
+    runs: dict[tuple[str, ...], tuple[Path, dict[str, bytes]]] = {}
+
+    def get(script: str, *args: str) -> Path:
+        key = (script, *args)
+        if key not in runs:
+            out = tmp_path_factory.mktemp("finished") / "run"
+            result = run_script(script, *args, "--out_dir", str(out))
+            assert result.returncode == 0, result.stderr
+            runs[key] = out, folder_contents(out)
+        out, contents = runs[key]
+        assert folder_contents(out) == contents, f"a test changed the shared run {key}"
+        return out
+
+    return get
+
+
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
     """Keep preprocessed-dataset caches of a test inside its own temporary folder."""

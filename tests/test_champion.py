@@ -2,6 +2,7 @@
 fast path, a dataset for a WANN, a WLNN), its printed numbers compared with the scores the run
 stored for the same network on the same episodes or the same data."""
 
+import json
 import re
 import subprocess
 import sys
@@ -82,25 +83,35 @@ def test_on_a_gymnasium_environment_with_discrete_actions(tmp_path):
 
 
 @pytest.mark.slow
-def test_bipedal_walker_one_generation_and_the_tool_on_continuous_actions(tmp_path):
-    # BipedalWalker-v3: 24 observations, 4 continuous motor torques through Gymnasium (no fast
-    # path), and the environment check of the script (check_fits_env) on a real environment.
+def test_one_generation_and_the_tool_on_continuous_actions(tmp_path):
+    # Pendulum-v1 from the BipedalWalker file: 3 observations, one continuous torque in
+    # [-2, 2] through Gymnasium (no fast path), and the environment check of the script
+    # (check_fits_env) on a real environment. (The walker itself: 100 test episodes of up to
+    # 1,600 steps took 40 s here; Pendulum's episodes are 200 steps.)
     out = run_to_the_end(
         tmp_path,
         "run-wann-gym.py",
         "params/wann-gym/BipedalWalker-v3.yaml",
+        "--env_name",
+        "Pendulum-v1",
+        "--num_inputs",
+        "3",
+        "--num_outputs",
+        "1",
+        "--p_initial_connection_enabled",
+        "1.0",
         "--population_size",
         "4",
         "--tournament_size",
         "2",
         "--num_generations",
         "1",
-        timeout=600,
     )
     scalars = read_scalars(out)
     assert [s for s, _ in scalars["champion/test_mean_reward"]] == [1]
-    # A walker's return is in [-100 - falls, ~300]: a random network falls or stands still.
-    assert -200 < scalars["champion/test_mean_reward"][0][1] < 350
+    # A pendulum's return over 200 steps is in [-200 * 16.27, 0]; a random network swings.
+    assert -3300 < scalars["champion/test_mean_reward"][0][1] < 0
+    assert json.loads((out / "champion.json").read_text())["connections"]  # the torque is used
     check_episodes_match_the_champion_scores(out)
 
 

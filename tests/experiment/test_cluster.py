@@ -1,7 +1,7 @@
 """--scheduler: generations evaluated on a Dask cluster, with real schedulers and workers.
 
 A LocalCluster started by the run, and a ``dask scheduler`` with two ``dask worker`` processes
-started here on 127.0.0.1, give the same champion, byte for byte, as the local pool; a worker
+started here on 127.0.0.1, give the same champion, byte for byte, as one process; a worker
 killed with SIGKILL costs only its work; a scheduler that goes away ends the run with its
 checkpoint, and the run resumes on the local pool to the same end.
 """
@@ -288,31 +288,29 @@ def champion_bytes(out) -> bytes:
     return (out / "champion.json").read_bytes()
 
 
-@pytest.fixture(scope="module")
-def local_pool_champions(tmp_path_factory):
-    """Each script's small run on the local pool of 2 processes: its champion file."""
-    champions = {}
-    for script in SCRIPTS:
-        out = tmp_path_factory.mktemp("local") / "run"
-        args = [*SMALL_RUNS[script], "--num_workers", "2", "--out_dir", str(out)]
-        result = run_script(script, *args)
-        assert result.returncode == 0, result.stderr
-        champions[script] = champion_bytes(out)
-        json.loads(champions[script])
-    return champions
+@pytest.fixture
+def one_process_champion(finished_run):
+    """``one_process_champion(script)``: the champion file of the script's small run in one
+    process, the run that every worker count must give (tests/wann/test_scripts.py checks it
+    for local pools)."""
+
+    def champion(script):
+        return champion_bytes(finished_run(script, *SMALL_RUNS[script]))
+
+    return champion
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_local_cluster_of_one_or_three_workers_gives_the_local_pools_champion(
-    tmp_path, script, local_pool_champions
+def test_a_local_cluster_of_one_or_three_workers_gives_the_one_process_champion(
+    tmp_path, script, one_process_champion
 ):
     for workers in (1, 3):
         out = tmp_path / f"local-{workers}"
         args = [*SMALL_RUNS[script], "--scheduler", f"local:{workers}", "--out_dir", str(out)]
         result = run_script(script, *args)
         assert result.returncode == 0, result.stderr
-        assert champion_bytes(out) == local_pool_champions[script]
+        assert champion_bytes(out) == one_process_champion(script)
         log = (out / "log.txt").read_text()
         assert f"{workers} workers on 1 machine(s)" in log
         assert "Traceback" not in result.stderr
@@ -375,14 +373,14 @@ def hand_started(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_hand_started_scheduler_and_workers_give_the_local_pools_champion(
-    tmp_path, script, hand_started, local_pool_champions
+def test_a_hand_started_scheduler_and_workers_give_the_one_process_champion(
+    tmp_path, script, hand_started, one_process_champion
 ):
     out = tmp_path / "run"
     args = [*SMALL_RUNS[script], "--scheduler", hand_started.address, "--out_dir", str(out)]
     result = run_script(script, *args)
     assert result.returncode == 0, result.stderr
-    assert champion_bytes(out) == local_pool_champions[script]
+    assert champion_bytes(out) == one_process_champion(script)
     assert "2 workers on 1 machine(s), 2 task slots" in (out / "log.txt").read_text()
 
 
@@ -502,7 +500,7 @@ def test_the_docs_slurm_job_script_is_the_one_the_example_submits():
 
 @pytest.mark.slow
 def test_the_slurm_example_writes_a_scheduler_file_that_a_run_uses_and_removes_it(
-    tmp_path, local_pool_champions
+    tmp_path, one_process_champion
 ):
     """The example with no jobs (no SLURM here) and one worker started by hand instead."""
     pytest.importorskip("dask_jobqueue")
@@ -523,7 +521,7 @@ def test_the_slurm_example_writes_a_scheduler_file_that_a_run_uses_and_removes_i
         args = [*SMALL_RUNS[script], "--scheduler", str(scheduler_file), "--out_dir", str(out)]
         result = run_script(script, *args)
         assert result.returncode == 0, result.stderr
-        assert champion_bytes(out) == local_pool_champions[script]
+        assert champion_bytes(out) == one_process_champion(script)
     finally:
         example.send_signal(signal.SIGINT)  # Ctrl-C ends the cluster
         assert example.wait(timeout=60) == 0

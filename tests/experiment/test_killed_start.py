@@ -109,12 +109,9 @@ def results(out):
     return (out / "champion.json").read_bytes(), rows
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("full") / "run"
-    result = run_script(SCRIPT, *ARGS, "--out_dir", str(out))
-    assert result.returncode == 0, result.stderr
-    return results(out)
+@pytest.fixture
+def uninterrupted(finished_run):
+    return results(finished_run(SCRIPT, *ARGS))
 
 
 def assert_continued(result, out, uninterrupted):

@@ -17,6 +17,7 @@ import yaml
 from conftest import (
     REPO,
     comparable_scalars,
+    folder_contents,
     read_scalars,
     run_script,
     start_script,
@@ -85,10 +86,9 @@ RUNS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name):
+def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name, finished_run):
     script, args = RUNS[name]
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    full, cut = finished_run(script, *args), tmp_path / "cut"
     process = start_script(script, [*args, "--out_dir", str(cut)])
     wait_for_generation(cut, 3, process)
     process.send_signal(signal.SIGKILL)
@@ -139,10 +139,11 @@ def kill_between_checkpoints(script, args, out, tries=3):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_a_run_killed_between_checkpoints_resumes_to_the_uninterrupted_run(tmp_path, name):
+def test_a_run_killed_between_checkpoints_resumes_to_the_uninterrupted_run(
+    tmp_path, name, finished_run
+):
     script, args = RUNS[name]
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    assert run_script(script, *args, "--out_dir", str(full)).returncode == 0
+    full, cut = finished_run(script, *args), tmp_path / "cut"
     checkpointed, last_row = kill_between_checkpoints(script, args, cut)
     assert checkpointed == 3 and last_row >= 4  # generations 4.. are dropped on resume
     resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
@@ -194,15 +195,6 @@ def test_ctrl_c_or_sigterm_checkpoint_the_last_complete_generation_and_say_how_t
     assert resumed.returncode == 0, resumed.stderr
     steps = [s for s, _ in read_scalars(out)["best/mean_reward"]]
     assert steps == list(range(1, generation + 3))
-
-
-def folder_contents(folder):
-    """Every file under ``folder``: relative path -> bytes."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def test_resume_with_other_parameters_or_a_damaged_checkpoint_is_a_clear_error(tmp_path):
@@ -605,10 +597,9 @@ def test_a_run_whose_worker_is_killed_goes_on_and_ends_as_the_uninterrupted_run(
     assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()
 
 
-def test_a_new_run_from_a_runs_params_yaml_never_touches_that_run(tmp_path):
+def test_a_new_run_from_a_runs_params_yaml_never_touches_that_run(tmp_path, finished_run):
     script = "run-wann-classification.py"
-    first = tmp_path / "first"
-    assert run_script(script, *SMALL_RUNS[script], "--out_dir", str(first)).returncode == 0
+    first = finished_run(script, *SMALL_RUNS[script])
     before = folder_contents(first)
     params = (first / "params.yaml").read_text()
     assert "out_dir" not in yaml.safe_load(params) and "--resume" in params  # comment: continue
@@ -693,11 +684,11 @@ def test_a_new_pool_removes_the_shared_folders_of_runs_that_are_gone(tmp_path, m
 
 
 def test_resume_never_starts_again_a_run_whose_checkpoint_is_missing_or_a_foreign_folder(
-    tmp_path,
+    tmp_path, finished_run
 ):
     script = "run-wann-classification.py"
     out = tmp_path / "run"
-    assert run_script(script, *SMALL_RUNS[script], "--out_dir", str(out)).returncode == 0
+    shutil.copytree(finished_run(script, *SMALL_RUNS[script]), out)
     (out / "checkpoint.npz").unlink()  # lost: the run's results must not be replaced
     before = folder_contents(out)
     resume_refused(out, "wrote a checkpoint, but checkpoint.npz is missing")

@@ -25,12 +25,10 @@ def with_generations(args: list[str], generations: int) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_the_final_line_of_a_resumed_run_is_the_uninterrupted_runs(tmp_path, script):
+def test_the_final_line_of_a_resumed_run_is_the_uninterrupted_runs(tmp_path, script, finished_run):
     args = SMALL_RUNS[script]
     generations = int(args[args.index("--num_generations") + 1])
-    full = tmp_path / "full"
-    result = run_script(script, *args, "--out_dir", str(full))
-    assert result.returncode == 0, result.stderr
+    full = finished_run(script, *args)
     expected = final_line((full / "log.txt").read_text())
 
     # The same run stopped a generation early, started from tmp_path with its folder given in

@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,29 +51,61 @@ from evolearn.search.reproduction import reproduce
 WORST_SCORE = -1e30
 
 
-def install_interrupt_handlers() -> dict:
-    """Ctrl-C and SIGTERM: the first raises KeyboardInterrupt (the run then checkpoints and
-    stops); a second one exits at once, leaving the last checkpoint written."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
+class InterruptGuard:
+    """Ctrl-C and SIGTERM for a run: the first stops it, a second one exits at once (leaving
+    the last checkpoint written).
 
-    def exit_now(signum, frame):
-        os._exit(128 + signum)
+    The first signal raises KeyboardInterrupt at once only inside :meth:`interruptible` (the
+    evaluations, where a run spends its time); anywhere else (reporting, writing a checkpoint
+    or the log) it is held until the next interruptible stretch begins. An exception raised by
+    a signal handler can land between a lock's acquire and the ``try`` that releases it (in
+    tensorboard's event queue, the progress bar, the logging module), and the checkpoint and
+    the message written after it would then wait for that lock for ever."""
 
-    def first(signum, frame):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, exit_now)
-        raise KeyboardInterrupt
+    def __init__(self):
+        self.pending = False
+        self._interruptible = False
+        self._previous: dict = {}
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, first)
-    return previous
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
 
+        def exit_now(signum, frame):
+            os._exit(128 + signum)
 
-def restore_handlers(previous: dict) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
+        def first(signum, frame):
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, exit_now)
+            self.pending = True
+            if self._interruptible:
+                self.pending = False
+                raise KeyboardInterrupt
+
+        self._previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in self._previous:
+            signal.signal(sig, first)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal came while it was held."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def interruptible(self):
+        """A stretch of pure computation that a signal interrupts at once."""
+        self.check()
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
 
 
 @dataclass
@@ -109,6 +142,7 @@ class EvolutionLoop:
         self.run = run
         self.pool = pool
         self.champion: Champion | None = None
+        self.interrupts = InterruptGuard()
         self.timer = StageTimer()
         self.table = ResultsTable(
             run.path("results_summary.csv", atomic=True),
@@ -213,9 +247,10 @@ class EvolutionLoop:
         best = int(np.argmax(scores[key]))
         if self.champion is not None and not scores[key][best] > self.champion.scores[key]:
             return False
-        candidate = self.champion_candidate(
-            population[best], {k: float(v[best]) for k, v in scores.items()}, generation
-        )
+        with self.interrupts.interruptible():
+            candidate = self.champion_candidate(
+                population[best], {k: float(v[best]) for k, v in scores.items()}, generation
+            )
         if candidate is None:
             return False
         if self.champion is not None and not candidate[key] > self.champion.scores[key]:
@@ -307,7 +342,7 @@ class EvolutionLoop:
             first = 1
             self._checkpointed_generation = 0
         self._latest_state = None
-        previous_handlers = install_interrupt_handlers()
+        self.interrupts.install()
         try:
             if state is None:
                 self.start(population)  # generation 0 (WLNN scores it in the pool)
@@ -319,7 +354,7 @@ class EvolutionLoop:
             self.pool.terminate()
             self._stop(type(err), str(err), err.resume_options)
         finally:
-            restore_handlers(previous_handlers)
+            self.interrupts.restore()
         return self.champion
 
     def _generations(self, population: list[Genome], first: int, num_generations: int) -> None:
@@ -329,8 +364,9 @@ class EvolutionLoop:
             self.timer = StageTimer()
             start = time.perf_counter()
             restarts = self.pool.restarts
-            with self.timer.stage("evaluation"):
-                scores = self.sanitize(self.evaluate(population, generation), generation)
+            with self.timer.stage("evaluation"), self.interrupts.interruptible():
+                scores = self.evaluate(population, generation)
+            scores = self.sanitize(scores, generation)
             run.scalar("failures/worker_restarts", self.pool.restarts - restarts, generation)
             # The champion, the saved networks and the statistics are the networks as they
             # were evaluated (training them again gives their scores); reproduction starts
@@ -340,7 +376,8 @@ class EvolutionLoop:
                 improved = self.update_champion(evaluated, scores, generation)
                 tested = {}
                 if self.due_for_test(generation):
-                    tested = self.champion_test_scores(generation)
+                    with self.interrupts.interruptible():
+                        tested = self.champion_test_scores(generation)
             run.mark_started()
             self.after_generation(evaluated, scores, generation)
             if self.due_for_saving(generation):

@@ -296,7 +296,8 @@ class WLNNEvolution(EvolutionLoop):
 
     def start(self, population: list[Genome]) -> None:
         """Generation 0: the untrained initial population on the training set."""
-        losses, accs = self.score_population(population, "train")
+        with self.interrupts.interruptible():
+            losses, accs = self.score_population(population, "train")
         best = int(np.argmax(-losses))
         self.set_champion(population[best], 0, best, {"reward": -losses[best], "acc": accs[best]})
         self.run.mark_started()

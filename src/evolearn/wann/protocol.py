@@ -36,6 +36,8 @@ import torch
 
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy
+from evolearn.search import es
+from evolearn.search.es import ESState, OpenES
 from evolearn.wann.gym import fresh_episodes, has_fast_path
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork
 from evolearn.wann.population import swingup_returns
@@ -193,22 +195,18 @@ def evolution_strategy(
     perturbations (standard deviation ``es_sigma``) and their mirror images are each run for one
     episode (the same tuning seed for all of them), their returns turned into centred ranks
     (-0.5 .. 0.5), and the weights moved by ``es_learning_rate`` along the rank-weighted mean
-    perturbation."""
-    theta = np.array(start, dtype=np.float64)
-    half = max(1, budget.es_population // 2)
+    perturbation (:mod:`evolearn.search.es`, without the standardised ranks and the decays
+    that Najarro & Risi's runs add)."""
+    strategy = OpenES(popsize=2 * max(1, budget.es_population // 2), standardise=False)
+    state = ESState(np.array(start, dtype=np.float64), budget.es_learning_rate, budget.es_sigma)
     for iteration in range(budget.es_iterations):
-        noise = rng.normal(size=(half, len(theta)))
-        candidates = np.concatenate(
-            [theta + budget.es_sigma * noise, theta - budget.es_sigma * noise]
-        )
+        noise = es.sample_noise(strategy, len(state.mean), rng)
         seed = [TUNING_SEED + budget.tune_trials + iteration]
-        returns = np.array([task.returns(genome, [1.0], seed, c)[0, 0] for c in candidates])
-        ranks = np.empty(len(returns))
-        ranks[np.argsort(returns, kind="stable")] = np.arange(len(returns))
-        ranks = ranks / max(1, len(returns) - 1) - 0.5
-        step = (ranks[:half] - ranks[half:]) @ noise / (2 * half)
-        theta = theta + budget.es_learning_rate * step / budget.es_sigma
-    return theta
+        returns = np.array(
+            [task.returns(genome, [1.0], seed, c)[0, 0] for c in es.candidates(state, noise)]
+        )
+        state = es.step(strategy, state, noise, returns)
+    return state.mean
 
 
 def gradient_training(

@@ -176,7 +176,12 @@ def test_ctrl_c_or_sigterm_checkpoint_the_last_complete_generation_and_say_how_t
     )
     wait_for_generation(out, 3, process)
     process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=60)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
     assert process.returncode == 130
     assert "--resume" in stderr and "Traceback" not in stderr
     # checkpoint_every 50: only the signal's handler can have saved a generation this early.
@@ -741,7 +746,12 @@ def test_a_resume_while_the_run_goes_on_is_refused_and_touches_nothing(tmp_path)
         assert "Resumed" not in (out / "log.txt").read_text()
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
+        try:
+            process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:  # hung (as it once did, in tensorboard's queue): no leak
+                process.kill()
+                process.wait()
     assert process.returncode == 130  # stopped by the signal, not by the refused starts
     resumed = run_script(script, str(out / "params.yaml"), "--resume", str(out),
                          "--num_generations", str(checkpoint_generation(out) + 1))  # fmt: skip

@@ -58,9 +58,10 @@ class InterruptGuard:
     The first signal raises KeyboardInterrupt at once only inside :meth:`interruptible` (the
     evaluations, where a run spends its time); anywhere else (reporting, writing a checkpoint
     or the log) it is held until the next interruptible stretch begins. An exception raised by
-    a signal handler can land between a lock's acquire and the ``try`` that releases it (in
-    tensorboard's event queue, the progress bar, the logging module), and the checkpoint and
-    the message written after it would then wait for that lock for ever."""
+    a signal handler can land half-way through thread synchronisation: seen here, a Ctrl-C
+    inside a tensorboard scalar's ``Condition.notify`` (tensorboardX's multiprocessing queue)
+    left its feeder thread asleep for ever, and the run hung after writing its checkpoint, in
+    the join of tensorboard's writer thread."""
 
     def __init__(self):
         self.pending = False

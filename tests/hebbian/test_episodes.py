@@ -5,10 +5,9 @@ import gymnasium
 import numpy as np
 import pytest
 
-from evolearn.hebbian import episodes, rules
+from evolearn.hebbian import episodes, fused, rules
 from evolearn.hebbian.network import (
     forward_one,
-    forward_population,
     layer_shapes,
     random_weights,
     split_layers,
@@ -32,7 +31,8 @@ def test_a_2_3_2_networks_step_by_hand():
     np.testing.assert_allclose(new1 - w1, [[0, -T, T], [0, T, -T]])
     np.testing.assert_allclose(new2 - w2, [[0, 0], [-T * T, 0], [T * T, 0]])
     # The population path gives the same activities.
-    batch = forward_population([w1[None], w2[None]], np.array([[1.0, -1.0]]))
+    scales = [np.ones(1), np.ones(1)]
+    batch = fused.forward([w1[None], w2[None]], scales, np.array([[1.0, -1.0]]))
     for one, many in zip((o0, o1, o2), batch, strict=True):
         np.testing.assert_allclose(many[0], one)
 
@@ -63,11 +63,11 @@ def test_actions_for_each_kind_of_space():
     box = gymnasium.spaces.Box(-2.0, 2.0, shape=(3,))
     tanh = action_map("Pendulum-v1", box)(outputs)
     np.testing.assert_allclose(tanh[0], 2 * np.tanh([0.0, 2.0, -1.0]), rtol=1e-6)
-    asymmetric = gymnasium.spaces.Box(np.array([0.0, -1, -1]), np.array([1.0, 1, 1]))
+    asymmetric = gymnasium.spaces.Box(np.array([0, -1, -1], "f4"), np.array([1, 1, 1], "f4"))
     np.testing.assert_allclose(action_map("X-v0", asymmetric)(outputs)[0][0], 0.5)  # mid
     clip = action_map("Pendulum-v1", box, "clip")(outputs)
     np.testing.assert_allclose(clip[1], [2.0, 2.0, 0.0])
-    car = gymnasium.spaces.Box(np.array([-1.0, 0, 0]), np.array([1.0, 1, 1]))
+    car = gymnasium.spaces.Box(np.array([-1, 0, 0], "f4"), np.array([1, 1, 1], "f4"))
     steer_gas_brake = action_map("CarRacing-v3", car)(np.array([[1.0, 0.0, 2.0]]))[0]
     np.testing.assert_allclose(steer_gas_brake, [np.tanh(1), 0.5, 1 / (1 + np.exp(-2))], 1e-6)
 
@@ -142,3 +142,27 @@ def test_plasticity_changes_the_episode_and_normalisation_is_applied():
     )
     assert not np.array_equal(plastic[1], static[1])
     assert not np.array_equal(plastic[1], raw[1])
+
+
+def test_a_network_whose_rule_diverges_ends_its_episode_with_a_nan_return_in_both_paths():
+    env = "CartPole-v1"
+    coefficients, weights, space = population(env, "ABCD", 3, seed=3)
+    coefficients = [h.copy() for h in coefficients]
+    for h in coefficients:
+        h[1] *= 1e30  # network 1 only: its weights overflow within a few steps
+    actions = action_map(env, space)
+    returns, steps = episodes.population_returns(
+        env, "ABCD", coefficients, weights, 7, actions, normalise=False
+    )
+    assert np.isnan(returns[1]) and np.isfinite(returns[[0, 2]]).all()
+    for p in range(3):
+        one = episodes.network_return(
+            env,
+            "ABCD",
+            [h[p] for h in coefficients],
+            [w[p] for w in weights],
+            7,
+            actions,
+            normalise=False,
+        )
+        np.testing.assert_equal((returns[p], steps[p]), one)

@@ -4,7 +4,7 @@ reference, and the per-layer normalisation."""
 import numpy as np
 import pytest
 
-from evolearn.hebbian import rules
+from evolearn.hebbian import fused, rules
 from evolearn.hebbian.rules import RULES
 
 # A layer of 2 inputs and 3 outputs: pre activities (1, 2), post activities (0.5, -1, 0).
@@ -41,9 +41,20 @@ def test_each_rule_by_hand_in_both_paths(rule):
     start = np.full((2, 3), 0.25)
     h = coefficients(rule)
     np.testing.assert_allclose(rules.update_one(start, PRE, POST, h, rule), start + BY_HAND[rule])
-    weights = start[None].copy()
-    rules.update_population(weights, PRE[None], POST[None], rules.fold(h[None], rule, np.float64))
-    np.testing.assert_allclose(weights[0], start + BY_HAND[rule])
+    raw, scale = start[None].copy(), np.ones(1)
+    fused.step_layer(
+        raw, scale, PRE[None], POST[None], rules.fold(h[None], rule, np.float64), False
+    )
+    np.testing.assert_allclose(raw[0] * scale[0], start + BY_HAND[rule])
+    fused.step_layer(
+        raw,
+        scale,
+        np.zeros((1, 2)),
+        np.zeros((1, 3)),
+        rules.LayerTerms(None, None, None, None),
+        True,
+    )  # no change, then normalised by the largest weight
+    np.testing.assert_allclose(raw[0] * scale[0], rules.normalise_one(start + BY_HAND[rule]))
 
 
 def test_every_synapse_has_its_own_coefficients():
@@ -59,21 +70,39 @@ def test_every_synapse_has_its_own_coefficients():
 
 
 @pytest.mark.parametrize("rule", list(RULES))
-def test_the_population_path_equals_the_reference_network_by_network(rule):
+@pytest.mark.parametrize("normalise", [True, False])
+def test_the_fused_path_equals_the_reference_network_by_network_step_after_step(rule, normalise):
     rng = np.random.default_rng(4)
     population, n_in, n_out, k = 5, 7, 4, rules.coefficient_count(rule)
     h = rng.normal(size=(population, n_in, n_out, k))
     weights = rng.uniform(-0.1, 0.1, size=(population, n_in, n_out))
-    pre, post = rng.normal(size=(population, n_in)), np.tanh(rng.normal(size=(population, n_out)))
-    expected = [rules.update_one(weights[p], pre[p], post[p], h[p], rule) for p in range(5)]
-    rules.update_population(weights, pre, post, rules.fold(h, rule, np.float64))
-    np.testing.assert_allclose(weights, expected, rtol=1e-12, atol=1e-15)
+    raw, scale = weights.copy(), np.ones(population)
+    terms = rules.fold(h, rule, np.float64)
+    for _ in range(3):
+        pre = rng.normal(size=(population, n_in))
+        post = np.tanh(rng.normal(size=(population, n_out)))
+        for p in range(population):
+            weights[p] = rules.update_one(weights[p], pre[p], post[p], h[p], rule)
+            if normalise:
+                weights[p] = rules.normalise_one(weights[p])
+        fused.step_layer(raw, scale, pre, post, terms, normalise)
+        np.testing.assert_allclose(raw * scale[:, None, None], weights, rtol=1e-12, atol=1e-15)
+    assert normalise == np.allclose(np.abs(weights).max(axis=(1, 2)), 1.0)
 
 
-def test_normalisation_divides_each_networks_layer_by_its_own_largest_absolute_weight():
-    weights = np.array([[[1.0, -4.0], [2.0, 0.5]], [[0.0, 0.0], [0.0, 0.0]], [[3.0, 1.0], [0, 0]]])
-    rules.normalise(weights)
-    np.testing.assert_allclose(weights[0], [[0.25, -1.0], [0.5, 0.125]])
-    np.testing.assert_array_equal(weights[1], 0.0)  # a layer of zeros stays zeros, no NaN
-    np.testing.assert_allclose(weights[2], [[1.0, 1 / 3], [0, 0]])
-    np.testing.assert_allclose(rules.normalise_one(np.array([[1.0, -4.0], [2.0, 0.5]])), weights[0])
+def test_normalisation_divides_a_layer_by_its_largest_absolute_weight():
+    np.testing.assert_allclose(
+        rules.normalise_one(np.array([[1.0, -4.0], [2.0, 0.5]])), [[0.25, -1.0], [0.5, 0.125]]
+    )
+    np.testing.assert_array_equal(rules.normalise_one(np.zeros((2, 2))), 0.0)  # no NaN
+
+
+def test_the_fused_path_leaves_a_layer_of_zeros_undivided_as_the_reference():
+    layers = [[[0.0, 0.0]], [[1.0, 4.0]], [[2.0, -8.0]]]
+    raw, scale = np.array(layers), np.ones(3)
+    no_change = rules.fold(np.zeros((3, 1, 2, 1)), "A", np.float64)
+    fused.step_layer(raw, scale, np.zeros((3, 1)), np.zeros((3, 2)), no_change, True)
+    assert list(scale) == [1.0, 0.25, 0.125]
+    for p, layer in enumerate(layers):
+        expected = rules.normalise_one(np.array(layer))
+        np.testing.assert_array_equal(raw[p] * scale[p], expected)

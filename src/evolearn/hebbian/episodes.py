@@ -4,11 +4,14 @@ Each step, as the original: the network's forward pass on the observation, the a
 environment's step, the reward; an episode that ends (:class:`~evolearn.hebbian.tasks.EarlyStop`)
 stops before any update; otherwise every plastic layer changes by the rule with that step's
 activities, then (``normalise``) is divided by its largest absolute weight. A ``static`` rule
-(``coefficients`` None) keeps the weights as they are.
+(``coefficients`` None) keeps the weights as they are. A network whose outputs are NaN or
+infinite (its rule diverged) ends its episode there with the return NaN, which the generation
+loop turns into the worst score.
 
 :func:`population_returns` steps a whole population at once (one batched product per layer,
-the rule for all networks together); :func:`network_return` is the per-network reference, one
-network, plain arrays. Both reset every network's environment with the same ``seed``.
+the rule and the normalisation in one pass over the synapses: :mod:`evolearn.hebbian.fused`);
+:func:`network_return` is the per-network reference, one network, plain arrays. Both reset
+every network's environment with the same ``seed``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from evolearn.envs import make_env
-from evolearn.hebbian import rules
-from evolearn.hebbian.network import forward_one, forward_population
+from evolearn.hebbian import fused, rules
+from evolearn.hebbian.network import forward_one
 from evolearn.hebbian.tasks import ActionMap, EarlyStop
 
 #: Below this fraction of networks still running, the arrays shrink to those that run.
 COMPACT_BELOW = 0.75
 
 
+@np.errstate(over="ignore", invalid="ignore")  # a diverging rule: its NaN return says it
 def network_return(
     env_name: str,
     rule: str,
@@ -47,6 +51,8 @@ def network_return(
         total, steps = 0.0, 0
         while True:
             activities = forward_one(weights, np.asarray(observation, dtype=dtype).ravel())
+            if not np.isfinite(activities[-1]).all():
+                return float("nan"), steps
             (action,) = actions(activities[-1][None])
             observation, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
@@ -64,6 +70,7 @@ def network_return(
         env.close()
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def population_returns(
     env_name: str,
     rule: str,
@@ -85,7 +92,8 @@ def population_returns(
         observations = np.stack(
             [np.asarray(env.reset(seed=seed)[0], dtype=dtype).ravel() for env in envs]
         )
-        weights = [np.array(w) for w in weights]
+        raws = [np.array(w) for w in weights]  # the weights are raw * scale (fused.py)
+        scales = [np.ones(population, dtype=dtype) for _ in raws]
         terms = None
         if coefficients is not None:
             terms = [rules.fold(h, rule, dtype) for h in coefficients]
@@ -95,7 +103,11 @@ def population_returns(
         rows = np.arange(population)  # the network of each row of the arrays
         running = np.ones(population, dtype=bool)  # per row
         while running.any():
-            activities = forward_population(weights, observations)
+            activities = fused.forward(raws, scales, observations)
+            diverged = running & ~np.isfinite(activities[-1]).all(axis=1)
+            if diverged.any():
+                returns[rows[diverged]] = np.nan
+                running &= ~diverged
             chosen = actions(activities[-1])
             observations = observations.copy()  # activities[0] is this step's: the rule's pre
             for row in np.flatnonzero(running):
@@ -109,13 +121,12 @@ def population_returns(
             if terms is not None:
                 for layer, layer_terms in enumerate(terms):
                     pre, post = activities[layer], activities[layer + 1]
-                    rules.update_population(weights[layer], pre, post, layer_terms)
-                    if normalise:
-                        rules.normalise(weights[layer])
+                    fused.step_layer(raws[layer], scales[layer], pre, post, layer_terms, normalise)
             if running.sum() < COMPACT_BELOW * len(rows):
                 keep = np.flatnonzero(running)
                 rows, running, observations = rows[keep], running[keep], observations[keep]
-                weights = [w[keep] for w in weights]
+                raws = [w[keep] for w in raws]
+                scales = [s[keep] for s in scales]
                 if terms is not None:
                     terms = [_select(t, keep) for t in terms]
         return returns, steps

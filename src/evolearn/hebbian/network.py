@@ -66,13 +66,3 @@ def forward_one(weights: Sequence[np.ndarray], x: np.ndarray) -> list[np.ndarray
         z = activities[-1] @ w
         activities.append(z if index == len(weights) - 1 else np.tanh(z))
     return activities
-
-
-def forward_population(weights: Sequence[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
-    """The fast path: every network's activities at once, ``x [population, n_in]`` and layers
-    ``[population, n_in, n_out]``; each activity ``[population, n]``."""
-    activities = [x]
-    for index, w in enumerate(weights):
-        z = np.matmul(activities[-1][:, None, :], w)[:, 0, :]
-        activities.append(z if index == len(weights) - 1 else np.tanh(z, out=z))
-    return activities

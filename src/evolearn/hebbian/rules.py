@@ -25,9 +25,10 @@ named in every saved coefficient file. A layer's coefficients are an array
 searches is the layers' arrays one after the other, each in C order (synapse (i, j) of a layer at
 row ``i * n_out + j`` of its ``[n_in * n_out, k]`` block, as in the original).
 
-Pure arrays, no I/O. :func:`update_population` is the fast path (every network of a population at
-once, the coefficients folded into the four products ``eta A``, ``eta B``, ``eta C``, ``eta D``
-once per episode); :func:`update_one` is the plain per-network reference it is tested against.
+Pure arrays, no I/O. :func:`update_one` and :func:`normalise_one` are the plain per-network
+reference; the fast path (:mod:`evolearn.hebbian.fused`) steps every network of a population in
+one pass, with the coefficients folded by :func:`fold` into the four products ``eta A``,
+``eta B``, ``eta C``, ``eta D`` once per episode.
 """
 
 from __future__ import annotations
@@ -105,30 +106,8 @@ def fold(coefficients: np.ndarray, rule: str, dtype=np.float32) -> LayerTerms:
     return LayerTerms(term("A"), term("B"), term("C"), term("D"))
 
 
-def update_population(
-    weights: np.ndarray, pre: np.ndarray, post: np.ndarray, terms: LayerTerms
-) -> None:
-    """The fast path: every network's layer ``weights [population, n_in, n_out]`` updated in
-    place from its activities ``pre [population, n_in]`` and ``post [population, n_out]``."""
-    pre3, post3 = pre[:, :, None], post[:, None, :]
-    if terms.a is not None:
-        weights += terms.a * (pre3 * post3)
-    if terms.b is not None:
-        weights += terms.b * pre3
-    if terms.c is not None:
-        weights += terms.c * post3
-    if terms.d is not None:
-        weights += terms.d
-
-
-def normalise(weights: np.ndarray) -> None:
-    """Each network's layer divided by its largest absolute weight, in place (``weights
-    [population, n_in, n_out]``): afterwards the largest is 1. A layer of zeros stays zeros."""
-    largest = np.abs(weights).max(axis=(1, 2), keepdims=True)
-    np.divide(weights, largest, out=weights, where=largest > 0)
-
-
 def normalise_one(weights: np.ndarray) -> np.ndarray:
-    """The reference of :func:`normalise` for one layer ``[n_in, n_out]`` (a new array)."""
+    """One layer ``[n_in, n_out]`` divided by its largest absolute weight (a new array), so that
+    afterwards the largest is 1. A layer of zeros is left as it is."""
     largest = np.abs(weights).max()
     return weights / largest if largest > 0 else weights.copy()

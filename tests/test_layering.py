@@ -1,9 +1,10 @@
 """The layering rule: the pure layers import nothing of the run and CLI layer, and importing
 them changes no process-wide state.
 
-The pure layers are the shared core (genome, activations, losses, streams, errors), ranking and
-reproduction, the network and population modules of both families, and the environments. They
-may import numpy, scipy, torch and gymnasium, and each other; not :mod:`evolearn.experiment`
+The pure layers are the shared core (genome, activations, losses, streams, errors), ranking,
+reproduction and the evolution strategy, the network and population modules of the families
+(the Hebbian rules, networks and episodes included), and the environments. They
+may import numpy, scipy, torch, gymnasium and numba, and each other; not :mod:`evolearn.experiment`
 (parsing, run folders, reporting, checkpoints, workers, CLI), not the script modules, not the
 data and file modules, and not tensorboardX, joblib, tqdm or yaml.
 """
@@ -25,12 +26,19 @@ PURE = (
     "evolearn.streams",
     "evolearn.search.ranking",
     "evolearn.search.reproduction",
+    "evolearn.search.es",
     "evolearn.wann.network",
     "evolearn.wann.population",
     "evolearn.wlnn.network",
     "evolearn.wlnn.learning",
     "evolearn.wlnn.graph",
     "evolearn.wlnn.population",
+    "evolearn.hebbian",
+    "evolearn.hebbian.rules",
+    "evolearn.hebbian.network",
+    "evolearn.hebbian.fused",
+    "evolearn.hebbian.tasks",
+    "evolearn.hebbian.episodes",
     "evolearn.envs",
     "evolearn.envs.cartpole_swingup",
     "evolearn.search",
@@ -116,7 +124,7 @@ def test_the_pure_layers_import_nothing_of_the_run_and_cli_layer():
 STATE = r"""
 import json, logging, os, signal, sys, threading, warnings
 # The dependencies the pure layers may use come first: what importing them changes is theirs.
-import gymnasium, numpy as np, scipy.sparse, torch, torch.nn.functional
+import gymnasium, numba, numpy as np, scipy.sparse, torch, torch.nn.functional
 
 def state():
     return {

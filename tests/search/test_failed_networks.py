@@ -112,7 +112,7 @@ def test_failed_networks_are_never_elites_nor_tournament_winners(
             failed = [0, generation % (SIZE - 1) + 1]
             scores = evolution.sanitize(raw_scores(family, failed, generation), generation)
             parents.clear()
-            following = evolution.next_population(population, scores, generation)
+            following = evolution.new_strategy().next_population(population, scores, generation)
             assert len(following) == SIZE and len(parents) == SIZE - n_elite
             chosen = {id(g) for g in following}
             assert not chosen & {id(population[i]) for i in failed}, generation

@@ -131,7 +131,7 @@ def test_learned_weights_come_back_from_workers_and_lamarckian_children_inherit_
         assert rewards[7] == here.reward
         assert not np.array_equal(learned[7], population[7].weights)
         trained = [g.with_weights(w) for g, w in zip(population, learned, strict=True)]
-        children = evolution.next_population(trained, {"reward": rewards}, 1)
+        children = evolution.new_strategy().next_population(trained, {"reward": rewards}, 1)
     assert len(children) == len(population)
     # Elites are the trained networks themselves; every child starts from a parent's learned
     # weights on the parent's connections.
@@ -201,9 +201,9 @@ def test_a_generation_where_every_network_failed_is_reported_without_an_accuracy
             for i in range(3)
         ]
         failed = np.full(3, WORST_SCORE)
-        evolution.after_generation(population, {"reward": failed, "acc": failed}, 1)
+        evolution.extra_reporting(population, {"reward": failed, "acc": failed}, 1)
         scores = {"reward": failed, "acc": np.array([WORST_SCORE, 0.5, 0.25])}
-        evolution.after_generation(population, scores, 2)
+        evolution.extra_reporting(population, scores, 2)
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(

@@ -1,155 +1,53 @@
-"""The generation loop shared by the evolution scripts.
+"""The generation loop of the network-genome searches (the WANN and WLNN scripts).
 
 Each generation: evaluate the population, update the champion, test the champion when due,
 rank (NSGA-II) and reproduce (culling, elitism, tournaments, mutation), then report. A script
 subclasses :class:`EvolutionLoop` and fills in what differs between tasks: the initial
 population, how a population is evaluated, how a child is mutated, the ranking objectives and
-when and how the champion is checked and tested.
-
-Every random decision comes from a stream of :mod:`evolearn.streams`, keyed by the run seed,
-the generation and an index, so a run does not depend on the number of workers.
+when and how the champion is checked and tested. What every run has (checkpoints, the
+champion, the results table, Ctrl-C) is :class:`~evolearn.search.generations.GenerationLoop`'s;
+the search itself is the strategy :class:`~evolearn.search.nsga2.NSGA2Search`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
-from collections.abc import Callable, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from evolearn import streams
-from evolearn.errors import Interrupted, WorkerFailure
-from evolearn.experiment.checkpoint import (
-    CHECKPOINT_FILE,
-    TEMPORARY_CHECKPOINT_FILE,
-    save_checkpoint,
-)
 from evolearn.experiment.parsing import Params
 from evolearn.experiment.reporting import (
     POPULATION_TABLE_FILE,
-    RENAMED_SCORES,
-    GenerationProgress,
     PopulationTable,
-    ResultsTable,
-    StageTimer,
     population_stats,
     save_champion,
     save_population,
 )
 from evolearn.experiment.run import Run
-from evolearn.experiment.workers import Pool, open_pool, parse_scheduler, worker_count
+from evolearn.experiment.workers import Pool
 from evolearn.genome import Genome
-from evolearn.search.ranking import rank_by_dominance
-from evolearn.search.reproduction import reproduce
-
-#: The score a network gets when its evaluation gives NaN or infinity, or raises.
-WORST_SCORE = -1e30
-
-
-class InterruptGuard:
-    """Ctrl-C and SIGTERM for a run: the first stops it, a second one exits at once (leaving
-    the last checkpoint written).
-
-    The first signal raises KeyboardInterrupt at once only inside :meth:`interruptible` (the
-    evaluations, where a run spends its time); anywhere else (reporting, writing a checkpoint
-    or the log) it is held until the next interruptible stretch begins. An exception raised by
-    a signal handler can land half-way through thread synchronisation: seen here, a Ctrl-C
-    inside a tensorboard scalar's ``Condition.notify`` (tensorboardX's multiprocessing queue)
-    left its feeder thread asleep for ever, and the run hung after writing its checkpoint, in
-    the join of tensorboard's writer thread."""
-
-    def __init__(self):
-        self.pending = False
-        self._interruptible = False
-        self._previous: dict = {}
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def exit_now(signum, frame):
-            os._exit(128 + signum)
-
-        def first(signum, frame):
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, exit_now)
-            self.pending = True
-            if self._interruptible:
-                self.pending = False
-                raise KeyboardInterrupt
-
-        self._previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        for sig in self._previous:
-            signal.signal(sig, first)
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous = {}
-
-    def check(self) -> None:
-        """Raise KeyboardInterrupt if a signal came while it was held."""
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
-
-    @contextmanager
-    def interruptible(self):
-        """A stretch of pure computation that a signal interrupts at once."""
-        self.check()
-        self._interruptible = True
-        try:
-            yield
-        finally:
-            self._interruptible = False
+from evolearn.search.generations import (  # noqa: F401 - the names the families import from here
+    WORST_SCORE,
+    Champion,
+    GenerationLoop,
+    InterruptGuard,
+    run_evolution,
+)
+from evolearn.search.nsga2 import NSGA2Search
 
 
-@dataclass
-class Champion:
-    """The best network so far: its genome (as evaluated) and its scores by name."""
-
-    genome: Genome
-    generation: int
-    index: int
-    scores: dict[str, float] = field(default_factory=dict)
-
-    def info(self) -> dict:
-        return {"generation": self.generation, "index": self.index, **self.scores}
-
-
-class EvolutionLoop:
-    """Evaluate, select and reproduce a population for ``params.num_generations`` generations.
+class EvolutionLoop(GenerationLoop):
+    """Evaluate, select and reproduce a population of genomes for ``params.num_generations``
+    generations.
 
     Subclasses implement :meth:`initial_population`, :meth:`evaluate`, :meth:`objectives`,
     :meth:`mutate` and :meth:`champion_candidate`, and may override the other hooks.
-    ``evaluate`` returns scores by name, each an array ``[population]``, maximised; the key
-    ``CHAMPION_KEY`` decides the champion.
     """
 
-    #: The score that decides the generation's best and the champion.
-    CHAMPION_KEY = "reward"
-    #: Scores whose population maximum is written as ``best/<name>`` each generation.
-    BEST_KEYS: tuple[str, ...] = ("reward",)
-    #: Champion scores written as ``champion/<name>`` each generation.
-    CHAMPION_KEYS: tuple[str, ...] = ("reward",)
+    CHAMPION_SIZE_COLUMNS = ("connections",)
+    POPULATION_COLUMNS = ("connections_mean", "neurons_mean", "layers_mean")
 
     def __init__(self, params: Params, run: Run, pool: Pool):
-        self.params = params
-        self.run = run
-        self.pool = pool
-        self.champion: Champion | None = None
-        self.interrupts = InterruptGuard()
-        self.timer = StageTimer()
-        self.table = ResultsTable(
-            run.path("results_summary.csv", atomic=True),
-            self.table_columns(),
-            append=run.resume_state is not None,
-        )
+        super().__init__(params, run, pool)
         self.population_table = PopulationTable(
             run.path(POPULATION_TABLE_FILE, atomic=True), append=run.resume_state is not None
         )
@@ -157,9 +55,6 @@ class EvolutionLoop:
     # --- hooks ---------------------------------------------------------------------------
 
     def initial_population(self) -> list[Genome]:
-        raise NotImplementedError
-
-    def evaluate(self, population: list[Genome], generation: int) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
     def objectives(
@@ -171,16 +66,6 @@ class EvolutionLoop:
     def mutate(self, genome: Genome, rng: np.random.Generator) -> Genome:
         raise NotImplementedError
 
-    def champion_candidate(
-        self, genome: Genome, scores: dict[str, float], generation: int
-    ) -> dict[str, float] | None:
-        """The scores with which the generation's best would become champion, or None.
-
-        Called only when the best beats the champion on ``CHAMPION_KEY``; a task that checks
-        candidates again (on the whole training set, with more trials) does it here.
-        """
-        return scores
-
     def after_evaluation(
         self, population: list[Genome], scores: dict[str, np.ndarray]
     ) -> list[Genome]:
@@ -189,21 +74,6 @@ class EvolutionLoop:
         Called after the champion update and the reporting, which see the networks as
         evaluated."""
         return population
-
-    def start(self, population: list[Genome]) -> None:
-        """Generation 0, before the first evaluation."""
-
-    def due_for_test(self, generation: int) -> bool:
-        return False
-
-    def champion_test_scores(self, generation: int) -> dict[str, float]:
-        """Scores of the champion on its test (``champion/<name>`` in tensorboard)."""
-        return {}
-
-    def after_generation(
-        self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
-    ) -> None:
-        """Extra reporting (saving networks, histograms)."""
 
     def due_for_saving(self, generation: int) -> bool:
         """Whether every network of the generation is saved as JSON: the first and the last
@@ -219,45 +89,49 @@ class EvolutionLoop:
         infos = [{k: float(v[i]) for k, v in scores.items()} for i in range(len(population))]
         save_population(self.run, population, generation, infos)
 
-    def table_columns(self) -> list[str]:
-        return (
-            ["generation"]
-            + [f"best_{k}" for k in self.BEST_KEYS]
-            + ["champion_generation"]
-            + [f"champion_{k}" for k in self.CHAMPION_KEYS]
-            + ["champion_connections"]
-            + [f"champion_{k}" for k in self.champion_test_keys()]
-            + ["connections_mean", "neurons_mean", "layers_mean", "seconds"]
-        )
-
-    def champion_test_keys(self) -> tuple[str, ...]:
-        return ()
-
-    # --- the loop ------------------------------------------------------------------------
-
-    def set_champion(self, genome: Genome, generation: int, index: int, scores: dict) -> None:
-        self.champion = Champion(
-            genome, generation, index, {k: float(v) for k, v in scores.items()}
-        )
-        save_champion(self.run, genome, self.champion.info())
-
-    def update_champion(
+    def extra_reporting(
         self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
-    ) -> bool:
-        key = self.CHAMPION_KEY
-        best = int(np.argmax(scores[key]))
-        if self.champion is not None and not scores[key][best] > self.champion.scores[key]:
-            return False
-        with self.interrupts.interruptible():
-            candidate = self.champion_candidate(
-                population[best], {k: float(v[best]) for k, v in scores.items()}, generation
-            )
-        if candidate is None:
-            return False
-        if self.champion is not None and not candidate[key] > self.champion.scores[key]:
-            return False
-        self.set_champion(population[best], generation, best, candidate)
-        return True
+    ) -> None:
+        """More reporting of an evaluated generation (histograms)."""
+
+    # --- the strategy and the loop's hooks ---------------------------------------------------
+
+    def _strategy(self, population: list[Genome]) -> NSGA2Search:
+        params = self.params
+        return NSGA2Search(
+            population,
+            objectives=self.ranking_objectives,
+            mutate=self.mutate,
+            parents_of=self.after_evaluation,
+            stage=lambda name: self.timer.stage(name),
+            seed=params.seed,
+            cull_ratio=params.cull_ratio,
+            elite_ratio=params.elite_ratio,
+            tournament_size=params.tournament_size,
+        )
+
+    def new_strategy(self) -> NSGA2Search:
+        return self._strategy(self.initial_population())
+
+    def restore_strategy(self, state: dict) -> NSGA2Search:
+        return self._strategy(state["population"])
+
+    def resumed(self, state: dict) -> None:
+        if self.population_table.path.exists():
+            self.population_table.keep_until(state["generation"])
+
+    def checkpoint_state(self, generation: int) -> dict:
+        """Everything needed to continue after ``generation``: the next population."""
+        return {
+            "script": self.params.script,
+            "params": self.params.to_dict(),
+            "generation": generation,
+            "population": self.strategy.population,
+            "champion": self.champion,
+        }
+
+    def save_champion_files(self, champion: Champion) -> None:
+        save_champion(self.run, champion.genome, champion.info())
 
     def ranking_objectives(
         self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
@@ -271,254 +145,29 @@ class EvolutionLoop:
         failed = scores[self.CHAMPION_KEY] == WORST_SCORE
         return np.where(failed[:, None], WORST_SCORE, objectives)
 
-    def next_population(
+    def after_generation(
         self, population: list[Genome], scores: dict[str, np.ndarray], generation: int
-    ) -> list[Genome]:
-        seed = self.params.seed
-        objectives = self.ranking_objectives(population, scores, generation)
-        with self.timer.stage("ranking"):
-            ranks = rank_by_dominance(objectives)
-        with self.timer.stage("reproduction"):
-            elites, parents = reproduce(
-                ranks,
-                cull_ratio=self.params.cull_ratio,
-                elite_ratio=self.params.elite_ratio,
-                tournament_size=self.params.tournament_size,
-                rng=streams.stream(seed, generation, streams.REPRODUCE, 1),
-            )
-            children = [
-                self.mutate(population[parent], streams.stream(seed, generation, streams.MUTATE, i))
-                for i, parent in enumerate(parents)
-            ]
-        return [population[i] for i in elites] + children
+    ) -> None:
+        self.extra_reporting(population, scores, generation)
+        if self.due_for_saving(generation):
+            self.save_networks(population, scores, generation)
 
-    def checkpoint_state(self, population: list[Genome], generation: int) -> dict:
-        """Everything needed to continue after ``generation``: ``population`` is the next one."""
+    def champion_size(self) -> dict[str, float]:
+        genome = self.champion.genome
         return {
-            "script": self.params.script,
-            "params": self.params.to_dict(),
-            "generation": generation,
-            "population": population,
-            "champion": self.champion,
+            "connections": genome.num_connections,
+            "neurons": genome.num_neurons,
+            "layers": genome.num_layers,
         }
 
-    def write_checkpoint(self, state: dict) -> None:
-        self.run.record(CHECKPOINT_FILE, TEMPORARY_CHECKPOINT_FILE)
-        save_checkpoint(self.run.out_dir, state)
-        self._checkpointed_generation = state["generation"]
-
-    def sanitize(self, scores: dict[str, np.ndarray], generation: int) -> dict[str, np.ndarray]:
-        """Networks with a NaN or infinite score (a diverging Hebbian network, or one whose
-        evaluation raised) get the worst possible scores; they are counted and logged."""
-        failed = np.zeros(len(scores[self.CHAMPION_KEY]), dtype=bool)
-        for values in scores.values():
-            failed |= ~np.isfinite(values)
-        self.run.scalar("failures/networks", int(failed.sum()), generation)
-        if failed.any():
-            self.run.log(
-                f"Generation {generation}: {int(failed.sum())} network(s) gave NaN or infinite "
-                f"scores (indices {np.flatnonzero(failed).tolist()[:20]}); they get the worst "
-                f"possible scores ({WORST_SCORE:g})."
-            )
-            scores = {k: np.where(failed, WORST_SCORE, v) for k, v in scores.items()}
-        return scores
-
-    def evolve(self) -> Champion:
-        params, run = self.params, self.run
-        num_generations = params.num_generations
-        state = run.resume_state
-        if state is not None:
-            population = state["population"]
-            saved = state["champion"]
-            # an older version's checkpoint may name a score as it was then
-            scores = {RENAMED_SCORES.get(k, k): v for k, v in saved["scores"].items()}
-            self.champion = Champion(**{**saved, "scores": scores})
-            first = state["generation"] + 1
-            self._checkpointed_generation = state["generation"]
-            self.table.keep_until(state["generation"])
-            if self.population_table.path.exists():
-                self.population_table.keep_until(state["generation"])
-        else:
-            population = self.initial_population()
-            first = 1
-            self._checkpointed_generation = 0
-        self._latest_state = None
-        self.interrupts.install()
-        try:
-            if state is None:
-                self.start(population)  # generation 0 (WLNN scores it in the pool)
-            self._generations(population, first, num_generations)
-        except KeyboardInterrupt:
-            self.pool.terminate()
-            self._stop(Interrupted, "Interrupted")
-        except WorkerFailure as err:
-            self.pool.terminate()
-            self._stop(type(err), str(err), err.resume_options)
-        finally:
-            self.interrupts.restore()
-        return self.champion
-
-    def _generations(self, population: list[Genome], first: int, num_generations: int) -> None:
-        run = self.run
-        progress = GenerationProgress(run, num_generations, first)
-        for generation in range(first, num_generations + 1):
-            self.timer = StageTimer()
-            start = time.perf_counter()
-            restarts = self.pool.restarts
-            with self.timer.stage("evaluation"), self.interrupts.interruptible():
-                scores = self.evaluate(population, generation)
-            scores = self.sanitize(scores, generation)
-            run.scalar("failures/worker_restarts", self.pool.restarts - restarts, generation)
-            # The champion, the saved networks and the statistics are the networks as they
-            # were evaluated (training them again gives their scores); reproduction starts
-            # from what after_evaluation makes of them (a Lamarckian run's learned weights).
-            evaluated = population
-            with self.timer.stage("champion_evaluation"):
-                improved = self.update_champion(evaluated, scores, generation)
-                tested = {}
-                if self.due_for_test(generation):
-                    with self.interrupts.interruptible():
-                        tested = self.champion_test_scores(generation)
-            run.mark_started()
-            self.after_generation(evaluated, scores, generation)
-            if self.due_for_saving(generation):
-                self.save_networks(evaluated, scores, generation)
-            parents = self.after_evaluation(evaluated, scores)
-            population = self.next_population(parents, scores, generation)
-            self.timer.seconds["complete_generation"] = time.perf_counter() - start
-            self.report(generation, evaluated, scores, tested)
-            self._latest_state = self.checkpoint_state(population, generation)
-            if generation % self.params.checkpoint_every == 0 or generation == num_generations:
-                self.write_checkpoint(self._latest_state)
-            progress.update(
-                generation,
-                self.summary(scores, improved=improved, tested=tested),
-                self.postfix(scores),
-            )
-        progress.close()
-
-    def _stop(self, error: type[Exception], reason: str, resume_options: str = "") -> None:
-        """Checkpoint the last complete generation, say how to resume (the command, with
-        ``resume_options`` at its end), and stop the run."""
-        latest = self._latest_state
-        if latest is not None and latest["generation"] != self._checkpointed_generation:
-            self.write_checkpoint(latest)
-        out = self.run.out_dir
-        if self._checkpointed_generation:
-            how = (
-                f"the checkpoint of generation {self._checkpointed_generation} is in {out}. "
-                f"Resume with: python {self.params.script} {out / 'params.yaml'} --resume {out}"
-                f"{resume_options}"
-            )
-        else:
-            how = (
-                f"no generation was complete; the same command starts the run again in {out}: "
-                f"python {self.params.script} {out / 'params.yaml'} --resume {out}"
-                f"{resume_options}"
-            )
-        message = f"{reason}: {how}"
-        self.run.log(message, console=False)  # the console gets it once, as the error
-        self.run.flush()
-        raise error(message)
-
-    # --- reporting -----------------------------------------------------------------------
-
-    def report_champion(self, step: int, tested: dict[str, float]) -> None:
-        champion, run = self.champion, self.run
-        for key in self.CHAMPION_KEYS:
-            run.scalar(f"champion/{key}", champion.scores[key], step)
-        run.scalar("champion/connections", champion.genome.num_connections, step)
-        run.scalar("champion/neurons", champion.genome.num_neurons, step)
-        run.scalar("champion/layers", champion.genome.num_layers, step)
-        for key, value in tested.items():
-            run.scalar(f"champion/{key}", value, step)
-
-    def report(
-        self,
-        generation: int,
-        population: list[Genome],
-        scores: dict[str, np.ndarray],
-        tested: dict[str, float],
-    ) -> None:
-        run = self.run
-        best = {key: float(np.max(scores[key])) for key in self.BEST_KEYS}
-        for key, value in best.items():
-            run.scalar(f"best/{key}", value, generation)
-        self.report_champion(generation, tested)
+    def population_summary(
+        self, generation: int, population: list[Genome], scores: dict[str, np.ndarray]
+    ) -> dict[str, float]:
         stats = population_stats(population)
         for name, value in stats.items():
-            run.scalar(f"stats/{name}", value, generation)
-        for name, seconds in self.timer.seconds.items():
-            run.scalar(f"times/{name}", seconds, generation)
+            self.run.scalar(f"stats/{name}", value, generation)
         self.population_table.append(generation, scores, population, failed_below=WORST_SCORE)
-        champion = self.champion
-        self.table.append(
-            {
-                "generation": generation,
-                **{f"best_{k}": v for k, v in best.items()},
-                "champion_generation": champion.generation,
-                **{f"champion_{k}": champion.scores[k] for k in self.CHAMPION_KEYS},
-                "champion_connections": champion.genome.num_connections,
-                **{f"champion_{k}": v for k, v in tested.items() if k in self.champion_test_keys()},
-                "connections_mean": stats["connections_mean"],
-                "neurons_mean": stats["neurons_mean"],
-                "layers_mean": stats["layers_mean"],
-                # the seconds this generation took (not the time since the run began)
-                "seconds": round(self.timer.seconds["complete_generation"], 3),
-            }
-        )
-        run.flush()
+        return stats
 
-    def summary(self, scores: dict[str, np.ndarray], *, improved: bool, tested: dict) -> str:
-        """One log line: the generation's best, the champion, and test scores if measured."""
-        best = ", ".join(f"{k} {np.max(scores[k]):.4f}" for k in self.BEST_KEYS)
-        champion = ", ".join(f"{k} {self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS)
-        text = f"best {best} | champion {champion}" + (" (new)" if improved else "")
-        if tested:
-            text += " | champion " + ", ".join(f"{k} {v:.4f}" for k, v in tested.items())
-        return text
-
-    def final_scores(self) -> str:
-        """The champion's scores for the last line of the run: ``CHAMPION_KEYS`` first, in
-        their order, then any other score by name, so that the line of a resumed run (whose
-        champion comes from a checkpoint) is the line of an uninterrupted one."""
-        scores = self.champion.scores
-        keys = [k for k in self.CHAMPION_KEYS if k in scores]
-        keys += sorted(set(scores) - set(keys))
-        return ", ".join(f"{k} {scores[k]:.4f}" for k in keys)
-
-    def postfix(self, scores: dict[str, np.ndarray]) -> dict[str, str]:
-        """What the progress bar shows: the champion's scores (the best so far)."""
-        return {f"champion_{k}": f"{self.champion.scores[k]:.4f}" for k in self.CHAMPION_KEYS}
-
-
-def run_evolution(
-    params: Params,
-    make_loop: Callable[[Run, Pool], EvolutionLoop],
-    shared: dict[str, np.ndarray] | None = None,
-    notes: Sequence[str | None] = (),
-) -> Champion:
-    """Open the run folder and the pool (the local processes, or a Dask cluster with
-    ``params.scheduler``), evolve, and log the champion.
-
-    ``make_loop(run, pool)`` builds the script's loop; ``shared`` are the arrays every worker
-    needs (the dataset); ``notes`` are logged first (None entries are skipped).
-    """
-    scheduler = params.get("scheduler")
-    num_workers, worker_notes = worker_count(params.num_workers, params.population_size)
-    if parse_scheduler(scheduler) is not None:
-        worker_notes = [f"Worker processes: those of the Dask cluster (--scheduler {scheduler})"]
-        if params.num_workers > 1:
-            worker_notes.append(f"--num_workers {params.num_workers} is not used with --scheduler")
-    with Run.create(params) as run:
-        for note in [*notes, *worker_notes]:
-            if note:
-                run.log(note)
-        with open_pool(num_workers, shared, run.log, scheduler) as pool:
-            loop = make_loop(run, pool)
-            champion = loop.evolve()
-        run.log(
-            f"Done. Champion from generation {champion.generation}: {loop.final_scores()}, "
-            f"{champion.genome.num_connections} connections; saved as champion.json"
-        )
-    return champion
+    def champion_description(self) -> str:
+        return f"{self.champion.genome.num_connections} connections"

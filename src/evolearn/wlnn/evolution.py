@@ -376,7 +376,7 @@ class WLNNEvolution(EvolutionLoop):
         )
         return scores
 
-    def after_generation(self, population, scores, generation: int) -> None:
+    def extra_reporting(self, population, scores, generation: int) -> None:
         # Networks whose training failed carry the loop's worst score, not an accuracy.
         accs = scores["acc"][scores["acc"] > WORST_SCORE]
         if len(accs):

@@ -19,6 +19,7 @@ SCRIPT_MODULES: dict[str, str] = {
     "run-wann-gym.py": "evolearn.wann.gym",
     "run-wann-classification.py": "evolearn.wann.classification",
     "run-wlnn-mnist-no-evolution.py": "evolearn.wlnn.baseline",
+    "run-hebbian-gym.py": "evolearn.hebbian.search",
 }
 
 

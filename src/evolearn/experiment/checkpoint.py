@@ -154,9 +154,16 @@ def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     and champion, as :meth:`~evolearn.search.loop.EvolutionLoop.checkpoint_state` gives them
     (the champion: anything with a genome, generation, index and scores). The champion's
     genome is stored after the population's."""
-    population = list(state["population"])
+    population = list(state.get("population", ()))
     champion = state["champion"]
-    arrays = _pack_genomes([*population, champion.genome])
+    # An evolution strategy's champion is a vector of numbers, not a genome.
+    vector = isinstance(champion.genome, np.ndarray)
+    arrays = _pack_genomes(population if vector else [*population, champion.genome])
+    if vector:
+        arrays["champion_vector"] = np.asarray(champion.genome)
+    strategy = state.get("strategy")
+    for name, array in (strategy or {}).get("arrays", {}).items():
+        arrays[f"strategy_{name}"] = np.asarray(array)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -170,6 +177,10 @@ def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
             "scores": {k: float(v) for k, v in champion.scores.items()},
         },
     }
+    if vector:
+        meta["champion_is_vector"] = True
+    if strategy is not None:
+        meta["strategy"] = dict(strategy.get("values", {}))
     meta_bytes = json.dumps(meta, sort_keys=True, default=_plain).encode("utf-8")
     checksum = _checksum(meta_bytes, arrays)
     arrays["meta"] = np.frombuffer(meta_bytes, dtype=np.uint8)
@@ -190,22 +201,32 @@ def decode_state(arrays: Mapping[str, np.ndarray]) -> dict:
     if meta.get("format") != FORMAT:
         raise ValueError("not an evolearn checkpoint")
     genomes = _unpack_genomes(body)
-    if len(genomes) != meta["population_size"] + 1:
+    vector = bool(meta.get("champion_is_vector", False))
+    if len(genomes) != meta["population_size"] + (0 if vector else 1):
         raise ValueError("the number of networks does not fit the population size")
+    if vector and "champion_vector" not in body:
+        raise ValueError("it names a champion vector but holds none")
     info = meta["champion"]
-    return {
+    state = {
         "format_version": meta["format_version"],
         "script": meta["script"],
         "params": meta["params"],
         "generation": meta["generation"],
-        "population": genomes[:-1],
+        "population": genomes if vector else genomes[:-1],
         "champion": {
-            "genome": genomes[-1],
+            "genome": body["champion_vector"] if vector else genomes[-1],
             "generation": info["generation"],
             "index": info["index"],
             "scores": dict(info["scores"]),
         },
     }
+    if "strategy" in meta:
+        prefix = "strategy_"
+        state["strategy"] = {
+            "values": dict(meta["strategy"]),
+            "arrays": {k[len(prefix) :]: v for k, v in body.items() if k.startswith(prefix)},
+        }
+    return state
 
 
 def save_checkpoint(out_dir: Path, state: Mapping[str, Any]) -> Path:

@@ -164,6 +164,23 @@ def _datasets() -> Iterable[str]:
     return DATASETS.keys()
 
 
+def _hebbian_rules() -> Iterable[str]:
+    from evolearn.hebbian.rules import RULES, STATIC
+
+    return (*RULES, STATIC)
+
+
+def layer_sizes(text: str) -> tuple[int, ...]:
+    """``"128,64"`` -> (128, 64); ValueError for anything else."""
+    try:
+        sizes = tuple(int(part) for part in str(text).split(","))
+    except ValueError:
+        raise ValueError("not integers separated by commas") from None
+    if not sizes or min(sizes) < 1:
+        raise ValueError("a layer size below 1")
+    return sizes
+
+
 def default_out_dir() -> str:
     """``out/<YYYY-mm-dd_HH-MM-SS>`` for the current local time."""
     return str(Path("out") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
@@ -256,7 +273,63 @@ _OPTION_LIST: list[Option] = [
         10,
         "Evaluate the champion on the test set every this many generations",
     ),
+    # evolution options of the evolution strategy (run-hebbian-gym.py)
+    Option(
+        "sigma",
+        _EVO,
+        float,
+        0.1,
+        "Standard deviation of the evolution strategy's noise; multiplied by 0.999 after "
+        "every generation while above 0.01",
+        minimum=0.0,
+        min_exclusive=True,
+    ),
+    Option(
+        "decay",
+        _EVO,
+        float,
+        0.995,
+        "The evolution strategy's lr is multiplied by this after every generation while "
+        "above 0.001",
+        minimum=0.0,
+        maximum=1.0,
+        min_exclusive=True,
+    ),
+    Option(
+        "distribution",
+        _EVO,
+        str,
+        "normal",
+        "How the evolved coefficients (and weights) of generation 0 are drawn: normal "
+        "N(0, 1) or uniform U(-1, 1)",
+        choices=("normal", "uniform"),
+    ),
     # training options
+    Option(
+        "hebb_rule",
+        _TRAIN,
+        str,
+        "ABCD_lr",
+        "The Hebbian rule whose coefficients (one set per synapse) are evolved, or static: "
+        "the weights themselves are evolved",
+        choices=_hebbian_rules,
+    ),
+    Option(
+        "init_weights",
+        _TRAIN,
+        str,
+        "uni",
+        "The weights at the start of every episode: uni U(-0.1, 0.1), normal N(0, 0.024), "
+        "or coevolve (evolved with the rule)",
+        choices=("uni", "normal", "coevolve"),
+    ),
+    Option(
+        "normalise_weights",
+        _TRAIN,
+        bool,
+        True,
+        "After every Hebbian update, divide each layer by its largest absolute weight",
+    ),
     Option(
         "learning_rule",
         _TRAIN,
@@ -337,6 +410,24 @@ _OPTION_LIST: list[Option] = [
     ),
     Option("env_name", _TASK, str, "CartPole-v1", "Name of the gym environment"),
     Option(
+        "action_bounds",
+        _TASK,
+        str,
+        "tanh",
+        "Continuous actions: tanh maps each output onto the action's bounds, clip clips "
+        "the raw output to them (the original code)",
+        choices=("tanh", "clip"),
+    ),
+    Option(
+        "hidden_layers",
+        _ARCH,
+        str,
+        "128,64",
+        "Sizes of the hidden layers, comma-separated",
+        check=layer_sizes,
+        allowed_text="positive integers separated by commas, such as 128,64",
+    ),
+    Option(
         "data_dir",
         _TASK,
         str,
@@ -397,6 +488,15 @@ _OPTION_LIST: list[Option] = [
         "Seed of all random number generators; the same seed gives the same run whatever "
         "the number of workers",
         minimum=0,
+    ),
+    Option(
+        "print_every",
+        _MISC,
+        int,
+        1,
+        "Write the generation's line to the log and the console every this many "
+        "generations (the first and the last always)",
+        minimum=1,
     ),
     Option(
         "checkpoint_every",

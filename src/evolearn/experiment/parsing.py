@@ -137,12 +137,17 @@ class ScriptSpec:
     options: tuple[str, ...]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     checks: tuple[Callable[[Params], None], ...] = ()
+    #: Other names this script accepts for its options, in files and on the command line
+    #: (the original code's names: ``environment`` for ``env_name``); alias -> option.
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", tuple(self.options))
         object.__setattr__(self, "checks", tuple(self.checks))
         unknown = [n for n in self.options if n not in OPTIONS]
         unknown += [n for n in self.defaults if n not in self.options]
+        unknown += [n for n in self.aliases.values() if n not in self.options]
+        unknown += [a for a in self.aliases if a in OPTIONS]  # an alias may not hide an option
         if unknown:
             raise ValueError(f"script {self.name}: unknown or unused options {unknown}")
         # In the catalogue's order, however the spec was put together: values are checked, and
@@ -196,7 +201,8 @@ def build_parser(spec: ScriptSpec) -> argparse.ArgumentParser:
             kwargs["action"] = "store_true"
         else:
             kwargs["metavar"] = _metavar(option)
-        groups[option.group].add_argument(f"--{name}", **kwargs)
+        flags = [f"--{name}", *(f"--{a}" for a, n in spec.aliases.items() if n == name)]
+        groups[option.group].add_argument(*flags, dest=name, **kwargs)
     return parser
 
 
@@ -466,6 +472,14 @@ def parse_params(spec: ScriptSpec, argv: Sequence[str]) -> Params:
 
     ignored = []
     for key, value in file_values.items():
+        if key in spec.aliases:
+            name = spec.aliases[key]
+            if name in file_values:
+                raise ParamError(
+                    f"{key} is another name of {name}, and {params_file!r} gives both; keep "
+                    f"one of them."
+                )
+            key = name
         if key not in OPTIONS:
             _unknown_key_error(key, spec, params_file)
         if key in spec.options:

@@ -265,11 +265,14 @@ def _cell(value) -> str:
 
 class GenerationProgress:
     """A progress bar over generations on a terminal, and one log line per generation with the
-    mean time per generation and an estimate of the time left."""
+    mean time per generation and an estimate of the time left (every ``every`` generations,
+    and the first and the last)."""
 
-    def __init__(self, run: Run, num_generations: int, first_generation: int = 1):
+    def __init__(self, run: Run, num_generations: int, first_generation: int = 1, every: int = 1):
         self.run = run
         self.num_generations = num_generations
+        self.every = every
+        self.first = first_generation
         self.bar = run.progress(num_generations, desc="generations")
         self.bar.update(first_generation - 1)
         self.start = time.perf_counter()
@@ -282,6 +285,8 @@ class GenerationProgress:
         left = per_generation * (self.num_generations - generation)
         self.bar.update(1)
         self.bar.set_postfix(postfix)
+        if generation % self.every and generation not in (self.first, self.num_generations):
+            return
         self.run.log(
             f"Generation {generation}/{self.num_generations}: {summary} "
             f"[{per_generation:.2f} s/generation, {format_duration(left)} left]"

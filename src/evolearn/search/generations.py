@@ -322,7 +322,9 @@ class GenerationLoop:
 
     def _generations(self, first: int, num_generations: int) -> None:
         run = self.run
-        progress = GenerationProgress(run, num_generations, first)
+        progress = GenerationProgress(
+            run, num_generations, first, every=self.params.get("print_every", 1)
+        )
         for generation in range(first, num_generations + 1):
             self.timer = StageTimer()
             start = time.perf_counter()

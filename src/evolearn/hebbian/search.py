@@ -1,0 +1,444 @@
+"""run-hebbian-gym.py: evolved Hebbian plasticity in random networks (Najarro & Risi 2020).
+
+The weights of a network start random in every episode; the OpenAI evolution strategy
+(:mod:`evolearn.search.es`, with the original's settings: standardised centred ranks, the L2
+term 0.01 mean(theta^2) over the coefficients, lr times ``decay`` down to 0.001 and sigma
+times 0.999 down to 0.01 after every generation) searches one set of Hebbian coefficients per
+synapse (:mod:`evolearn.hebbian.rules`). With ``hebb_rule: static`` the same strategy evolves
+the weights themselves (the paper's baseline, with the same budget); with ``init_weights:
+coevolve`` the episode-start weights are evolved beside the coefficients.
+
+The searched vector theta is the coefficients of every plastic layer, each ``[n_in, n_out, k]``
+in C order, then (coevolve) the initial weights of every layer, each ``[n_in, n_out]``; for
+``static`` the weights alone. A candidate is ``mean +- sigma * eps``, ``eps`` of pair ``j`` drawn
+from the stream (seed, generation, NOISE, j), so a worker builds its own candidates from the
+mean; every candidate's episodes of a generation use the same environment seeds, and its
+episode-start weights come from the stream (seed, generation, WEIGHTS, candidate * episodes +
+episode). A run's numbers do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import gymnasium
+import numpy as np
+
+from evolearn import streams
+from evolearn.envs import make_env
+from evolearn.errors import ParamError
+from evolearn.experiment.options import layer_sizes
+from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
+from evolearn.experiment.run import Run
+from evolearn.experiment.workers import ChunkResults, Pool, SharedArrays
+from evolearn.hebbian import episodes, rules
+from evolearn.hebbian.network import layer_shapes, random_weights, split_layers, synapse_count
+from evolearn.hebbian.tasks import action_map, is_car_racing
+from evolearn.search import es
+from evolearn.search.es import ESState, OpenES
+from evolearn.search.generations import Champion, GenerationLoop, run_evolution
+from evolearn.search.strategy import Strategy
+
+#: The original's L2 term, floors and sigma decay (evolution_strategy_hebb.py).
+L2 = 0.01
+LR_FLOOR = 0.001
+SIGMA_DECAY = 0.999
+SIGMA_FLOOR = 0.01
+#: Episodes on which a generation's best is scored again before it may become champion.
+CHAMPION_EPISODES = 10
+#: Largest number of a chunk's networks stepped together (bounds the environments built).
+MAX_PARALLEL_NETWORKS = 100
+#: Base seeds are drawn below this bound so that base + episode fits into an int32.
+MAX_BASE_SEED = 2**31 - 1 - 1000
+
+
+def check_popsize(params: Params) -> None:
+    if params.population_size < 2 or params.population_size % 2:
+        raise ParamError(
+            f"population_size (popsize) must be even and at least 2: the candidates are "
+            f"antithetic pairs; got {params.population_size}."
+        )
+
+
+SPEC = ScriptSpec(
+    name="run-hebbian-gym.py",
+    description="Evolve Hebbian learning rules for random networks on a Gymnasium environment.",
+    options=(
+        "sigma",
+        "decay",
+        "distribution",
+        "num_generations",
+        "population_size",
+        "num_trials",
+        "hebb_rule",
+        "init_weights",
+        "normalise_weights",
+        "lr",
+        "hidden_layers",
+        "env_name",
+        "action_bounds",
+        "num_workers",
+        "scheduler",
+        "seed",
+        "out_dir",
+        "overwrite_output",
+        "print_every",
+        "checkpoint_every",
+        "resume",
+    ),
+    # train_hebb.py's defaults, on CartPole-v1 (an empty parameter file runs)
+    defaults={"lr": 0.2, "population_size": 200, "num_generations": 300},
+    checks=(check_popsize,),
+    aliases={
+        "environment": "env_name",
+        "popsize": "population_size",
+        "generations": "num_generations",
+    },
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How theta maps onto a network: the plastic layers' shapes, the rule, the k coefficients
+    per synapse (0 for static) and whether the initial weights are evolved."""
+
+    shapes: tuple[tuple[int, int], ...]
+    rule: str
+    coevolve: bool
+
+    @property
+    def k(self) -> int:
+        return 0 if self.rule == rules.STATIC else rules.coefficient_count(self.rule)
+
+    @property
+    def synapses(self) -> int:
+        return synapse_count(self.shapes)
+
+    @property
+    def coefficients(self) -> int:
+        return self.synapses * self.k
+
+    @property
+    def size(self) -> int:
+        evolved_weights = self.rule == rules.STATIC or self.coevolve
+        return self.coefficients + (self.synapses if evolved_weights else 0)
+
+    def split(self, theta: np.ndarray) -> tuple[list | None, list | None]:
+        """theta -> (coefficients per layer ``[n_in, n_out, k]`` or None, evolved weights per
+        layer ``[n_in, n_out]`` or None)."""
+        coefficients = None
+        if self.k:
+            coefficients = split_layers(theta[: self.coefficients], self.shapes, self.k)
+        weights = None
+        if self.size > self.coefficients:
+            weights = split_layers(theta[self.coefficients :], self.shapes)
+        return coefficients, weights
+
+
+def initial_mean(layout: Layout, distribution: str, rng: np.random.Generator) -> np.ndarray:
+    """Generation 0's theta: the coefficients (and coevolved weights) from N(0, 1) or
+    U(-1, 1), as the original; a static network's weights from PyTorch's default for a linear
+    layer, U(-1/sqrt(n_in), 1/sqrt(n_in)), as the original's static baseline."""
+    if layout.rule == rules.STATIC:
+        return np.concatenate(
+            [rng.uniform(-1, 1, size=a * b) / np.sqrt(a) for a, b in layout.shapes]
+        )
+    if distribution == "normal":
+        return rng.normal(size=layout.size)
+    return rng.uniform(-1.0, 1.0, size=layout.size)
+
+
+def pair_noise(seed: int, generation: int, pairs, dims: int) -> np.ndarray:
+    """``[len(pairs), dims]``: the noise of each antithetic pair, from its own stream."""
+    return np.stack(
+        [streams.stream(seed, generation, streams.NOISE, int(j)).normal(size=dims) for j in pairs]
+    )
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The candidates of one generation, built on demand: ``candidates[c]`` is candidate c's
+    theta (``mean + sigma * eps_c`` for c below popsize / 2, then the mirror images)."""
+
+    mean: np.ndarray
+    sigma: float
+    seed: int
+    generation: int
+    popsize: int
+
+    def __len__(self) -> int:
+        return self.popsize
+
+    def pair(self, c: int) -> tuple[int, float]:
+        half = self.popsize // 2
+        return (c, 1.0) if c < half else (c - half, -1.0)
+
+    def vectors(self, indices) -> np.ndarray:
+        """``[len(indices), dims]``: the thetas of these candidates."""
+        indices = list(indices)
+        pairs = sorted({self.pair(c)[0] for c in indices})
+        drawn = pair_noise(self.seed, self.generation, pairs, len(self.mean))
+        noise = dict(zip(pairs, drawn, strict=True))
+        return np.stack(
+            [self.mean + sign * self.sigma * noise[j] for j, sign in map(self.pair, indices)]
+        )
+
+    def __getitem__(self, c: int) -> np.ndarray:
+        return self.vectors([c])[0]
+
+
+class ESSearch(Strategy):
+    """The evolution strategy as the loop drives it: ``ask`` gives the generation's
+    :class:`Candidates`, ``tell`` their returns."""
+
+    def __init__(self, strategy: OpenES, state: ESState, seed: int, generation: int):
+        self.es = strategy
+        self.state = state
+        self.seed = seed
+        self.generation = generation  # the generation ask gives
+
+    def ask(self) -> Candidates:
+        return Candidates(
+            self.state.mean, self.state.sigma, self.seed, self.generation, self.es.popsize
+        )
+
+    def tell(self, candidates: Candidates, scores: dict[str, np.ndarray], generation: int):
+        noise = pair_noise(self.seed, generation, range(self.es.half), len(self.state.mean))
+        self.state = es.step(self.es, self.state, noise, scores["reward"])
+        self.generation = generation + 1
+
+
+@dataclass(frozen=True)
+class EpisodesTask:
+    """Episodes of a chunk of candidates: each with the same environment seeds, each episode
+    from weights of its own stream."""
+
+    candidates: Candidates
+    indices: range
+    layout: Layout
+    env_name: str
+    seeds: tuple[int, ...]
+    weight_stream: tuple[int, int, int]  # seed, generation, purpose of the episode weights
+    init_weights: str
+    normalise: bool
+    action_bounds: str
+
+
+def episode_returns(task: EpisodesTask, thetas: np.ndarray) -> np.ndarray:
+    """``[len(thetas), episodes]``: the return of every candidate's episodes."""
+    layout = task.layout
+    env = make_env(task.env_name)
+    actions = action_map(task.env_name, env.action_space, task.action_bounds)
+    env.close()
+    returns = np.zeros((len(thetas), len(task.seeds)))
+    for start in range(0, len(thetas), MAX_PARALLEL_NETWORKS):
+        block = range(start, min(start + MAX_PARALLEL_NETWORKS, len(thetas)))
+        split = [layout.split(thetas[i]) for i in block]
+        coefficients = None
+        if layout.k:
+            coefficients = [
+                np.stack([s[0][layer] for s in split]) for layer in range(len(layout.shapes))
+            ]
+        for e, seed in enumerate(task.seeds):
+            if split[0][1] is not None:  # evolved: the same weights in every episode
+                weights = [
+                    np.stack([s[1][layer] for s in split]).astype(np.float32)
+                    for layer in range(len(layout.shapes))
+                ]
+            else:
+                drawn = [
+                    random_weights(task.init_weights, layout.shapes, _weight_rng(task, i, e))
+                    for i in block
+                ]
+                weights = [
+                    np.stack([d[layer] for d in drawn]) for layer in range(len(layout.shapes))
+                ]
+            rule = layout.rule
+            returns[block, e] = episodes.population_returns(
+                task.env_name, rule, coefficients, weights, seed, actions,
+                normalise=task.normalise,
+            )[0]  # fmt: skip
+    return returns
+
+
+def _weight_rng(task: EpisodesTask, i: int, episode: int) -> np.random.Generator:
+    seed, generation, purpose = task.weight_stream
+    candidate = task.indices[i]
+    return streams.stream(seed, generation, purpose, candidate * len(task.seeds) + episode)
+
+
+def episodes_chunk(shared: SharedArrays, task: EpisodesTask) -> ChunkResults:
+    """Mean return over its episodes of each candidate of the chunk."""
+    thetas = task.candidates.vectors(task.indices)
+    return ChunkResults(episode_returns(task, thetas).mean(axis=1).tolist())
+
+
+class HebbianLoop(GenerationLoop):
+    """The generation loop of run-hebbian-gym.py: an :class:`ESSearch` over theta."""
+
+    POPULATION_COLUMNS = ("mean_reward",)
+    CHAMPION_FILE = "champion.npz"
+
+    def __init__(self, params: Params, run: Run, pool: Pool, layout: Layout):
+        super().__init__(params, run, pool)
+        self.layout = layout
+        penalised = layout.coefficients if layout.k else None
+        self.es = OpenES(
+            popsize=params.population_size,
+            standardise=True,
+            lr_decay=params.decay,
+            lr_floor=LR_FLOOR,
+            sigma_decay=SIGMA_DECAY,
+            sigma_floor=SIGMA_FLOOR,
+            l2=L2,
+            penalised=penalised,
+        )
+
+    def new_strategy(self) -> ESSearch:
+        p = self.params
+        mean = initial_mean(self.layout, p.distribution, streams.stream(p.seed, 0, streams.INIT))
+        return ESSearch(self.es, ESState(mean, p.lr, p.sigma), p.seed, 1)
+
+    def restore_strategy(self, state: dict) -> ESSearch:
+        saved = state["strategy"]
+        es_state = ESState.from_dict({**saved["values"], "mean": saved["arrays"]["mean"]})
+        return ESSearch(self.es, es_state, self.params.seed, state["generation"] + 1)
+
+    def checkpoint_state(self, generation: int) -> dict:
+        es_state = self.strategy.state
+        return {
+            "script": self.params.script,
+            "params": self.params.to_dict(),
+            "generation": generation,
+            "champion": self.champion,
+            "strategy": {
+                "arrays": {"mean": es_state.mean},
+                "values": {"lr": es_state.lr, "sigma": es_state.sigma},
+            },
+        }
+
+    def _task(self, candidates: Candidates, indices: range, seeds, purpose: int) -> EpisodesTask:
+        p = self.params
+        return EpisodesTask(
+            candidates,
+            indices,
+            self.layout,
+            p.env_name,
+            tuple(seeds),
+            (p.seed, candidates.generation, purpose),
+            p.init_weights,
+            p.normalise_weights,
+            p.action_bounds,
+        )
+
+    def _seeds(self, generation: int, index: int, count: int) -> range:
+        rng = streams.stream(self.params.seed, generation, streams.EVALUATE, index)
+        base = int(rng.integers(MAX_BASE_SEED))
+        return range(base, base + count)
+
+    def evaluate(self, candidates: Candidates, generation: int) -> dict[str, np.ndarray]:
+        seeds = self._seeds(generation, 0, self.params.num_trials)
+        chunks = self.pool.split(len(candidates), varying_cost=True)
+        tasks = [self._task(candidates, chunk, seeds, streams.WEIGHTS) for chunk in chunks]
+        return {"reward": np.array(self.pool.map_chunks(episodes_chunk, tasks))}
+
+    def champion_candidate(self, theta, scores, generation):
+        """The generation's best, scored again on CHAMPION_EPISODES episodes of other seeds
+        with fresh weights: its mean return decides."""
+        seeds = self._seeds(generation, 1, CHAMPION_EPISODES)
+        one = Candidates(np.asarray(theta), 0.0, self.params.seed, generation, 2)
+        task = self._task(one, range(1), seeds, streams.CHAMPION)
+        returns = episode_returns(task, np.asarray(theta)[None])[0]
+        return {"reward": float(returns.mean()), "evaluation_reward": scores["reward"]}
+
+    def population_summary(self, generation, candidates, scores) -> dict[str, float]:
+        state = self.strategy.state  # told already: the next generation's lr and sigma
+        self.run.scalar("es/lr", state.lr, generation)
+        self.run.scalar("es/sigma", state.sigma, generation)
+        rewards = scores["reward"]
+        mean = float(np.mean(rewards))
+        self.run.scalar("population/mean_reward", mean, generation)
+        self.run.histogram("population/reward", rewards, generation)
+        return {"mean_reward": mean}
+
+    def save_champion_files(self, champion: Champion) -> None:
+        save_coefficients(
+            self.run.path(self.CHAMPION_FILE, atomic=True), self.layout, champion.genome,
+            {**champion.info(), "env_name": self.params.env_name},
+        )  # fmt: skip
+
+    def champion_description(self) -> str:
+        if self.layout.k:
+            return f"rule {self.layout.rule}, {self.layout.coefficients} coefficients"
+        return f"static, {self.layout.synapses} weights"
+
+
+def save_coefficients(path, layout: Layout, theta: np.ndarray, info: dict) -> None:
+    """A candidate as ``.npz``, data only: ``layer_<l>`` the coefficients ``[n_in, n_out, k]``
+    of plastic layer l (static: its weights ``[n_in, n_out]``), ``coefficient_names`` their
+    order, ``initial_weights_<l>`` (coevolve), ``rule`` and ``info`` (JSON), written atomically
+    (``path`` is where the run records it: ``name.tmp`` first)."""
+    from pathlib import Path
+
+    path = Path(path)
+    coefficients, weights = layout.split(np.asarray(theta))
+    arrays = {"rule": np.array(layout.rule), "info": np.array(json.dumps(info))}
+    if coefficients is not None:
+        arrays["coefficient_names"] = np.array(rules.RULES[layout.rule])
+        arrays.update({f"layer_{i}": c for i, c in enumerate(coefficients)})
+        if weights is not None:
+            arrays.update({f"initial_weights_{i}": w for i, w in enumerate(weights)})
+    else:
+        arrays.update({f"layer_{i}": w for i, w in enumerate(weights)})
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    tmp.replace(path)
+
+
+def network_layout(params: Params) -> tuple[Layout, str]:
+    """The layout for the environment and a note for the log; ParamError when the environment
+    cannot be made or its spaces do not fit a network."""
+    try:
+        env = make_env(params.env_name)
+    except gymnasium.error.DependencyNotInstalled as err:
+        raise ParamError(
+            f"env_name {params.env_name!r} needs a package that is not installed ({err}); "
+            f"for MuJoCo environments such as Ant-v5: pip install mujoco"
+        ) from None
+    try:
+        obs, act = env.observation_space, env.action_space
+    finally:
+        env.close()
+    if is_car_racing(params.env_name) or not (
+        isinstance(obs, gymnasium.spaces.Box) and len(obs.shape) == 1
+    ):
+        raise ParamError(
+            f"env_name {params.env_name!r} has observations {obs}: this version of "
+            f"run-hebbian-gym.py feeds flat Box observations (state vectors) to the network; "
+            f"pixel observations (CarRacing's convolution layers) are not implemented yet."
+        )
+    try:
+        action_map(params.env_name, act, params.action_bounds)
+    except ValueError as err:
+        raise ParamError(f"env_name {params.env_name!r}: {err}") from None
+    n_out = int(act.n) if isinstance(act, gymnasium.spaces.Discrete) else act.shape[0]
+    shapes = tuple(layer_shapes(obs.shape[0], layer_sizes(params.hidden_layers), n_out))
+    layout = Layout(shapes, params.hebb_rule, params.init_weights == "coevolve")
+    what = (
+        f"{layout.coefficients} coefficients ({layout.k} per synapse)"
+        if layout.k
+        else f"{layout.synapses} weights (static)"
+    )
+    sizes = " -> ".join(str(n) for n in (shapes[0][0], *(b for _, b in shapes)))
+    note = f"Network {sizes} ({layout.synapses} synapses); the search evolves {what}"
+    if layout.coevolve:
+        note += f" and {layout.synapses} initial weights"
+    return layout, note + f": {layout.size} numbers."
+
+
+def main(argv: list[str]) -> None:
+    params = parse_params(SPEC, argv)
+    layout, note = network_layout(params)
+    run_evolution(params, lambda run, pool: HebbianLoop(params, run, pool, layout), notes=[note])

@@ -1,0 +1,140 @@
+"""run-hebbian-gym.py as a user runs it: its files, the evolution strategy's decays, the same
+run on any number of workers, resume, the original's option names, and bad input."""
+
+import json
+import signal
+
+import numpy as np
+import pytest
+from conftest import (
+    assert_refused,
+    comparable_scalars,
+    read_scalars,
+    run_script,
+    start_script,
+    wait_for_generation,
+)
+
+from evolearn.experiment.checkpoint import read_checkpoint
+
+SCRIPT = "run-hebbian-gym.py"
+PARAMS = "params/hebbian/CartPole-v1.yaml"
+TINY = [PARAMS, "--popsize", "8", "--generations", "4", "--hidden_layers", "6,4"]
+
+
+def champion_arrays(out):
+    with np.load(out / "champion.npz", allow_pickle=False) as f:
+        return {name: f[name] for name in f.files}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hebbian") / "run"
+    result = run_script(SCRIPT, *TINY, "--lr", "0.2", "--decay", "0.5", "--out_dir", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_a_run_writes_the_champions_coefficients_layer_by_layer_as_data(tiny_run):
+    out, result = tiny_run
+    arrays = champion_arrays(out)
+    assert str(arrays["rule"]) == "ABCD_lr"
+    assert list(arrays["coefficient_names"]) == ["A", "B", "C", "eta", "D"]
+    # CartPole: 4 observations, 2 actions; hidden 6, 4
+    assert [arrays[f"layer_{i}"].shape for i in range(3)] == [(4, 6, 5), (6, 4, 5), (4, 2, 5)]
+    info = json.loads(str(arrays["info"]))
+    assert info["env_name"] == "CartPole-v1" and "reward" in info
+    assert "Done. Champion from generation" in (out / "log.txt").read_text()
+    assert "saved as champion.npz" in result.stdout
+
+
+def test_the_strategys_lr_and_sigma_decay_after_every_generation(tiny_run):
+    out, _ = tiny_run
+    scalars = read_scalars(out)
+    lr = [v for _, v in scalars["es/lr"]]
+    sigma = [v for _, v in scalars["es/sigma"]]
+    np.testing.assert_allclose(lr, [0.1, 0.05, 0.025, 0.0125], rtol=1e-6)
+    np.testing.assert_allclose(sigma, [0.1 * 0.999**g for g in (1, 2, 3, 4)], rtol=1e-6)
+    for tag in ("best/reward", "champion/reward", "population/mean_reward"):
+        assert [s for s, _ in scalars[tag]] == [1, 2, 3, 4], tag
+    header = (out / "results_summary.csv").read_text().splitlines()[0].split(",")
+    assert header == [
+        "generation", "best_reward", "champion_generation", "champion_reward", "mean_reward",
+        "seconds",
+    ]  # fmt: skip
+
+
+def test_the_checkpoint_holds_the_strategys_state_as_data(tiny_run):
+    out, _ = tiny_run
+    state = read_checkpoint(out / "checkpoint.npz")
+    assert state["generation"] == 4 and state["population"] == []
+    values = state["strategy"]["values"]
+    assert values["lr"] == pytest.approx(0.2 * 0.5**4)
+    mean = state["strategy"]["arrays"]["mean"]
+    assert mean.shape == ((4 * 6 + 6 * 4 + 4 * 2) * 5,)
+    assert state["champion"]["genome"].shape == mean.shape
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [["--num_workers", "2"], ["--scheduler", "local:2"]])
+def test_the_same_seed_gives_the_same_run_on_any_number_of_workers(tmp_path, tiny_run, workers):
+    out = tmp_path / "run"
+    args = [*TINY, "--lr", "0.2", "--decay", "0.5", *workers, "--out_dir", str(out)]
+    result = run_script(SCRIPT, *args)
+    assert result.returncode == 0, result.stderr
+    alone, _ = tiny_run
+    for name, array in champion_arrays(alone).items():
+        np.testing.assert_array_equal(champion_arrays(out)[name], array, err_msg=name)
+    assert comparable_scalars(out) == comparable_scalars(alone)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_uninterrupted_run(tmp_path, finished_run):
+    args = [*TINY, "--generations", "8"]
+    full = finished_run(SCRIPT, *args)
+    cut = tmp_path / "cut"
+    process = start_script(SCRIPT, [*args, "--out_dir", str(cut)])
+    wait_for_generation(cut, 3, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = run_script(SCRIPT, str(cut / "params.yaml"), "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    for name, array in champion_arrays(full).items():
+        np.testing.assert_array_equal(champion_arrays(cut)[name], array, err_msg=name)
+    assert comparable_scalars(cut) == comparable_scalars(full)
+    assert read_checkpoint(cut / "checkpoint.npz")["generation"] == 8
+
+
+def test_the_original_option_names_are_accepted(tmp_path):
+    out = tmp_path / "run"
+    args = [PARAMS, "--environment", "CartPole-v1", "--popsize", "4", "--generations", "1"]
+    result = run_script(SCRIPT, *args, "--hidden_layers", "3", "--out_dir", str(out))
+    assert result.returncode == 0, result.stderr
+    saved = (out / "params.yaml").read_text()
+    assert "population_size: 4" in saved and "num_generations: 1" in saved
+    both = tmp_path / "both.yaml"
+    both.write_text("popsize: 4\npopulation_size: 6\n")
+    refused = run_script(SCRIPT, str(both), "--out_dir", str(tmp_path / "no"))
+    assert_refused(refused, "popsize is another name of population_size", tmp_path / "no")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--popsize", "7"], "must be even and at least 2"),
+        (["--popsize", "0"], "population_size must be"),
+        (["--hebb_rule", "ABCDE"], "hebb_rule must be one of: A, AD, AD_lr"),
+        (["--sigma", "0"], "sigma must be a number > 0"),
+        (["--lr", "-1"], "lr must be a number > 0"),
+        (["--hidden_layers", "128,x"], "hidden_layers must be positive integers"),
+        (["--env_name", "CartPole-v9"], "is not a Gymnasium environment id"),
+        (["--env_name", "CarRacing-v3"], "pixel observations"),
+        (["--env_name", "Blackjack-v1"], "observations Tuple"),
+        (["--init_weights", "xavier"], "init_weights must be one of: uni, normal, coevolve"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "run"
+    result = run_script(SCRIPT, PARAMS, *args, "--out_dir", str(out))
+    assert_refused(result, message, out)
+    assert len(result.stderr.strip().splitlines()) == 1

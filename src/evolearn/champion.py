@@ -45,9 +45,11 @@ from evolearn.wann.protocol import SETTINGS
 RUN_FOLDER_DEPTH = 3
 #: The network of a run folder: an evolution run's champion, else the network that
 #: run-wlnn-mnist-no-evolution.py trained.
-RUN_NETWORKS = ("champion.json", "network.json")
+RUN_NETWORKS = ("champion.json", "network.json", "champion.npz")
 #: The kinds of run a network is scored on.
 ENVIRONMENT, WANN_DATASET, WLNN = "environment", "wann dataset", "wlnn"
+#: A run-hebbian-gym.py run: its champion's coefficients (champion.npz).
+HEBBIAN = "hebbian"
 #: The options that set the tuning of the WANN paper's settings, and the settings that use them.
 TUNING_OPTIONS = {
     "tune_trials": ("tuned_shared_weight", "tuned_weights"),
@@ -66,9 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "path",
-        help="a run folder (uses its champion.json, or the network.json of a "
-        "run-wlnn-mnist-no-evolution.py run), a network JSON file, or a champion file of "
-        "the WANN paper's code release (.out; give --params)",
+        help="a run folder (uses its champion.json, the network.json of a "
+        "run-wlnn-mnist-no-evolution.py run, or the champion.npz of a run-hebbian-gym.py run), "
+        "a network JSON file, or a champion file of the WANN paper's code release (.out; give "
+        "--params)",
     )
     parser.add_argument(
         "--params", help="the run's params.yaml (default: the one of the run folder the file is in)"
@@ -231,6 +234,8 @@ def run_kind(genome, params: dict) -> str:
 
 def describe_run(kind: str, network: Path, params: dict) -> str:
     """The kind of run, as an error message names it."""
+    if kind == HEBBIAN:
+        return f"a run-hebbian-gym.py run (env_name {params['env_name']})"
     if kind == ENVIRONMENT:
         return f"an environment run (env_name {params['env_name']})"
     if kind == WANN_DATASET:
@@ -247,6 +252,13 @@ def unused_because(option: str, kind: str, setting: str | None) -> str | None:
     (None: it does play a part)."""
     if option in ALWAYS:
         return None
+    if kind == HEBBIAN:
+        if option in ("num_trials", "seed"):
+            return None
+        return (
+            "a Hebbian network is scored on --num_trials episodes from --seed, each with fresh "
+            "random weights (the options that apply: --num_trials, --seed, --params)"
+        )
     if kind == WLNN:
         if option in ("split", "data_dir"):
             return None
@@ -346,6 +358,9 @@ def read_network(network: Path, params: dict):
 def main(argv: list[str]) -> None:
     args = _parser().parse_args(argv)
     network, params = locate(Path(args.path), args.params)
+    if network.suffix == ".npz":
+        score_hebbian(args, argv, network, params)
+        return
     genome = read_network(network, params)
     kind = run_kind(genome, params)
     if kind == ENVIRONMENT and genome.kind == "wlnn":
@@ -439,6 +454,27 @@ def main(argv: list[str]) -> None:
             f"{path.name}: {params['dataset']} {args.split} set ({len(x)} samples), weights as "
             f"saved: loss {loss:.4f}, accuracy {acc:.4f}"
         )
+
+
+def score_hebbian(args, argv, network: Path, params: dict) -> None:
+    """A run-hebbian-gym.py champion: its returns over episodes with fresh random weights."""
+    from evolearn.hebbian.search import score_saved
+
+    check_options_apply(args, argv, HEBBIAN, network, params)
+    returns = score_saved(network, params, args.num_trials, args.seed)
+    weights = (
+        "its evolved weights"
+        if params["hebb_rule"] == "static" or params["init_weights"] == "coevolve"
+        else f"fresh random weights ({params['init_weights']}) in every episode"
+    )
+    print(
+        f"{network}: rule {params['hebb_rule']} on {params['env_name']}, {args.num_trials} "
+        f"episodes (seeds {args.seed}..{args.seed + args.num_trials - 1}), {weights}:"
+    )
+    print(
+        f"  mean return {returns.mean():.3f} +- {returns.std():.3f} (min {returns.min():.3f}, "
+        f"max {returns.max():.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 run on any number of workers, resume, the original's option names, and bad input."""
 
 import json
+import re
 import signal
 
 import numpy as np
@@ -138,3 +139,49 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, args, messag
     result = run_script(SCRIPT, PARAMS, *args, "--out_dir", str(out))
     assert_refused(result, message, out)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def champion_tool(*args):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    return subprocess.run(
+        [sys.executable, "-m", "evolearn.champion", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+
+
+def test_the_champion_tool_scores_a_hebbian_run_with_fresh_weights_in_every_episode(tiny_run):
+    out, _ = tiny_run
+    result = champion_tool(str(out), "--num_trials", "3", "--seed", "5")
+    assert result.returncode == 0, result.stderr
+    assert "3 episodes (seeds 5..7), fresh random weights (uni) in every episode" in result.stdout
+    (mean,) = re.findall(r"mean return (-?[\d.]+)", result.stdout)
+    # the same numbers as the search's own episode code on those seeds
+    from evolearn.experiment.run import read_params_file
+    from evolearn.hebbian.search import score_saved
+
+    params = read_params_file(out / "params.yaml")
+    expected = score_saved(out / "champion.npz", params, 3, 5)
+    assert float(mean) == pytest.approx(expected.mean(), abs=1e-3)
+    refused = champion_tool(str(out), "--split", "train")
+    assert refused.returncode == 2 and "--split does not apply" in refused.stderr
+
+
+def test_a_coefficient_file_of_the_wrong_shape_is_a_clear_error(tiny_run, tmp_path):
+    out, _ = tiny_run
+    arrays = champion_arrays(out)
+    arrays["layer_1"] = arrays["layer_1"][:, :3]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "params.yaml").write_text((out / "params.yaml").read_text())
+    np.savez(run / "champion.npz", **arrays)
+    result = champion_tool(str(run))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "layer_1 should have the shape (6, 4, 5)" in result.stderr
+    assert "but has (6, 3, 5)" in result.stderr

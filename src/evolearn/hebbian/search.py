@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
 import gymnasium
 import numpy as np
 
 from evolearn import streams
 from evolearn.envs import make_env
-from evolearn.errors import ParamError
+from evolearn.errors import ParamError, UserError
 from evolearn.experiment.options import layer_sizes
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.run import Run
@@ -379,8 +381,6 @@ def save_coefficients(path, layout: Layout, theta: np.ndarray, info: dict) -> No
     of plastic layer l (static: its weights ``[n_in, n_out]``), ``coefficient_names`` their
     order, ``initial_weights_<l>`` (coevolve), ``rule`` and ``info`` (JSON), written atomically
     (``path`` is where the run records it: ``name.tmp`` first)."""
-    from pathlib import Path
-
     path = Path(path)
     coefficients, weights = layout.split(np.asarray(theta))
     arrays = {"rule": np.array(layout.rule), "info": np.array(json.dumps(info))}
@@ -397,9 +397,11 @@ def save_coefficients(path, layout: Layout, theta: np.ndarray, info: dict) -> No
     tmp.replace(path)
 
 
-def network_layout(params: Params) -> tuple[Layout, str]:
-    """The layout for the environment and a note for the log; ParamError when the environment
-    cannot be made or its spaces do not fit a network."""
+def network_layout(params) -> tuple[Layout, str]:
+    """The layout for the environment of ``params`` (the script's Params, or a run's
+    params.yaml as a mapping) and a note for the log; ParamError when the environment cannot
+    be made or its spaces do not fit a network."""
+    params = SimpleNamespace(**params)
     try:
         env = make_env(params.env_name)
     except gymnasium.error.DependencyNotInstalled as err:
@@ -436,6 +438,58 @@ def network_layout(params: Params) -> tuple[Layout, str]:
     if layout.coevolve:
         note += f" and {layout.synapses} initial weights"
     return layout, note + f": {layout.size} numbers."
+
+
+def load_coefficients(path: Path, layout: Layout) -> np.ndarray:
+    """The theta of a file :func:`save_coefficients` wrote, checked against ``layout``.
+
+    Raises:
+        UserError: the file cannot be read, or its arrays do not fit the run's network.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {name: f[name] for name in f.files}
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} is not a coefficient file of run-hebbian-gym.py ({err})") from None
+    rule = str(arrays.get("rule", ""))
+    if rule != layout.rule:
+        raise UserError(f"{path} holds the rule {rule!r}, but its run used {layout.rule!r}")
+    k = (layout.k,) if layout.k else ()
+    parts = [("layer", shape + k) for shape in layout.shapes]
+    if layout.k and layout.coevolve:
+        parts += [("initial_weights", shape) for shape in layout.shapes]
+    theta = []
+    for i, (name, shape) in enumerate(parts):
+        key = f"{name}_{i % len(layout.shapes)}"
+        if key not in arrays or arrays[key].shape != tuple(shape):
+            got = arrays[key].shape if key in arrays else "nothing"
+            raise UserError(
+                f"{path}: {key} should have the shape {tuple(shape)} for the run's network "
+                f"{' -> '.join(str(a) for a, _ in layout.shapes)} -> {layout.shapes[-1][1]}, "
+                f"but has {got}"
+            )
+        theta.append(arrays[key].ravel())
+    return np.concatenate(theta).astype(np.float64)
+
+
+def score_saved(path: Path, params, trials: int, seed: int) -> np.ndarray:
+    """``[trials]``: the returns of the saved candidate at ``path`` (a run's ``params.yaml`` as
+    ``params``) on episodes with environment seeds ``seed``, ``seed`` + 1, ..., each with fresh
+    episode-start weights from the stream (seed, 0, WEIGHTS, trial)."""
+    layout, _ = network_layout(params)
+    theta = load_coefficients(path, layout)
+    task = EpisodesTask(
+        Candidates(theta, 0.0, seed, 0, 2),
+        range(1),
+        layout,
+        params["env_name"],
+        tuple(range(seed, seed + trials)),
+        (seed, 0, streams.WEIGHTS),
+        params["init_weights"],
+        params["normalise_weights"],
+        params["action_bounds"],
+    )
+    return episode_returns(task, theta[None])[0]
 
 
 def main(argv: list[str]) -> None:

@@ -27,6 +27,8 @@ PURE = (
     "evolearn.search.ranking",
     "evolearn.search.reproduction",
     "evolearn.search.es",
+    "evolearn.search.strategy",
+    "evolearn.search.nsga2",
     "evolearn.wann.network",
     "evolearn.wann.population",
     "evolearn.wlnn.network",
@@ -51,6 +53,8 @@ PURE = (
 NOT_PURE = (
     "evolearn.experiment",
     "evolearn.search.loop",
+    "evolearn.search.generations",
+    "evolearn.hebbian.search",
     "evolearn.wann.search",
     "evolearn.wann.classification",
     "evolearn.wann.gym",

@@ -62,7 +62,7 @@ MOMENTS = {
         run_module.Run._log_header = header_then_die
     """,
     "first generation done": """
-        loop.save_checkpoint = lambda *args: die()
+        generations.save_checkpoint = lambda *args: die()
     """,
     "first checkpoint half written": """
         def half(f, **arrays):
@@ -82,7 +82,7 @@ def die():
 
 from evolearn.experiment import checkpoint, folder_lock, outputs
 from evolearn.experiment import run as run_module
-import evolearn.search.loop as loop
+import evolearn.search.generations as generations
 {moment}
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")

@@ -357,6 +357,9 @@ CHECKED_DOMAINS = {
         st.sampled_from(["none", "tcp://127.0.0.1:8786", "tls://node-1:8786", "run/sched.json"]),
         st.integers(1, 10**6).map(lambda n: f"local:{n}"),
     ),
+    "hidden_layers": st.lists(st.integers(1, 512), min_size=1, max_size=4).map(
+        lambda sizes: ",".join(map(str, sizes))
+    ),
 }
 
 

@@ -6,6 +6,8 @@ import gzip
 import hashlib
 import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -474,6 +476,31 @@ def test_digits_shapes_dtypes_and_range():
     assert ds.x_train.min() == 0.0 and ds.x_train.max() == 1.0
     assert ds.num_inputs == 64 and ds.num_classes == 10
     assert set(np.unique(ds.y_test)) == set(range(10))
+
+
+def test_digits_are_scikit_learns_load_digits_and_train_test_split_without_importing_it():
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sklearn_digits()
+    x, y = (bunch.data / 16.0).astype(np.float32), bunch.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, random_state=0)
+    ds = load_digits()
+    for ours, theirs in [(ds.x_train, x_train), (ds.x_test, x_test), (ds.y_train, y_train),
+                         (ds.y_test, y_test)]:  # fmt: skip
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_loading_the_digits_imports_no_scikit_learn():
+    code = (
+        "import sys; from evolearn.data import load_digits; load_digits(); "
+        "print('sklearn' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 def test_load_dataset_digits_is_deterministic():

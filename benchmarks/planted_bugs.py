@@ -383,7 +383,20 @@ def run_with_bug(bug, pytest_args: list[str]) -> tuple[bool, str]:
             source.write_text(text.replace(original, planted))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src")])}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *pytest_args],
+            # -n 0: in one process (with pytest-xdist's workers, -x ends in exit code 2,
+            # "Interrupted", and a caught bug read as one that survived)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-x",
+                "-n",
+                "0",
+                "-p",
+                "no:cacheprovider",
+                *pytest_args,
+            ],
             cwd=copy,
             env=env,
             capture_output=True,

@@ -24,8 +24,9 @@ run() {  # NAME PARAMS [OPTIONS]: a run into RUNS_DIR/NAME, resumed if it was st
     python run-hebbian-gym.py "$params" "$@" --out_dir "$runs/$name" > /dev/null
   fi
 }
-score() {  # NAME: the champion over 100 episodes
-  python -m evolearn.champion "$runs/$1" --num_trials 100 | tee "$here/$1.txt"
+score() {  # NAME: the champion over 100 episodes (from RUNS_DIR: the file names no machine's folder)
+  (cd "$runs" && PYTHONPATH="$repo/src${PYTHONPATH:+:$PYTHONPATH}" \
+    python -m evolearn.champion "$1" --num_trials 100) | tee "$here/$1.txt"
 }
 
 LUNAR=(--population_size 64 --num_generations 100)

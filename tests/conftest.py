@@ -99,6 +99,16 @@ def wait_for_generation(out, generation, process, timeout=300, poll=0.05):
     raise AssertionError("timed out")
 
 
+def kill_at_generation(script: str, args, out, generation: int) -> None:
+    """Start a run of ``script`` into ``out`` and SIGKILL it once ``generation`` is logged."""
+    import signal
+
+    process = start_script(script, [*args, "--out_dir", str(out)])
+    wait_for_generation(out, generation, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
 def comparable_scalars(out):
     """A run's tensorboard scalars without the wall-clock times."""
     return {k: v for k, v in read_scalars(out).items() if not k.startswith("times/")}

@@ -18,6 +18,7 @@ from conftest import (
     REPO,
     comparable_scalars,
     folder_contents,
+    kill_at_generation,
     read_scalars,
     run_script,
     start_script,
@@ -89,10 +90,7 @@ RUNS = {
 def test_killed_and_resumed_run_ends_as_the_uninterrupted_run(tmp_path, name, finished_run):
     script, args = RUNS[name]
     full, cut = finished_run(script, *args), tmp_path / "cut"
-    process = start_script(script, [*args, "--out_dir", str(cut)])
-    wait_for_generation(cut, 3, process)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_at_generation(script, args, cut, 3)
     resumed = run_script(script, str(cut / "params.yaml"), "--resume", str(cut))
     assert resumed.returncode == 0, resumed.stderr
     assert (cut / "champion.json").read_bytes() == (full / "champion.json").read_bytes()

@@ -3,17 +3,15 @@ run on any number of workers, resume, the original's option names, and bad input
 
 import json
 import re
-import signal
 
 import numpy as np
 import pytest
 from conftest import (
     assert_refused,
     comparable_scalars,
+    kill_at_generation,
     read_scalars,
     run_script,
-    start_script,
-    wait_for_generation,
 )
 
 from evolearn.experiment.checkpoint import read_checkpoint
@@ -94,10 +92,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_run(tmp_path, finished_run):
     args = [*TINY, "--generations", "8"]
     full = finished_run(SCRIPT, *args)
     cut = tmp_path / "cut"
-    process = start_script(SCRIPT, [*args, "--out_dir", str(cut)])
-    wait_for_generation(cut, 3, process)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_at_generation(SCRIPT, args, cut, 3)
     resumed = run_script(SCRIPT, str(cut / "params.yaml"), "--resume", str(cut))
     assert resumed.returncode == 0, resumed.stderr
     for name, array in champion_arrays(full).items():

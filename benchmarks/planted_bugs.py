@@ -188,21 +188,21 @@ BUGS = [
     # the champion rule on equal scores (CartPole-v1 ties at 500 all the time)
     (
         "the generation's best that ties the champion checked again (WANN) and made champion",
-        "src/evolearn/search/loop.py",
+        "src/evolearn/search/generations.py",
         "not scores[key][best] > self.champion.scores[key]",
         "not scores[key][best] >= self.champion.scores[key]",
         ["tests/search/test_champion_update.py", "-k", "wann"],
     ),
     (
         "a WANN best whose check (16 trials, whole training set) ties the champion made champion",
-        "src/evolearn/search/loop.py",
+        "src/evolearn/search/generations.py",
         "not candidate[key] > self.champion.scores[key]",
         "not candidate[key] >= self.champion.scores[key]",
         ["tests/search/test_champion_update.py", "-k", "wann"],
     ),
     (
         "a WLNN network whose reward ties the champion made champion (both comparisons >=)",
-        ("src/evolearn/search/loop.py", "src/evolearn/search/loop.py"),
+        ("src/evolearn/search/generations.py", "src/evolearn/search/generations.py"),
         (
             "not scores[key][best] > self.champion.scores[key]",
             "not candidate[key] > self.champion.scores[key]",
@@ -262,7 +262,7 @@ BUGS = [
     # a failed (diverged) network's worst score
     (
         "a failed network's worst score +1e30 (finite, but the best of all)",
-        "src/evolearn/search/loop.py",
+        "src/evolearn/search/generations.py",
         "WORST_SCORE = -1e30",
         "WORST_SCORE = 1e30",
         ["tests/search/test_failed_networks.py"],

@@ -47,7 +47,7 @@ from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int, sche
 from evolearn.experiment.outputs import ToolOutputs, recorded, remove_recorded
 from evolearn.genome import Genome
 from evolearn.network_io import load_genome
-from evolearn.search.loop import WORST_SCORE
+from evolearn.search.generations import WORST_SCORE
 from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
 
 

@@ -34,3 +34,13 @@ def stream_entropy(seed: int, generation: int, purpose: int, index: int = 0) -> 
 def stream(seed: int, generation: int, purpose: int, index: int = 0) -> np.random.Generator:
     """The generator of one stream."""
     return np.random.default_rng(stream_entropy(seed, generation, purpose, index))
+
+
+def episode_seeds(
+    seed: int, generation: int, index: int, count: int, bound: int
+) -> tuple[int, ...]:
+    """``count`` consecutive environment seeds from a base drawn below ``bound`` from the
+    stream (seed, generation, EVALUATE, index): the episodes every network of a generation
+    shares (``bound`` leaves room for ``base + count`` in an int32)."""
+    base = int(stream(seed, generation, EVALUATE, index).integers(bound))
+    return tuple(range(base, base + count))

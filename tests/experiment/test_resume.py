@@ -30,7 +30,8 @@ from evolearn.experiment import checkpoint, workers
 from evolearn.experiment.checkpoint import read_checkpoint
 from evolearn.experiment.reporting import read_streams
 from evolearn.experiment.workers import WorkerPool
-from evolearn.search.loop import WORST_SCORE, EvolutionLoop
+from evolearn.search.generations import WORST_SCORE
+from evolearn.search.loop import EvolutionLoop
 from evolearn.testing import SMALL_RUNS
 
 RUNS = {
@@ -324,7 +325,7 @@ def test_a_checkpoint_of_another_format_version_is_a_clear_error_naming_it(tmp_p
 
 
 def test_a_checkpoint_holds_the_state_exactly(tmp_path):
-    from evolearn.search.loop import Champion
+    from evolearn.search.generations import Champion
     from evolearn.testing import make_population, make_wlnn_population
 
     population = make_population(3, 4, 2, 0.5, 6, seed=1) + make_wlnn_population(2, 6, 3, 0, 1)

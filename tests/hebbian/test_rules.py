@@ -51,7 +51,7 @@ def test_each_rule_by_hand_in_both_paths(rule):
         scale,
         np.zeros((1, 2)),
         np.zeros((1, 3)),
-        rules.LayerTerms(None, None, None, None),
+        rules.fold(np.zeros((1, 2, 3, 1)), "A", np.float64),
         True,
     )  # no change, then normalised by the largest weight
     np.testing.assert_allclose(raw[0] * scale[0], rules.normalise_one(start + BY_HAND[rule]))

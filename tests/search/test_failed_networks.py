@@ -18,7 +18,7 @@ import torch
 from evolearn.experiment.parsing import parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import WorkerPool
-from evolearn.search.loop import WORST_SCORE
+from evolearn.search.generations import WORST_SCORE
 from evolearn.search.ranking import rank_by_dominance
 from evolearn.search.reproduction import reproduce
 from evolearn.wann import gym

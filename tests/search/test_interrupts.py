@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from evolearn.search.loop import InterruptGuard
+from evolearn.search.generations import InterruptGuard
 
 
 @pytest.fixture

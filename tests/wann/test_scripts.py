@@ -342,7 +342,7 @@ def test_hidden_neurons_get_only_the_allowed_activations(tmp_path):
 @pytest.mark.slow
 def test_a_run_of_a_version_that_wrote_max_acc_resumes_under_the_new_name(tmp_path):
     from evolearn.experiment.checkpoint import read_checkpoint, save_checkpoint
-    from evolearn.search.loop import Champion
+    from evolearn.search.generations import Champion
     from evolearn.testing import SMALL_RUNS
 
     out = tmp_path / "run"

@@ -12,7 +12,7 @@ from evolearn.experiment.run import Run
 from evolearn.experiment.workers import WorkerPool
 from evolearn.genome import check_genome, compact_layers, split_connection
 from evolearn.network_io import load_genome
-from evolearn.search.loop import WORST_SCORE
+from evolearn.search.generations import WORST_SCORE
 from evolearn.testing import make_wlnn_population, train_config
 from evolearn.wlnn import evolution as wlnn_evolution
 from evolearn.wlnn.evolution import (

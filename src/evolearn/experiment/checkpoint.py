@@ -151,7 +151,7 @@ def _plain(value: Any) -> Any:
 
 def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of the checkpoint file of ``state``: script, params, generation, population
-    and champion, as :meth:`~evolearn.search.loop.EvolutionLoop.checkpoint_state` gives them
+    and champion, as :meth:`~evolearn.search.generations.GenerationLoop.checkpoint_state` gives them
     (the champion: anything with a genome, generation, index and scores). The champion's
     genome is stored after the population's."""
     population = list(state.get("population", ()))
@@ -190,7 +190,7 @@ def encode_state(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 def decode_state(arrays: Mapping[str, np.ndarray]) -> dict:
     """The state of a checkpoint's arrays; ValueError when anything does not fit. The champion
-    comes back as a mapping of the fields of :class:`~evolearn.search.loop.Champion`."""
+    comes back as a mapping of the fields of :class:`~evolearn.search.generations.Champion`."""
     if "meta" not in arrays or "checksum" not in arrays:
         raise ValueError("not an evolearn checkpoint (no meta or checksum entry)")
     meta_bytes = arrays["meta"].tobytes()

@@ -128,15 +128,8 @@ def population_returns(
                 raws = [w[keep] for w in raws]
                 scales = [s[keep] for s in scales]
                 if terms is not None:
-                    terms = [_select(t, keep) for t in terms]
+                    terms = [t.select(keep) for t in terms]
         return returns, steps
     finally:
         for env in envs:
             env.close()
-
-
-def _select(terms: rules.LayerTerms, keep: np.ndarray) -> rules.LayerTerms:
-    def pick(a):
-        return None if a is None else a[keep]
-
-    return rules.LayerTerms(pick(terms.a), pick(terms.b), pick(terms.c), pick(terms.d))

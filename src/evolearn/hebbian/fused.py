@@ -56,21 +56,16 @@ def step_layer(
     """One layer of every network updated in place: ``raw [population, n_in, n_out]`` and
     ``scale [population]`` (the weights are ``raw * scale[:, None, None]``, ``scale`` of the
     dtype of ``raw``), the step's activities ``pre [population, n_in]`` and ``post
-    [population, n_out]``. A term the rule lacks is zeros."""
-    zeros = None
-    arrays = []
-    for term in (terms.a, terms.b, terms.c, terms.d):
-        if term is None:
-            if zeros is None:
-                zeros = np.zeros_like(raw)
-            term = zeros
-        arrays.append(term)
+    [population, n_out]``."""
     _step(
         raw,
         scale,
         np.ascontiguousarray(pre, dtype=raw.dtype),
         np.ascontiguousarray(post, dtype=raw.dtype),
-        *arrays,
+        terms.a,
+        terms.b,
+        terms.c,
+        terms.d,
         normalise,
     )
 

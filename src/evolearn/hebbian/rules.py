@@ -82,12 +82,17 @@ def update_one(
 @dataclass
 class LayerTerms:
     """A layer's coefficients folded for the fast path: ``eta * A`` ... ``eta * D``, each
-    ``[population, n_in, n_out]`` or None where the rule has no such term."""
+    ``[population, n_in, n_out]``; a term the rule does not have is zeros (made once per
+    episode, not per step)."""
 
-    a: np.ndarray | None
-    b: np.ndarray | None
-    c: np.ndarray | None
-    d: np.ndarray | None
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+
+    def select(self, rows: np.ndarray) -> LayerTerms:
+        """The terms of the networks ``rows`` only."""
+        return LayerTerms(self.a[rows], self.b[rows], self.c[rows], self.d[rows])
 
 
 def fold(coefficients: np.ndarray, rule: str, dtype=np.float32) -> LayerTerms:
@@ -97,7 +102,7 @@ def fold(coefficients: np.ndarray, rule: str, dtype=np.float32) -> LayerTerms:
 
     def term(name):
         if name not in names:
-            return None
+            return np.zeros(coefficients.shape[:-1], dtype=dtype)
         value = coefficients[..., names.index(name)]
         if eta is not None:
             value = eta * value

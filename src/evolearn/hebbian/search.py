@@ -237,28 +237,25 @@ def episode_returns(task: EpisodesTask, thetas: np.ndarray) -> np.ndarray:
     for start in range(0, len(thetas), MAX_PARALLEL_NETWORKS):
         block = range(start, min(start + MAX_PARALLEL_NETWORKS, len(thetas)))
         split = [layout.split(thetas[i]) for i in block]
+        layers = range(len(layout.shapes))
         coefficients = None
         if layout.k:
-            coefficients = [
-                np.stack([s[0][layer] for s in split]) for layer in range(len(layout.shapes))
+            coefficients = [np.stack([s[0][layer] for s in split]) for layer in layers]
+        evolved = None  # static or coevolve: the same weights in every episode
+        if split[0][1] is not None:
+            evolved = [
+                np.stack([s[1][layer] for s in split]).astype(np.float32) for layer in layers
             ]
         for e, seed in enumerate(task.seeds):
-            if split[0][1] is not None:  # evolved: the same weights in every episode
-                weights = [
-                    np.stack([s[1][layer] for s in split]).astype(np.float32)
-                    for layer in range(len(layout.shapes))
-                ]
-            else:
+            weights = evolved
+            if weights is None:
                 drawn = [
                     random_weights(task.init_weights, layout.shapes, _weight_rng(task, i, e))
                     for i in block
                 ]
-                weights = [
-                    np.stack([d[layer] for d in drawn]) for layer in range(len(layout.shapes))
-                ]
-            rule = layout.rule
+                weights = [np.stack([d[layer] for d in drawn]) for layer in layers]
             returns[block, e] = episodes.population_returns(
-                task.env_name, rule, coefficients, weights, seed, actions,
+                task.env_name, layout.rule, coefficients, weights, seed, actions,
                 normalise=task.normalise,
             )[0]  # fmt: skip
     return returns
@@ -327,17 +324,15 @@ class HebbianLoop(GenerationLoop):
             indices,
             self.layout,
             p.env_name,
-            tuple(seeds),
+            seeds,
             (p.seed, candidates.generation, purpose),
             p.init_weights,
             p.normalise_weights,
             p.action_bounds,
         )
 
-    def _seeds(self, generation: int, index: int, count: int) -> range:
-        rng = streams.stream(self.params.seed, generation, streams.EVALUATE, index)
-        base = int(rng.integers(MAX_BASE_SEED))
-        return range(base, base + count)
+    def _seeds(self, generation: int, index: int, count: int) -> tuple[int, ...]:
+        return streams.episode_seeds(self.params.seed, generation, index, count, MAX_BASE_SEED)
 
     def evaluate(self, candidates: Candidates, generation: int) -> dict[str, np.ndarray]:
         seeds = self._seeds(generation, 0, self.params.num_trials)

@@ -450,20 +450,15 @@ def run_evolution(
     make_loop: Callable[[Run, Pool], GenerationLoop],
     shared: dict[str, np.ndarray] | None = None,
     notes: Sequence[str | None] = (),
-    *,
-    population_size: int | None = None,
 ) -> Champion:
     """Open the run folder and the pool (the local processes, or a Dask cluster with
     ``params.scheduler``), evolve, and log the champion.
 
     ``make_loop(run, pool)`` builds the script's loop; ``shared`` are the arrays every worker
-    needs (the dataset); ``notes`` are logged first (None entries are skipped);
-    ``population_size`` is the number of candidates of a generation (default
-    ``params.population_size``), which bounds the useful worker count.
+    needs (the dataset); ``notes`` are logged first (None entries are skipped).
     """
     scheduler = params.get("scheduler")
-    size = params.population_size if population_size is None else population_size
-    num_workers, worker_notes = worker_count(params.num_workers, size)
+    num_workers, worker_notes = worker_count(params.num_workers, params.population_size)
     if parse_scheduler(scheduler) is not None:
         worker_notes = [f"Worker processes: those of the Dask cluster (--scheduler {scheduler})"]
         if params.num_workers > 1:

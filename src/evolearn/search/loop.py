@@ -25,13 +25,7 @@ from evolearn.experiment.reporting import (
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import Pool
 from evolearn.genome import Genome
-from evolearn.search.generations import (  # noqa: F401 - the names the families import from here
-    WORST_SCORE,
-    Champion,
-    GenerationLoop,
-    InterruptGuard,
-    run_evolution,
-)
+from evolearn.search.generations import WORST_SCORE, Champion, GenerationLoop
 from evolearn.search.nsga2 import NSGA2Search
 
 

@@ -33,7 +33,7 @@ from evolearn.experiment.workers import (
 )
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy, cross_entropy_torch
-from evolearn.search.loop import run_evolution
+from evolearn.search.generations import run_evolution
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork, with_bias
 from evolearn.wann.population import evaluate_classification
 from evolearn.wann.search import (

@@ -32,7 +32,7 @@ from evolearn.experiment.workers import (
     nan_scores,
 )
 from evolearn.genome import Genome
-from evolearn.search.loop import run_evolution
+from evolearn.search.generations import run_evolution
 from evolearn.wann.network import TRAIN_WEIGHT_VALUES, WANNNetwork, with_bias
 from evolearn.wann.population import swingup_returns
 from evolearn.wann.search import (
@@ -250,9 +250,7 @@ class WANNGym(WANNEvolution):
         return ("test_mean_reward", "test_max_reward")
 
     def _seeds(self, generation: int, index: int, count: int) -> tuple[int, ...]:
-        rng = streams.stream(self.params.seed, generation, streams.EVALUATE, index)
-        base = int(rng.integers(MAX_BASE_SEED))
-        return tuple(range(base, base + count))
+        return streams.episode_seeds(self.params.seed, generation, index, count, MAX_BASE_SEED)
 
     def _task(self, genomes, seeds) -> EpisodeTask:
         p = self.params

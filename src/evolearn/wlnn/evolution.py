@@ -56,7 +56,8 @@ from evolearn.genome import (
     split_connection,
 )
 from evolearn.network_io import save_genome
-from evolearn.search.loop import WORST_SCORE, EvolutionLoop, run_evolution
+from evolearn.search.generations import WORST_SCORE, run_evolution
+from evolearn.search.loop import EvolutionLoop
 from evolearn.search.ranking import select_objectives
 from evolearn.wlnn.learning import TrainConfig, draw_batch_orders, torch_generator, train_genome
 from evolearn.wlnn.network import WLNNNetwork

@@ -175,3 +175,40 @@ def test_importing_the_pure_layers_changes_no_process_wide_state():
     # modules the pure layers brought in themselves, beyond what their dependencies load
     loaded = [m for m in report["modules"] if is_within(m, NOT_PURE + FORBIDDEN_THIRD_PARTY)]
     assert loaded == []
+
+
+#: Modules whose runs compute with numpy (the WANN scripts without use_torch, the Hebbian
+#: script, the champion tool on those runs): importing them must not import torch, which
+#: costs each process about two seconds.
+WITHOUT_TORCH = (
+    "evolearn.wann.gym",
+    "evolearn.wann.classification",
+    "evolearn.wann.protocol",
+    "evolearn.hebbian.search",
+    "evolearn.champion",
+    "evolearn.experiment.run",
+    "evolearn.experiment.workers",
+    "evolearn.experiment.cluster",
+)
+
+NO_TORCH = r"""
+import sys, importlib
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+from evolearn.experiment.devices import limit_torch_threads, visible_cuda_devices
+visible_cuda_devices()
+print("torch" in sys.modules)
+limit_torch_threads(1)  # torch not loaded: through OMP_NUM_THREADS
+import torch
+print(torch.get_num_threads())
+limit_torch_threads(2)  # loaded: set at once
+print(torch.get_num_threads())
+"""
+
+
+def test_numpy_runs_start_without_torch_and_a_late_torch_keeps_the_thread_limit():
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, *WITHOUT_TORCH], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "1", "2"]

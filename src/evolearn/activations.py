@@ -21,9 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported only by the code that computes with it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -64,47 +67,49 @@ ACTIVATIONS: tuple[Activation, ...] = (
     Activation(
         "sine",
         lambda x: np.sin(np.pi * x),
-        lambda x: torch.sin(math.pi * x),
+        lambda x: (math.pi * x).sin(),
         lambda x: np.sin(np.multiply(x, np.pi, out=x), out=x),
         lambda x: x.mul_(math.pi).sin_(),
     ),
     Activation(
         "cosine",
         lambda x: np.cos(np.pi * x),
-        lambda x: torch.cos(math.pi * x),
+        lambda x: (math.pi * x).cos(),
         lambda x: np.cos(np.multiply(x, np.pi, out=x), out=x),
         lambda x: x.mul_(math.pi).cos_(),
     ),
     Activation(
         "gaussian",
         lambda x: np.exp(-(x**2) / 2),
-        lambda x: torch.exp(-(x**2) / 2),
+        lambda x: (-(x**2) / 2).exp(),
         lambda x: np.exp(np.divide(np.negative(np.square(x, out=x), out=x), 2, out=x), out=x),
         lambda x: x.pow_(2).neg_().div_(2).exp_(),
     ),
-    Activation("tanh", np.tanh, torch.tanh, lambda x: np.tanh(x, out=x), lambda x: x.tanh_()),
+    Activation(
+        "tanh", np.tanh, lambda x: x.tanh(), lambda x: np.tanh(x, out=x), lambda x: x.tanh_()
+    ),
     Activation(
         "sigmoid",
         lambda x: (np.tanh(x / 2) + 1) / 2,
-        lambda x: (torch.tanh(x / 2) + 1) / 2,
+        lambda x: ((x / 2).tanh() + 1) / 2,
         lambda x: np.divide(np.add(np.tanh(np.divide(x, 2, out=x), out=x), 1, out=x), 2, out=x),
         lambda x: x.div_(2).tanh_().add_(1).div_(2),
     ),
     Activation(
         "inverse", lambda x: -x, lambda x: -x, lambda x: np.negative(x, out=x), lambda x: x.neg_()
     ),
-    Activation("abs", np.abs, torch.abs, lambda x: np.abs(x, out=x), lambda x: x.abs_()),
+    Activation("abs", np.abs, lambda x: x.abs(), lambda x: np.abs(x, out=x), lambda x: x.abs_()),
     Activation(
         "relu",
         lambda x: np.maximum(x, 0),
-        torch.relu,
+        lambda x: x.relu(),
         lambda x: np.maximum(x, 0, out=x),
         lambda x: x.relu_(),
     ),
     Activation(
         "squared",
         np.square,
-        torch.square,
+        lambda x: x.square(),
         lambda x: np.square(x, out=x),
         lambda x: x.square_(),
     ),

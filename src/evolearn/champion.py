@@ -31,8 +31,6 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import torch
-
 from evolearn.errors import ParamError, UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, non_negative_int, positive_int
 from evolearn.experiment.run import read_params_file
@@ -425,6 +423,8 @@ def main(argv: list[str]) -> None:
             f"{args.weights[int(loss.argmin())]:+.3f} with accuracy {acc[loss.argmin()]:.4f}"
         )
         return
+    import torch
+
     from evolearn.wlnn.evolution import LONG_TRAINING_EPOCHS
     from evolearn.wlnn.network import WLNNNetwork
 

@@ -10,9 +10,12 @@ largest, as ``argmax`` has it. Callers reduce over examples (a mean, a sum) them
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:  # torch is imported by the torch function only: numpy runs start faster
+    import torch
 
 
 def cross_entropy_numpy(
@@ -61,6 +64,9 @@ def cross_entropy_torch(
     reduction along ``dim`` rather than ``argmax``, which is several times slower along a
     dimension that is not the last.
     """
+    import torch
+    import torch.nn.functional as F
+
     dim = dim % logits.dim()
     num_outputs = logits.shape[dim]
     labels = y.expand(logits.select(dim, 0).shape)

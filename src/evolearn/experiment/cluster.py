@@ -55,6 +55,7 @@ from distributed.comm import CommClosedError, get_address_host
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from evolearn.errors import ClusterLost, ClusterUnreachable, WorkerFailure
+from evolearn.experiment.devices import limit_torch_threads
 from evolearn.experiment.workers import (
     Pool,
     SharedArrays,
@@ -157,14 +158,10 @@ def _set_up_worker(worker: Any) -> None:
 
 def run_on_dask_worker(fn: Callable, token: str, slots_by_host: dict[str, int], chunk: Any) -> Any:
     """A task: ``fn(the pool's shared arrays, chunk)``, torch on its share of the cores."""
-    import torch
-
     worker = distributed.get_worker()
     _set_up_worker(worker)
     slots = slots_by_host.get(get_address_host(worker.address), worker.state.nthreads)
-    threads = torch_threads(usable_cores(), slots)
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    limit_torch_threads(torch_threads(usable_cores(), slots))
     return fn(_worker_shared(token), chunk)
 
 

@@ -46,7 +46,7 @@ from evolearn.experiment.checkpoint import (
     load_checkpoint,
 )
 from evolearn.experiment.console import ConsoleHandler, progress
-from evolearn.experiment.devices import cuda_device_count
+from evolearn.experiment.devices import visible_cuda_devices
 from evolearn.experiment.folder_lock import FolderLock
 from evolearn.experiment.outputs import RECORD_FILE, OutputRecord, recorded, remove_recorded
 from evolearn.experiment.parsing import Params
@@ -533,7 +533,7 @@ class Run:
         self.log(self.script_name)
         self.log(f"Started: {datetime.now():%Y-%m-%d %H:%M:%S}")
         self.log(f"CPU cores: {os.cpu_count()}")
-        self.log(f"CUDA devices: {cuda_device_count()}")
+        self.log(f"CUDA devices: {visible_cuda_devices()}")
         self.log(f"Output folder: {self.out_dir}")
         if self.params.params_file is not None:
             self.log(f"Parameter file: {self.params.params_file}")

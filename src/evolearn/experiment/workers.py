@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from evolearn.errors import WorkerFailure
+from evolearn.experiment.devices import limit_torch_threads
 
 
 class SharedArrays(dict):
@@ -125,12 +126,9 @@ def _watch_parent(parent: int, folder: str) -> None:
 def _run_in_worker(
     fn: Callable, folder: str, num_threads: int, chunk: Any, parent: int | None = None
 ) -> Any:
-    import torch
-
     if parent is not None:
         _watch_parent(parent, folder)
-    if torch.get_num_threads() != num_threads:
-        torch.set_num_threads(num_threads)
+    limit_torch_threads(num_threads)
     return fn(_load_shared(folder), chunk)
 
 

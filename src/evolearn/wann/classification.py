@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
-import torch
 
 from evolearn import streams
 from evolearn.data import Dataset, check_fits_dataset, dataset_notes, load_dataset
@@ -82,6 +81,8 @@ def classify(
     network at a time (the reference of the population's pass): the network's pass in the
     dtype of ``x``, the loss of its outputs in float64."""
     if use_torch:
+        import torch
+
         xt = torch.as_tensor(x, device=device)
         logits = network.forward_torch(xt, torch.tensor(weights, dtype=xt.dtype, device=device))
         loss, correct = cross_entropy_torch(logits.double(), torch.as_tensor(y, device=device), -1)
@@ -138,7 +139,7 @@ class WANNClassification(WANNEvolution):
     BEST_KEYS = ("mean_reward", "mean_acc", "max_reward", "acc_at_max_reward")
     CHAMPION_KEYS = ("mean_reward", "mean_acc", "max_reward", "acc_at_max_reward")
 
-    def __init__(self, params, run: Run, pool: Pool, device: torch.device):
+    def __init__(self, params, run: Run, pool: Pool, device):
         super().__init__(params, run, pool)
         self.device = str(device)
         self.num_train = len(pool.shared["y_train"])
@@ -196,9 +197,12 @@ def main(argv: list[str]) -> None:
     params = parse_params(SPEC, argv)
     dataset = load_dataset(params.dataset, params.data_dir)
     check_fits_dataset(params, dataset)
-    device, device_note = select_device(params.use_cuda)
-    if params.use_cuda and not params.use_torch:
-        device_note = "use_cuda needs use_torch: evaluating with numpy on the CPU"
+    if params.use_torch:
+        device, device_note = select_device(params.use_cuda)
+    else:  # numpy: torch is not even imported
+        device, device_note = "cpu", None
+        if params.use_cuda:
+            device_note = "use_cuda needs use_torch: evaluating with numpy on the CPU"
     backend = f"torch on {device}" if params.use_torch else "numpy"
     run_evolution(
         params,

@@ -18,7 +18,6 @@ from dataclasses import KW_ONLY, dataclass
 
 import gymnasium
 import numpy as np
-import torch
 
 from evolearn import streams
 from evolearn.envs import SWINGUP_ID, make_env, resolve_env_id
@@ -161,10 +160,10 @@ def run_episodes(
     first = int(bias_input)  # the observation's first column
     returns = np.zeros((num_weights, num_trials))
     running = np.ones((num_weights, num_trials), dtype=bool)
-    weights_t = torch.as_tensor(weights, dtype=torch.float64)
+    weights64 = np.asarray(weights, dtype=np.float64)
     while running.any():
         if use_torch:
-            out = compiled.forward_torch(torch.from_numpy(obs), weights_t).numpy()
+            out = compiled.forward_torch(obs, weights64).numpy()
         else:
             out = compiled.forward_numpy(obs, weights)
         for w, t in zip(*np.nonzero(running), strict=True):

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported by the torch passes only: numpy runs start faster
+    import torch
 
 from evolearn.activations import ACTIVATION_NAMES, ACTIVATIONS, LINEAR, Activation
 from evolearn.genome import Genome, check_genome
@@ -237,6 +239,8 @@ class WANNNetwork:
         return self._numpy_cache[dtype]
 
     def _torch_matrices(self, dtype: torch.dtype, device: torch.device) -> tuple:
+        import torch
+
         key = (dtype, str(device))
         if key not in self._torch_cache:
             self._torch_cache[key] = (
@@ -250,7 +254,6 @@ class WANNNetwork:
             )
         return self._torch_cache[key]
 
-    @torch.no_grad()
     def forward_torch(
         self, x: torch.Tensor, weights: torch.Tensor | Sequence[float]
     ) -> torch.Tensor:
@@ -259,10 +262,13 @@ class WANNNetwork:
         No gradients are tracked (a WANN's weights are not learned). Computes in the dtype of
         ``x`` if it is a floating dtype, else in float32.
         """
-        x = torch.as_tensor(x)
-        if not x.is_floating_point():
-            x = x.to(torch.float32)
-        return self._forward_torch(x, weights, self._torch_matrices(x.dtype, x.device))
+        import torch
+
+        with torch.no_grad():
+            x = torch.as_tensor(x)
+            if not x.is_floating_point():
+                x = x.to(torch.float32)
+            return self._forward_torch(x, weights, self._torch_matrices(x.dtype, x.device))
 
     def forward_trainable(self, x: torch.Tensor, connection_weights: torch.Tensor) -> torch.Tensor:
         """Outputs ``[batch, num_outputs]`` of the network with ``connection_weights``
@@ -270,6 +276,8 @@ class WANNNetwork:
         built with), differentiable with respect to them: gradient training of a WANN's
         weights (the WANN paper's "tuned weights" on MNIST). Computes in the dtype of the
         weights."""
+        import torch
+
         cw = connection_weights
         x = torch.as_tensor(x, dtype=cw.dtype, device=cw.device)
         rows, cols = (torch.as_tensor(a, device=cw.device) for a in self._input_slots)
@@ -294,6 +302,8 @@ class WANNNetwork:
         return torch.cat(rows)[self._num_computed - self.num_outputs :].T
 
     def _forward_torch(self, x: torch.Tensor, weights, matrices: tuple) -> torch.Tensor:
+        import torch
+
         dtype, device = x.dtype, x.device
         w = torch.as_tensor(weights, dtype=dtype, device=device).reshape(1, -1, 1)
         num_weights = w.shape[1]

@@ -37,10 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse
-import torch
+
+if TYPE_CHECKING:  # torch is imported by the torch passes only: numpy runs start faster
+    import torch
 
 from evolearn.envs.cartpole_swingup import (
     MAX_STEPS,
@@ -254,6 +257,8 @@ class WANNPopulation:
 
     def _torch_matrices(self, kind: str, dtype: torch.dtype, device: torch.device) -> tuple:
         """As :meth:`_numpy_matrices`, torch sparse COO tensors on ``device``."""
+        import torch
+
         key = (kind, dtype, str(device))
         if key not in self._torch_cache:
 
@@ -278,14 +283,22 @@ class WANNPopulation:
             )
         return self._torch_cache[key]
 
-    @torch.no_grad()
     def output_rows_torch(
         self, x: torch.Tensor, weights: torch.Tensor | Sequence[float]
     ) -> torch.Tensor:
         """Outputs ``[P, num_outputs, W, S]``, as :meth:`output_rows_numpy`, on x's device.
 
-        Computes in the dtype of ``x`` if it is a floating dtype, else in float32.
+        Computes in the dtype of ``x`` if it is a floating dtype, else in float32; no
+        gradients are tracked.
         """
+        import torch
+
+        with torch.no_grad():
+            return self._output_rows_torch(x, weights)
+
+    def _output_rows_torch(self, x, weights) -> torch.Tensor:
+        import torch
+
         x = torch.as_tensor(x)
         if not x.is_floating_point():
             x = x.to(torch.float32)
@@ -379,6 +392,8 @@ def evaluate_classification(
         for start in range(0, num_samples, CLASSIFY_SAMPLES_PER_PASS)
     ]
     if use_torch:
+        import torch
+
         xt = torch.as_tensor(x, device=device)
         yt = torch.as_tensor(y, device=device)
         wt = torch.tensor(weights, dtype=xt.dtype, device=device)
@@ -432,7 +447,6 @@ def swingup_returns(
     P, W, T = len(genomes), len(weights), len(seeds)
     N = P * W * T
     weights64 = np.asarray(weights, dtype=np.float64)
-    weights_torch = torch.from_numpy(weights64)
     start = np.stack([swingup_initial_state(np.random.default_rng(s), 1)[0] for s in seeds])
     state = np.broadcast_to(start, (P, W, T, 4)).reshape(N, 4).copy()  # episodes (p, w, t)
     returns = np.zeros(N)
@@ -444,7 +458,7 @@ def swingup_returns(
         for _ in range(max_steps):
             obs[..., bias_input:] = swingup_observation(state).reshape(P, W, T, SWINGUP_INPUTS)
             if use_torch:
-                out = population.output_rows_torch(torch.from_numpy(obs), weights_torch).numpy()
+                out = population.output_rows_torch(obs, weights64).numpy()
             else:
                 out = population.output_rows_numpy(obs, weights64)
             action = out.reshape(N).astype(np.float32)  # [P, 1, W, T]: already episode order
@@ -461,6 +475,8 @@ def swingup_returns(
 @contextmanager
 def _torch_threads(num_threads: int):
     """Run a block with ``num_threads`` torch threads, then restore the number."""
+    import torch
+
     previous = torch.get_num_threads()
     if previous != num_threads:
         torch.set_num_threads(num_threads)

@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from evolearn.genome import Genome
 from evolearn.losses import cross_entropy_numpy
@@ -214,6 +213,8 @@ def gradient_training(
 ) -> np.ndarray:
     """Individual weights trained from ``start`` with Adam on the cross-entropy of the training
     set, ``tune_epochs`` epochs of mini-batches in a random order."""
+    import torch
+
     network = WANNNetwork(genome)
     weights = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([weights], lr=budget.tune_lr)

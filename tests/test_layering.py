@@ -196,7 +196,9 @@ import sys, importlib
 for name in sys.argv[1:]:
     importlib.import_module(name)
 from evolearn.experiment.devices import limit_torch_threads, visible_cuda_devices
+from evolearn.experiment.run import summary_writer_class
 visible_cuda_devices()
+summary_writer_class()  # tensorboardX imports torch where it can
 print("torch" in sys.modules)
 limit_torch_threads(1)  # torch not loaded: through OMP_NUM_THREADS
 import torch

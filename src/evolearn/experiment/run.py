@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Iterable
@@ -215,6 +216,22 @@ def _sync_tensorboard(writer: Any) -> None:
     except (ImportError, AttributeError):
         writer.flush()
 
+
+
+def summary_writer_class():
+    """tensorboardX's ``SummaryWriter``, imported without torch where torch is not loaded yet:
+    tensorboardX imports torch only to name its tensor type in annotations, and a run that
+    computes with numpy would pay two seconds for it."""
+    if "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    sys.modules["torch"] = None  # "import torch" raises ImportError, which tensorboardX takes
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        del sys.modules["torch"]
+    return SummaryWriter
 
 class Run:
     """One run's output folder, log and tensorboard writer. Create with :meth:`create`.
@@ -512,7 +529,7 @@ class Run:
         # The run's handlers show every message once; a root handler would print it again.
         self.logger.propagate = False
 
-        from tensorboardX import SummaryWriter
+        SummaryWriter = summary_writer_class()
 
         # On resume, tensorboard drops what the interrupted run wrote after its checkpoint.
         events = self.out_dir / TENSORBOARD_DIR

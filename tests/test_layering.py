@@ -41,6 +41,8 @@ PURE = (
     "evolearn.hebbian.fused",
     "evolearn.hebbian.tasks",
     "evolearn.hebbian.episodes",
+    "evolearn.hebbian.pixels",
+    "evolearn.envs.ant",
     "evolearn.envs",
     "evolearn.envs.cartpole_swingup",
     "evolearn.search",

@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
         "--split", choices=("test", "train"), default="test", help="dataset split (datasets)"
     )
     parser.add_argument("--data_dir", help="where MNIST is (default: the run's data_dir)")
+    parser.add_argument(
+        "--morphology",
+        choices=("standard", "damaged_left", "damaged_right"),
+        help="the ant's body to score a run-hebbian-gym.py Ant-v5 champion on, also one the "
+        "run never saw (default: the run's first body)",
+    )
     paper = parser.add_argument_group(
         "the WANN paper's settings (weight agnostic networks; see evolearn.wann.protocol)"
     )
@@ -245,17 +251,28 @@ def describe_run(kind: str, network: Path, params: dict) -> str:
     return f"a weight learning network (dataset {params.get('dataset')})"
 
 
-def unused_because(option: str, kind: str, setting: str | None) -> str | None:
+def unused_because(
+    option: str, kind: str, setting: str | None, env_name: str | None = None
+) -> str | None:
     """Why ``option`` plays no part in scoring a network of a ``kind`` run with ``setting``
     (None: it does play a part)."""
     if option in ALWAYS:
         return None
+    if option == "morphology" and kind != HEBBIAN:
+        return "only the ant of a run-hebbian-gym.py run has bodies to choose"
     if kind == HEBBIAN:
         if option in ("num_trials", "seed"):
             return None
+        if option == "morphology":
+            from evolearn.hebbian.tasks import is_ant
+
+            if is_ant(env_name or ""):
+                return None
+            return f"{env_name} has one body (the damaged bodies are the ant's)"
         return (
             "a Hebbian network is scored on --num_trials episodes from --seed, each with fresh "
-            "random weights (the options that apply: --num_trials, --seed, --params)"
+            "random weights (the options that apply: --num_trials, --seed, --params, and "
+            "--morphology for the ant)"
         )
     if kind == WLNN:
         if option in ("split", "data_dir"):
@@ -315,7 +332,7 @@ def given_options(args: argparse.Namespace, argv: list[str]) -> list[str]:
 def check_options_apply(args, argv, kind: str, network: Path, params: dict) -> None:
     """Refuse an option that scoring this network does not use, instead of ignoring it."""
     for option in given_options(args, argv):
-        why = unused_because(option, kind, args.setting)
+        why = unused_because(option, kind, args.setting, params.get("env_name"))
         if why is not None:
             raise ParamError(
                 f"--{option} does not apply to {describe_run(kind, network, params)}: {why}"
@@ -461,15 +478,25 @@ def score_hebbian(args, argv, network: Path, params: dict) -> None:
     from evolearn.hebbian.search import score_saved
 
     check_options_apply(args, argv, HEBBIAN, network, params)
-    returns = score_saved(network, params, args.num_trials, args.seed)
+    returns = score_saved(network, params, args.num_trials, args.seed, args.morphology)
     weights = (
         "its evolved weights"
         if params["hebb_rule"] == "static" or params["init_weights"] == "coevolve"
         else f"fresh random weights ({params['init_weights']}) in every episode"
     )
+    from evolearn.hebbian.search import morphology_list
+    from evolearn.hebbian.tasks import is_ant
+
+    body = ""
+    if is_ant(params["env_name"]):
+        trained = morphology_list(params.get("morphologies", "standard"))
+        chosen = args.morphology or trained[0]
+        seen = "trained on" if chosen in trained else "never seen in training"
+        body = f" (body {chosen}, {seen})"
     print(
-        f"{network}: rule {params['hebb_rule']} on {params['env_name']}, {args.num_trials} "
-        f"episodes (seeds {args.seed}..{args.seed + args.num_trials - 1}), {weights}:"
+        f"{network}: rule {params['hebb_rule']} on {params['env_name']}{body}, "
+        f"{args.num_trials} episodes (seeds {args.seed}..{args.seed + args.num_trials - 1}), "
+        f"{weights}:"
     )
     print(
         f"  mean return {returns.mean():.3f} +- {returns.std():.3f} (min {returns.min():.3f}, "

@@ -12,7 +12,7 @@ from evolearn.hebbian.network import (
     random_weights,
     split_layers,
 )
-from evolearn.hebbian.tasks import EarlyStop, action_map
+from evolearn.hebbian.tasks import ActionMap, EarlyStop, Task, action_map, make_task
 
 T = np.tanh(1.0)  # 0.76159...
 
@@ -82,14 +82,14 @@ def test_spaces_the_network_cannot_serve_are_refused_naming_them():
 
 
 def test_car_racing_stops_after_more_than_20_negative_rewards_in_a_row():
-    stop = EarlyStop("CarRacing-v3", 2)
+    stop = EarlyStop(Task("CarRacing-v3", "pixels", 648, 3, ActionMap("car_racing")), 2)
     assert not any(stop(0, -0.1, False, False) for _ in range(20))
     assert stop(0, -0.1, False, False)  # the 21st
     for _ in range(15):
         stop(1, -0.1, False, False)
     assert not stop(1, 3.0, False, False)  # a tile: the count starts again
     assert not any(stop(1, -0.1, False, False) for _ in range(20))
-    other = EarlyStop("LunarLander-v3", 1)
+    other = EarlyStop(Task("LunarLander-v3", "vector", 8, 4, ActionMap("argmax")), 1)
     assert not any(other(0, -5.0, False, False) for _ in range(100))
     assert other(0, 1.0, True, False) and other(0, 1.0, False, True)
 
@@ -120,12 +120,12 @@ def population(env, rule, size, seed, dtype=np.float64, hidden=(8, 5)):
     ],
 )
 def test_the_population_path_equals_the_reference_network_by_network(env, rule):
-    coefficients, weights, space = population(env, rule, 6, seed=1)
-    actions = action_map(env, space)
-    returns, steps = episodes.population_returns(env, rule, coefficients, weights, 11, actions)
+    coefficients, weights, _ = population(env, rule, 6, seed=1)
+    task = make_task(env)
+    returns, steps = episodes.population_returns(task, rule, coefficients, weights, 11)
     for p in range(6):
         one = None if coefficients is None else [h[p] for h in coefficients]
-        expected = episodes.network_return(env, rule, one, [w[p] for w in weights], 11, actions)
+        expected = episodes.network_return(task, rule, one, [w[p] for w in weights], 11)
         assert (returns[p], steps[p]) == pytest.approx(expected, rel=1e-9), p
     if env == "CartPole-v1":
         assert len(set(steps)) > 1  # networks that end at different steps (the arrays shrink)
@@ -133,13 +133,11 @@ def test_the_population_path_equals_the_reference_network_by_network(env, rule):
 
 def test_plasticity_changes_the_episode_and_normalisation_is_applied():
     env = "CartPole-v1"
-    coefficients, weights, space = population(env, "ABCD_lr", 4, seed=2)
-    actions = action_map(env, space)
-    plastic = episodes.population_returns(env, "ABCD_lr", coefficients, weights, 5, actions)
-    static = episodes.population_returns(env, rules.STATIC, None, weights, 5, actions)
-    raw = episodes.population_returns(
-        env, "ABCD_lr", coefficients, weights, 5, actions, normalise=False
-    )
+    coefficients, weights, _ = population(env, "ABCD_lr", 4, seed=2)
+    task = make_task(env)
+    plastic = episodes.population_returns(task, "ABCD_lr", coefficients, weights, 5)
+    static = episodes.population_returns(task, rules.STATIC, None, weights, 5)
+    raw = episodes.population_returns(task, "ABCD_lr", coefficients, weights, 5, normalise=False)
     assert not np.array_equal(plastic[1], static[1])
     assert not np.array_equal(plastic[1], raw[1])
 
@@ -150,19 +148,14 @@ def test_a_network_whose_rule_diverges_ends_its_episode_with_a_nan_return_in_bot
     coefficients = [h.copy() for h in coefficients]
     for h in coefficients:
         h[1] *= 1e30  # network 1 only: its weights overflow within a few steps
-    actions = action_map(env, space)
+    task = make_task(env)
     returns, steps = episodes.population_returns(
-        env, "ABCD", coefficients, weights, 7, actions, normalise=False
+        task, "ABCD", coefficients, weights, 7, normalise=False
     )
     assert np.isnan(returns[1]) and np.isfinite(returns[[0, 2]]).all()
     for p in range(3):
         one = episodes.network_return(
-            env,
-            "ABCD",
-            [h[p] for h in coefficients],
-            [w[p] for w in weights],
-            7,
-            actions,
+            task, "ABCD", [h[p] for h in coefficients], [w[p] for w in weights], 7,
             normalise=False,
-        )
+        )  # fmt: skip
         np.testing.assert_equal((returns[p], steps[p]), one)

@@ -124,8 +124,9 @@ def test_the_original_option_names_are_accepted(tmp_path):
         (["--lr", "-1"], "lr must be a number > 0"),
         (["--hidden_layers", "128,x"], "hidden_layers must be positive integers"),
         (["--env_name", "CartPole-v9"], "is not a Gymnasium environment id"),
-        (["--env_name", "CarRacing-v3"], "pixel observations"),
-        (["--env_name", "Blackjack-v1"], "observations Tuple"),
+        (["--env_name", "Blackjack-v1"], "observations of Blackjack-v1 are Tuple"),
+        (["--morphologies", "standard,three_legs"], "morphologies must be standard, damaged_"),
+        (["--morphologies", "damaged_left"], "CartPole-v1 has one body"),
         (["--init_weights", "xavier"], "init_weights must be one of: uni, normal, coevolve"),
     ],
 )
@@ -180,3 +181,64 @@ def test_a_coefficient_file_of_the_wrong_shape_is_a_clear_error(tiny_run, tmp_pa
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "layer_1 should have the shape (6, 4, 5)" in result.stderr
     assert "but has (6, 3, 5)" in result.stderr
+
+
+def test_car_racing_evolves_its_convolutions_beside_the_rule_and_saves_them(tmp_path):
+    out = tmp_path / "car"
+    args = [PARAMS, "--env_name", "CarRacing-v3", "--popsize", "2", "--generations", "1"]
+    result = run_script(SCRIPT, *args, "--hidden_layers", "4", "--out_dir", str(out))
+    assert result.returncode == 0, result.stderr
+    log = (out / "log.txt").read_text()
+    assert "84x84 RGB frames -> 2 static convolution layers (1362 weights) -> 648 -> 4 -> 3" in log
+    arrays = champion_arrays(out)
+    assert [arrays[f"layer_{i}"].shape for i in range(2)] == [(648, 4, 5), (4, 3, 5)]
+    assert arrays["conv_0"].shape == (6, 3, 3, 3) and arrays["conv_1"].shape == (8, 6, 5, 5)
+    # theta: the coefficients, then the convolutions; the L2 term leaves these out
+    mean = read_checkpoint(out / "checkpoint.npz")["strategy"]["arrays"]["mean"]
+    assert mean.shape == ((648 * 4 + 4 * 3) * 5 + 1362,)
+    scored = champion_tool(str(out), "--num_trials", "1")
+    assert scored.returncode == 0, scored.stderr
+    assert "on CarRacing-v3, 1 episodes" in scored.stdout
+
+
+ANT = [
+    "params/hebbian/Ant-v5.yaml", "--popsize", "2", "--generations", "1", "--hidden_layers", "4",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_ant_trains_on_its_bodies_the_same_on_two_workers_and_is_scored_on_an_unseen_one(
+    tmp_path,
+):
+    pytest.importorskip("mujoco")
+    one, two = tmp_path / "one", tmp_path / "two"
+    result = run_script(SCRIPT, *ANT, "--out_dir", str(one))
+    assert result.returncode == 0, result.stderr
+    assert "each candidate runs on the bodies standard, damaged_left" in result.stdout
+    again = run_script(SCRIPT, *ANT, "--num_workers", "2", "--out_dir", str(two))
+    assert again.returncode == 0, again.stderr
+    for name, array in champion_arrays(one).items():
+        np.testing.assert_array_equal(champion_arrays(two)[name], array, err_msg=name)
+    scores = {}
+    for body in ("standard", "damaged_left", "damaged_right"):
+        scored = champion_tool(str(one), "--num_trials", "2", "--morphology", body)
+        assert scored.returncode == 0, scored.stderr
+        seen = "never seen in training" if body == "damaged_right" else "trained on"
+        assert f"(body {body}, {seen})" in scored.stdout
+        scores[body] = re.findall(r"mean return (-?[\d.]+)", scored.stdout)[0]
+    assert len(set(scores.values())) == 3  # each body walks otherwise
+    refused = champion_tool(str(one), "--morphology", "three_legs")
+    assert refused.returncode == 2 and "invalid choice: 'three_legs'" in refused.stderr
+
+
+def test_a_missing_mujoco_says_how_to_install_it(tmp_path):
+    fake = tmp_path / "no_mujoco" / "mujoco"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named mujoco')\n")
+    import os
+
+    path = os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])
+    out = tmp_path / "run"
+    result = run_script(SCRIPT, *ANT, "--out_dir", str(out), env={"PYTHONPATH": path})
+    assert_refused(result, 'pip install "gymnasium[mujoco]"', out)
+    assert len(result.stderr.strip().splitlines()) == 1

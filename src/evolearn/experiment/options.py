@@ -181,6 +181,20 @@ def layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def morphology_list(text: str) -> tuple[str, ...]:
+    """``"standard,damaged_left"`` -> ("standard", "damaged_left"): the ant's bodies
+    (:mod:`evolearn.envs.ant`); ValueError for an unknown or repeated name."""
+    from evolearn.envs.ant import MORPHOLOGIES
+
+    names = tuple(part.strip() for part in str(text).split(","))
+    unknown = [name for name in names if name not in MORPHOLOGIES]
+    if unknown:
+        raise ValueError(f"unknown {', '.join(map(repr, unknown))}")
+    if len(set(names)) != len(names):
+        raise ValueError("a body listed twice")
+    return names
+
+
 def default_out_dir() -> str:
     """``out/<YYYY-mm-dd_HH-MM-SS>`` for the current local time."""
     return str(Path("out") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
@@ -417,6 +431,16 @@ _OPTION_LIST: list[Option] = [
         "Continuous actions: tanh maps each output onto the action's bounds, clip clips "
         "the raw output to them (the original code)",
         choices=("tanh", "clip"),
+    ),
+    Option(
+        "morphologies",
+        _TASK,
+        str,
+        "standard",
+        "Bodies of the ant (Ant-v5) each candidate runs on, comma-separated; its score is the "
+        "mean over them",
+        check=morphology_list,
+        allowed_text="standard, damaged_left, damaged_right, comma-separated, each once",
     ),
     Option(
         "hidden_layers",

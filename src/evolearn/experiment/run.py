@@ -217,7 +217,6 @@ def _sync_tensorboard(writer: Any) -> None:
         writer.flush()
 
 
-
 def summary_writer_class():
     """tensorboardX's ``SummaryWriter``, imported without torch where torch is not loaded yet:
     tensorboardX imports torch only to name its tensor type in annotations, and a run that
@@ -232,6 +231,7 @@ def summary_writer_class():
     finally:
         del sys.modules["torch"]
     return SummaryWriter
+
 
 class Run:
     """One run's output folder, log and tensorboard writer. Create with :meth:`create`.

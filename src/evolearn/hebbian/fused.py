@@ -70,7 +70,9 @@ def step_layer(
     )
 
 
-def forward(raws: list[np.ndarray], scales: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
+def forward(
+    raws: list[np.ndarray], scales: list[np.ndarray], x: np.ndarray, output_tanh: bool = False
+) -> list[np.ndarray]:
     """:func:`evolearn.hebbian.network.forward_one` for every network at once, its layers
     stored as ``raw`` with ``scale``: ``x [population, n_in]`` -> the activities ``[o0, ...,
     oL]``, each ``[population, n]``."""
@@ -79,5 +81,5 @@ def forward(raws: list[np.ndarray], scales: list[np.ndarray], x: np.ndarray) -> 
     for index, (raw, scale) in enumerate(zip(raws, scales, strict=True)):
         z = np.matmul(activities[-1][:, None, :], raw)[:, 0, :]
         z *= scale[:, None]
-        activities.append(z if index == last else np.tanh(z, out=z))
+        activities.append(z if index == last and not output_tanh else np.tanh(z, out=z))
     return activities

@@ -1,7 +1,9 @@
 """The random networks of Najarro & Risi 2020: a feed-forward net without biases whose hidden
 layers are tanh and whose output layer is linear (for state vectors 128-64 hidden neurons:
-``obs -> 128 -> 64 -> actions``). Every layer is plastic; its weights start random in every
-episode and change by the network's Hebbian rule after every environment step.
+``obs -> 128 -> 64 -> actions``; the ant's output layer is tanh too). For images, two static
+convolution layers come first (:mod:`evolearn.hebbian.pixels`). The layers here are plastic:
+their weights start random in every episode and change by the network's Hebbian rule after
+every environment step.
 
 A layer's weights are ``[n_in, n_out]`` (pre, post), so a layer computes ``o_next = f(o @ W)``;
 a population's are ``[population, n_in, n_out]``. Pure arrays, no I/O.
@@ -58,11 +60,15 @@ def split_layers(flat: np.ndarray, shapes: Sequence[tuple], k: int | None = None
     return layers
 
 
-def forward_one(weights: Sequence[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
+def forward_one(
+    weights: Sequence[np.ndarray], x: np.ndarray, output_tanh: bool = False
+) -> list[np.ndarray]:
     """The reference: one network's activities ``[o0, o1, ..., oL]`` for the input ``x [n_in]``
-    (``o0 = x``, tanh on the hidden layers, the output ``oL`` linear)."""
+    (``o0 = x``, tanh on the hidden layers, the output ``oL`` linear, or tanh with
+    ``output_tanh``)."""
     activities = [x]
     for index, w in enumerate(weights):
         z = activities[-1] @ w
-        activities.append(z if index == len(weights) - 1 else np.tanh(z))
+        last = index == len(weights) - 1
+        activities.append(z if last and not output_tanh else np.tanh(z))
     return activities

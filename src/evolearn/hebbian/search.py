@@ -10,11 +10,18 @@ coevolve`` the episode-start weights are evolved beside the coefficients.
 
 The searched vector theta is the coefficients of every plastic layer, each ``[n_in, n_out, k]``
 in C order, then (coevolve) the initial weights of every layer, each ``[n_in, n_out]``; for
-``static`` the weights alone. A candidate is ``mean +- sigma * eps``, ``eps`` of pair ``j`` drawn
-from the stream (seed, generation, NOISE, j), so a worker builds its own candidates from the
-mean; every candidate's episodes of a generation use the same environment seeds, and its
-episode-start weights come from the stream (seed, generation, WEIGHTS, candidate * episodes +
-episode). A run's numbers do not depend on the number of workers.
+``static`` the weights alone; for images, then the static convolution weights (each ``[out,
+in, k, k]``, :mod:`evolearn.hebbian.pixels`), which no rule changes. As in the original, the
+L2 term covers the coefficients only (with ``static``, every weight). With ``morphologies``
+(the ant) each candidate runs its episodes on each listed body, and its score is the mean over
+all of them.
+
+A candidate is ``mean +- sigma * eps``, ``eps`` of pair ``j`` drawn from the stream (seed,
+generation, NOISE, j), so a worker builds its own candidates from the mean; every candidate's
+episodes of a generation use the same environment seeds, and its episode-start weights come
+from the stream (seed, generation, WEIGHTS, candidate * episodes + episode; with several
+bodies, episode ``b * num_trials + e`` for episode e on body b). A run's numbers do not depend
+on the number of workers.
 """
 
 from __future__ import annotations
@@ -28,15 +35,14 @@ import gymnasium
 import numpy as np
 
 from evolearn import streams
-from evolearn.envs import make_env
 from evolearn.errors import ParamError, UserError
-from evolearn.experiment.options import layer_sizes
+from evolearn.experiment.options import layer_sizes, morphology_list
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import ChunkResults, Pool, SharedArrays
-from evolearn.hebbian import episodes, rules
+from evolearn.hebbian import episodes, pixels, rules
 from evolearn.hebbian.network import layer_shapes, random_weights, split_layers, synapse_count
-from evolearn.hebbian.tasks import action_map, is_car_racing
+from evolearn.hebbian.tasks import Task, is_ant, make_task
 from evolearn.search import es
 from evolearn.search.es import ESState, OpenES
 from evolearn.search.generations import Champion, GenerationLoop, run_evolution
@@ -80,6 +86,7 @@ SPEC = ScriptSpec(
         "hidden_layers",
         "env_name",
         "action_bounds",
+        "morphologies",
         "num_workers",
         "scheduler",
         "seed",
@@ -103,11 +110,13 @@ SPEC = ScriptSpec(
 @dataclass(frozen=True)
 class Layout:
     """How theta maps onto a network: the plastic layers' shapes, the rule, the k coefficients
-    per synapse (0 for static) and whether the initial weights are evolved."""
+    per synapse (0 for static), whether the initial weights are evolved and whether the static
+    convolution layers of an image task come first."""
 
     shapes: tuple[tuple[int, int], ...]
     rule: str
     coevolve: bool
+    conv: bool = False
 
     @property
     def k(self) -> int:
@@ -122,33 +131,49 @@ class Layout:
         return self.synapses * self.k
 
     @property
-    def size(self) -> int:
-        evolved_weights = self.rule == rules.STATIC or self.coevolve
-        return self.coefficients + (self.synapses if evolved_weights else 0)
+    def evolved_weights(self) -> int:
+        """How many weights of the plastic layers theta holds (static or coevolve)."""
+        return self.synapses if self.rule == rules.STATIC or self.coevolve else 0
 
-    def split(self, theta: np.ndarray) -> tuple[list | None, list | None]:
+    @property
+    def conv_weights(self) -> int:
+        return pixels.conv_weight_count() if self.conv else 0
+
+    @property
+    def size(self) -> int:
+        return self.coefficients + self.evolved_weights + self.conv_weights
+
+    def split(self, theta: np.ndarray) -> tuple[list | None, list | None, list | None]:
         """theta -> (coefficients per layer ``[n_in, n_out, k]`` or None, evolved weights per
-        layer ``[n_in, n_out]`` or None)."""
-        coefficients = None
+        layer ``[n_in, n_out]`` or None, convolution weights per layer or None)."""
+        coefficients = weights = conv = None
+        end = self.coefficients + self.evolved_weights
         if self.k:
             coefficients = split_layers(theta[: self.coefficients], self.shapes, self.k)
-        weights = None
-        if self.size > self.coefficients:
-            weights = split_layers(theta[self.coefficients :], self.shapes)
-        return coefficients, weights
+        if self.evolved_weights:
+            weights = split_layers(theta[self.coefficients : end], self.shapes)
+        if self.conv:
+            conv = pixels.split_conv(theta[end:])
+        return coefficients, weights, conv
 
 
 def initial_mean(layout: Layout, distribution: str, rng: np.random.Generator) -> np.ndarray:
     """Generation 0's theta: the coefficients (and coevolved weights) from N(0, 1) or
     U(-1, 1), as the original; a static network's weights from PyTorch's default for a linear
-    layer, U(-1/sqrt(n_in), 1/sqrt(n_in)), as the original's static baseline."""
+    layer, U(-1/sqrt(n_in), 1/sqrt(n_in)), as the original's static baseline; the convolution
+    weights of an image task (last) from PyTorch's default too (:mod:`evolearn.hebbian.pixels`)."""
+    plastic = layout.size - layout.conv_weights
     if layout.rule == rules.STATIC:
-        return np.concatenate(
+        mean = np.concatenate(
             [rng.uniform(-1, 1, size=a * b) / np.sqrt(a) for a, b in layout.shapes]
         )
-    if distribution == "normal":
-        return rng.normal(size=layout.size)
-    return rng.uniform(-1.0, 1.0, size=layout.size)
+    elif distribution == "normal":
+        mean = rng.normal(size=plastic)
+    else:
+        mean = rng.uniform(-1.0, 1.0, size=plastic)
+    if layout.conv:
+        mean = np.concatenate([mean, pixels.initial_conv_weights(rng)])
+    return mean
 
 
 def pair_noise(seed: int, generation: int, pairs, dims: int) -> np.ndarray:
@@ -213,58 +238,67 @@ class ESSearch(Strategy):
 
 @dataclass(frozen=True)
 class EpisodesTask:
-    """Episodes of a chunk of candidates: each with the same environment seeds, each episode
-    from weights of its own stream."""
+    """Episodes of a chunk of candidates: each with the same environment seeds, on each body
+    of ``morphologies``, each episode from weights of its own stream."""
 
     candidates: Candidates
     indices: range
     layout: Layout
-    env_name: str
+    env: Task
     seeds: tuple[int, ...]
     weight_stream: tuple[int, int, int]  # seed, generation, purpose of the episode weights
     init_weights: str
     normalise: bool
-    action_bounds: str
+    morphologies: tuple[str, ...] = ("standard",)
 
 
 def episode_returns(task: EpisodesTask, thetas: np.ndarray) -> np.ndarray:
-    """``[len(thetas), episodes]``: the return of every candidate's episodes."""
+    """``[len(thetas), bodies * episodes]``: the return of every candidate's episodes (body
+    by body, each body's episodes in the order of the seeds)."""
     layout = task.layout
-    env = make_env(task.env_name)
-    actions = action_map(task.env_name, env.action_space, task.action_bounds)
-    env.close()
-    returns = np.zeros((len(thetas), len(task.seeds)))
+    trials = len(task.seeds)
+    returns = np.zeros((len(thetas), len(task.morphologies) * trials))
     for start in range(0, len(thetas), MAX_PARALLEL_NETWORKS):
         block = range(start, min(start + MAX_PARALLEL_NETWORKS, len(thetas)))
         split = [layout.split(thetas[i]) for i in block]
-        layers = range(len(layout.shapes))
-        coefficients = None
-        if layout.k:
-            coefficients = [np.stack([s[0][layer] for s in split]) for layer in layers]
-        evolved = None  # static or coevolve: the same weights in every episode
-        if split[0][1] is not None:
-            evolved = [
-                np.stack([s[1][layer] for s in split]).astype(np.float32) for layer in layers
-            ]
-        for e, seed in enumerate(task.seeds):
-            weights = evolved
-            if weights is None:
-                drawn = [
-                    random_weights(task.init_weights, layout.shapes, _weight_rng(task, i, e))
-                    for i in block
-                ]
-                weights = [np.stack([d[layer] for d in drawn]) for layer in layers]
-            returns[block, e] = episodes.population_returns(
-                task.env_name, layout.rule, coefficients, weights, seed, actions,
-                normalise=task.normalise,
-            )[0]  # fmt: skip
+
+        coefficients = _stacked(split, 0, np.float64)
+        evolved = _stacked(split, 1, np.float32)  # static or coevolve: the same in every episode
+        conv = _stacked(split, 2, np.float32)
+        for b, body in enumerate(task.morphologies):
+            env = task.env.with_morphology(body)
+            for e, seed in enumerate(task.seeds):
+                episode = b * trials + e
+                weights = evolved
+                if weights is None:
+                    drawn = [
+                        random_weights(
+                            task.init_weights, layout.shapes, _weight_rng(task, i, episode)
+                        )
+                        for i in block
+                    ]
+                    weights = [np.stack(layer) for layer in zip(*drawn, strict=True)]
+                returns[block, episode] = episodes.population_returns(
+                    env, layout.rule, coefficients, weights, seed, conv=conv,
+                    normalise=task.normalise,
+                )[0]  # fmt: skip
     return returns
+
+
+def _stacked(split: list[tuple], part: int, dtype) -> list[np.ndarray] | None:
+    """Part ``part`` of the networks' :meth:`Layout.split`, layer by layer, stacked over the
+    networks (None where the layout has no such part)."""
+    if split[0][part] is None:
+        return None
+    layers = zip(*(s[part] for s in split), strict=True)
+    return [np.stack(layer).astype(dtype, copy=False) for layer in layers]
 
 
 def _weight_rng(task: EpisodesTask, i: int, episode: int) -> np.random.Generator:
     seed, generation, purpose = task.weight_stream
     candidate = task.indices[i]
-    return streams.stream(seed, generation, purpose, candidate * len(task.seeds) + episode)
+    per_candidate = len(task.seeds) * len(task.morphologies)
+    return streams.stream(seed, generation, purpose, candidate * per_candidate + episode)
 
 
 def episodes_chunk(shared: SharedArrays, task: EpisodesTask) -> ChunkResults:
@@ -279,9 +313,10 @@ class HebbianLoop(GenerationLoop):
     POPULATION_COLUMNS = ("mean_reward",)
     CHAMPION_FILE = "champion.npz"
 
-    def __init__(self, params: Params, run: Run, pool: Pool, layout: Layout):
+    def __init__(self, params: Params, run: Run, pool: Pool, layout: Layout, env: Task):
         super().__init__(params, run, pool)
         self.layout = layout
+        self.env = env
         penalised = layout.coefficients if layout.k else None
         self.es = OpenES(
             popsize=params.population_size,
@@ -323,12 +358,12 @@ class HebbianLoop(GenerationLoop):
             candidates,
             indices,
             self.layout,
-            p.env_name,
+            self.env,
             seeds,
             (p.seed, candidates.generation, purpose),
             p.init_weights,
             p.normalise_weights,
-            p.action_bounds,
+            morphology_list(p.morphologies),
         )
 
     def _seeds(self, generation: int, index: int, count: int) -> tuple[int, ...]:
@@ -374,10 +409,11 @@ class HebbianLoop(GenerationLoop):
 def save_coefficients(path, layout: Layout, theta: np.ndarray, info: dict) -> None:
     """A candidate as ``.npz``, data only: ``layer_<l>`` the coefficients ``[n_in, n_out, k]``
     of plastic layer l (static: its weights ``[n_in, n_out]``), ``coefficient_names`` their
-    order, ``initial_weights_<l>`` (coevolve), ``rule`` and ``info`` (JSON), written atomically
-    (``path`` is where the run records it: ``name.tmp`` first)."""
+    order, ``initial_weights_<l>`` (coevolve), ``conv_<c>`` the weights ``[out, in, k, k]`` of
+    convolution layer c (images), ``rule`` and ``info`` (JSON), written atomically (``path`` is
+    where the run records it: ``name.tmp`` first)."""
     path = Path(path)
-    coefficients, weights = layout.split(np.asarray(theta))
+    coefficients, weights, conv = layout.split(np.asarray(theta))
     arrays = {"rule": np.array(layout.rule), "info": np.array(json.dumps(info))}
     if coefficients is not None:
         arrays["coefficient_names"] = np.array(rules.RULES[layout.rule])
@@ -386,53 +422,60 @@ def save_coefficients(path, layout: Layout, theta: np.ndarray, info: dict) -> No
             arrays.update({f"initial_weights_{i}": w for i, w in enumerate(weights)})
     else:
         arrays.update({f"layer_{i}": w for i, w in enumerate(weights)})
+    if conv is not None:
+        arrays.update({f"conv_{i}": w for i, w in enumerate(conv)})
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
     tmp.replace(path)
 
 
-def network_layout(params) -> tuple[Layout, str]:
-    """The layout for the environment of ``params`` (the script's Params, or a run's
-    params.yaml as a mapping) and a note for the log; ParamError when the environment cannot
-    be made or its spaces do not fit a network."""
+def network_layout(params) -> tuple[Layout, Task, str]:
+    """The layout and the task for the environment of ``params`` (the script's Params, or a
+    run's params.yaml as a mapping) and a note for the log; ParamError when the environment
+    cannot be made, its spaces do not fit a network, or a body is not the environment's."""
     params = SimpleNamespace(**params)
+    bodies = morphology_list(getattr(params, "morphologies", "standard"))
+    if bodies != ("standard",) and not is_ant(params.env_name):
+        raise ParamError(
+            f"morphologies {params.morphologies!r}: {params.env_name} has one body; the "
+            f"damaged bodies are the ant's (Ant-v5)"
+        )
     try:
-        env = make_env(params.env_name)
+        # each body made once: a body that cannot be made says so before the run
+        env = [make_task(params.env_name, params.action_bounds, body) for body in bodies][0]
     except gymnasium.error.DependencyNotInstalled as err:
         raise ParamError(
             f"env_name {params.env_name!r} needs a package that is not installed ({err}); "
-            f"for MuJoCo environments such as Ant-v5: pip install mujoco"
+            f'for MuJoCo environments such as Ant-v5: pip install "gymnasium[mujoco]"'
         ) from None
-    try:
-        obs, act = env.observation_space, env.action_space
-    finally:
-        env.close()
-    if is_car_racing(params.env_name) or not (
-        isinstance(obs, gymnasium.spaces.Box) and len(obs.shape) == 1
-    ):
-        raise ParamError(
-            f"env_name {params.env_name!r} has observations {obs}: this version of "
-            f"run-hebbian-gym.py feeds flat Box observations (state vectors) to the network; "
-            f"pixel observations (CarRacing's convolution layers) are not implemented yet."
-        )
-    try:
-        action_map(params.env_name, act, params.action_bounds)
     except ValueError as err:
         raise ParamError(f"env_name {params.env_name!r}: {err}") from None
-    n_out = int(act.n) if isinstance(act, gymnasium.spaces.Discrete) else act.shape[0]
-    shapes = tuple(layer_shapes(obs.shape[0], layer_sizes(params.hidden_layers), n_out))
-    layout = Layout(shapes, params.hebb_rule, params.init_weights == "coevolve")
+    shapes = tuple(layer_shapes(env.num_inputs, layer_sizes(params.hidden_layers), env.num_outputs))
+    layout = Layout(
+        shapes, params.hebb_rule, params.init_weights == "coevolve", env.inputs == "pixels"
+    )
     what = (
         f"{layout.coefficients} coefficients ({layout.k} per synapse)"
         if layout.k
         else f"{layout.synapses} weights (static)"
     )
     sizes = " -> ".join(str(n) for n in (shapes[0][0], *(b for _, b in shapes)))
-    note = f"Network {sizes} ({layout.synapses} synapses); the search evolves {what}"
+    front = ""
+    if layout.conv:
+        front = (
+            f"84x84 RGB frames -> 2 static convolution layers ({layout.conv_weights} weights) -> "
+        )
+    elif env.inputs == "one_hot":
+        front = "one-hot observations -> "
+    note = f"Network {front}{sizes} ({layout.synapses} plastic synapses); the search evolves {what}"
     if layout.coevolve:
         note += f" and {layout.synapses} initial weights"
-    return layout, note + f": {layout.size} numbers."
+    if layout.conv:
+        note += f" and the {layout.conv_weights} convolution weights"
+    if len(bodies) > 1 or bodies != ("standard",):
+        note += f"; each candidate runs on the bodies {', '.join(bodies)}"
+    return layout, env, note + f": {layout.size} numbers."
 
 
 def load_coefficients(path: Path, layout: Layout) -> np.ndarray:
@@ -450,12 +493,13 @@ def load_coefficients(path: Path, layout: Layout) -> np.ndarray:
     if rule != layout.rule:
         raise UserError(f"{path} holds the rule {rule!r}, but its run used {layout.rule!r}")
     k = (layout.k,) if layout.k else ()
-    parts = [("layer", shape + k) for shape in layout.shapes]
+    parts = [(f"layer_{i}", shape + k) for i, shape in enumerate(layout.shapes)]
     if layout.k and layout.coevolve:
-        parts += [("initial_weights", shape) for shape in layout.shapes]
+        parts += [(f"initial_weights_{i}", shape) for i, shape in enumerate(layout.shapes)]
+    if layout.conv:
+        parts += [(f"conv_{i}", shape) for i, shape in enumerate(pixels.conv_shapes())]
     theta = []
-    for i, (name, shape) in enumerate(parts):
-        key = f"{name}_{i % len(layout.shapes)}"
+    for key, shape in parts:
         if key not in arrays or arrays[key].shape != tuple(shape):
             got = arrays[key].shape if key in arrays else "nothing"
             raise UserError(
@@ -467,27 +511,35 @@ def load_coefficients(path: Path, layout: Layout) -> np.ndarray:
     return np.concatenate(theta).astype(np.float64)
 
 
-def score_saved(path: Path, params, trials: int, seed: int) -> np.ndarray:
+def score_saved(
+    path: Path, params, trials: int, seed: int, morphology: str | None = None
+) -> np.ndarray:
     """``[trials]``: the returns of the saved candidate at ``path`` (a run's ``params.yaml`` as
     ``params``) on episodes with environment seeds ``seed``, ``seed`` + 1, ..., each with fresh
-    episode-start weights from the stream (seed, 0, WEIGHTS, trial)."""
-    layout, _ = network_layout(params)
+    episode-start weights from the stream (seed, 0, WEIGHTS, trial); on the body
+    ``morphology`` (the ant; any body, also one the run never saw), else the run's first."""
+    params = dict(params)
+    if morphology is not None:
+        params["morphologies"] = morphology
+    layout, env, _ = network_layout(params)
     theta = load_coefficients(path, layout)
     task = EpisodesTask(
         Candidates(theta, 0.0, seed, 0, 2),
         range(1),
         layout,
-        params["env_name"],
+        env,
         tuple(range(seed, seed + trials)),
         (seed, 0, streams.WEIGHTS),
         params["init_weights"],
         params["normalise_weights"],
-        params["action_bounds"],
+        morphology_list(params.get("morphologies", "standard"))[:1],
     )
     return episode_returns(task, theta[None])[0]
 
 
 def main(argv: list[str]) -> None:
     params = parse_params(SPEC, argv)
-    layout, note = network_layout(params)
-    run_evolution(params, lambda run, pool: HebbianLoop(params, run, pool, layout), notes=[note])
+    layout, env, note = network_layout(params)
+    run_evolution(
+        params, lambda run, pool: HebbianLoop(params, run, pool, layout, env), notes=[note]
+    )

@@ -20,7 +20,7 @@ def test_help_shows_each_default_once(module):
     assert "(default: None)" not in text and "(default: False)" not in text
     # a help that says its default gets no second one
     if module == "evolearn.champion":
-        assert "where MNIST is (default: the run's data_dir) the WANN" in text
+        assert "where MNIST is (default: the run's data_dir) --morphology" in text
         assert text.count("(default: the one of the run folder the file is in)") == 1
     else:
         assert "(default: each run's data_dir) --" in text or text.endswith(

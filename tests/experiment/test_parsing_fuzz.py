@@ -360,6 +360,12 @@ CHECKED_DOMAINS = {
     "hidden_layers": st.lists(st.integers(1, 512), min_size=1, max_size=4).map(
         lambda sizes: ",".join(map(str, sizes))
     ),
+    "morphologies": st.lists(
+        st.sampled_from(["standard", "damaged_left", "damaged_right"]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    ).map(",".join),  # fmt: skip
 }
 
 

@@ -395,6 +395,13 @@ BUGS = [
         ["tests/hebbian/test_tasks.py"],
     ),
     (
+        "the traced weight changes measured from the episode's first weights",
+        "src/evolearn/hebbian/episodes.py",
+        "        before = [np.array(w, dtype=np.float64) for w in after]\n",
+        "",
+        ["tests/analysis/test_hebbian.py"],
+    ),
+    (
         "Ctrl-C raised at once outside an evaluation",
         "src/evolearn/search/generations.py",
         "            if self._interruptible:\n",

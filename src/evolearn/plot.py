@@ -10,8 +10,14 @@ Writes into FIGDIR (PNG and PDF; drawings as SVG and PNG):
 - ``evolution``: WLNN runs, training accuracy and connections of ``--sample`` random networks
   per generation, one colour per learning rule; ``wann-evolution-RUN`` for each WANN run: the
   best and the champion's mean and max score per generation, with the champion's tests.
-- ``architecture.csv`` and ``architecture.md``: connections, neurons, layers, in-degree,
-  out-degree and degree (mean and standard deviation) of each run's saved population
+- ``hebbian-evolution``: run-hebbian-gym.py runs side by side (a rule against the static
+  baseline), the population's mean and the champion's return per generation; and
+  ``hebbian-weights-RUN`` for each run with a plastic rule: one episode of its champion
+  (environment seed ``--seed``, the first of ``python -m evolearn.champion RUN --seed S``),
+  how much its weights change at each step and the return so far.
+- ``architecture.csv`` and ``architecture.md`` (WLNN and WANN runs): connections, neurons,
+  layers, in-degree, out-degree and degree (mean and standard deviation) of each run's saved
+  population
   (``--generation``, default the last saved), and ``degrees``: the degree histograms.
 - ``drawings/champion-RUN``: each run's champion; ``drawings/NAME`` for each network file given.
 - with ``--connections``: the random-architecture control of the WLNN runs
@@ -41,7 +47,7 @@ import pandas as pd
 from evolearn.analysis import architecture, figures
 from evolearn.analysis.drawing import draw_network, task_names
 from evolearn.analysis.retraining import learning_curves, random_networks, train_random_networks
-from evolearn.analysis.runs import WLNN, RunFolder
+from evolearn.analysis.runs import HEBBIAN, WLNN, RunFolder
 from evolearn.errors import UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int, scheduler_arg
 from evolearn.experiment.outputs import ToolOutputs, recorded, remove_recorded
@@ -65,7 +71,9 @@ def add_control_options(parser: argparse.ArgumentParser, *, required: bool) -> N
     )
 
 
-def add_retraining_options(parser: argparse.ArgumentParser) -> None:
+def add_retraining_options(
+    parser: argparse.ArgumentParser, seed_help: str = "seed of the random networks"
+) -> None:
     """The options of the long training and the PNG resolution (shared with
     python -m evolearn.random_networks)."""
     parser.add_argument("--dpi", type=positive_int, default=150, help="resolution of the PNG files")
@@ -84,7 +92,7 @@ def add_retraining_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="train on a Dask cluster instead: local:N, tcp://HOST:PORT or a scheduler file",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random networks")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
     parser.add_argument(
         "--together",
         action="store_true",
@@ -128,7 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         default=5,
         help="networks per generation in the learning curves (the best by reward)",
     )
-    add_retraining_options(parser)
+    add_retraining_options(
+        parser,
+        "seed of the random networks, and the environment seed of a Hebbian champion's "
+        "episode (hebbian-weights)",
+    )
     return parser
 
 
@@ -428,6 +440,9 @@ def main(argv: list[str]) -> None:
     args = _parser().parse_args(argv)
     runs, files = open_paths(args.paths)
     outputs = ToolOutputs(args.out)
+    hebbian = [run for run in runs if run.kind == HEBBIAN]
+    plastic = [run for run in hebbian if run.params["hebb_rule"] != "static"]
+    runs = [run for run in runs if run.kind != HEBBIAN]  # the genome runs
     wlnn = [run for run in runs if run.kind == WLNN]
     wann = [run for run in runs if run.kind != WLNN]
     if args.connections:
@@ -453,6 +468,9 @@ def main(argv: list[str]) -> None:
     if wlnn:
         planned += ["evolution.png", "evolution.pdf"]
     planned += [f"wann-evolution-{run.name}.{fmt}" for run in wann for fmt in ("png", "pdf")]
+    if hebbian:
+        planned += ["hebbian-evolution.png", "hebbian-evolution.pdf"]
+    planned += [f"hebbian-weights-{r.name}.{fmt}" for r in plastic for fmt in ("png", "pdf")]
     if runs:
         planned += ["architecture.csv", "architecture.md", "degrees.png", "degrees.pdf"]
     planned += [f"drawings/champion-{r.name}.{fmt}" for r in runs for fmt in ("svg", "png")]
@@ -491,6 +509,14 @@ def main(argv: list[str]) -> None:
             save(figures.wlnn_evolution(wlnn, args.sample, args.seed), "evolution")
         for run in wann:
             save(figures.wann_evolution(run), f"wann-evolution-{run.name}")
+        if hebbian:
+            save(figures.hebbian_evolution(hebbian), "hebbian-evolution")
+        for run in plastic:
+            from evolearn.hebbian.search import trace_saved
+
+            rewards, changes = trace_saved(run.path / "champion.npz", run.params, args.seed)
+            save(figures.hebbian_weights(run, rewards, changes, args.seed),
+                 f"hebbian-weights-{run.name}")  # fmt: skip
         if runs:
             table, degrees = architecture_table(runs, args.generation)
             table.to_csv(outputs.path("architecture.csv"), index=False)

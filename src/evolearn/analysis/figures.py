@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from evolearn.analysis.runs import (
+    HEBBIAN,
     RULE_COLOURS,
     RULE_LABELS,
     WANN_CLASSIFICATION,
@@ -151,6 +152,56 @@ def wann_evolution(run: RunFolder):
     axes.set_title(run.label)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def hebbian_evolution(runs: Sequence[RunFolder]):
+    """run-hebbian-gym.py runs side by side (an evolved rule against the static baseline, say):
+    per generation the population's mean return and the champion's return, one colour per
+    run; one panel per environment."""
+    environments = sorted({run.params["env_name"] for run in runs})
+    figure, axes = _subplots(
+        1, len(environments), figsize=(6 * len(environments), 4), squeeze=False
+    )
+    for panel, env_name in zip(axes[0], environments, strict=True):
+        mine = [run for run in runs if run.params["env_name"] == env_name]
+        for index, run in enumerate(mine):
+            summary, colour = run.summary, f"C{index % 10}"
+            generation = summary["generation"]
+            panel.plot(generation, summary["mean_reward"], ":", color=colour,
+                       label=f"{run.label}: population mean")  # fmt: skip
+            panel.plot(generation, summary["champion_reward"], "-", color=colour,
+                       label=f"{run.label}: champion")  # fmt: skip
+        panel.set_title(env_name)
+        panel.set_xlabel("generation")
+        panel.set_ylabel("return (champion: mean of its 10 scoring episodes)")
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def hebbian_weights(run: RunFolder, rewards: np.ndarray, changes: np.ndarray, seed: int):
+    """One episode of a Hebbian champion from fresh random weights: the mean absolute change of
+    each plastic layer's weights at every step (log scale), and the return so far."""
+    if run.kind != HEBBIAN:
+        raise ValueError(f"{run.path} is not a run-hebbian-gym.py run")
+    figure, (top, bottom) = _subplots(2, 1, figsize=(7, 6), sharex=True)
+    steps = np.arange(1, len(rewards) + 1)
+    for layer in range(changes.shape[1]):
+        shown = changes[:, layer] > 0  # the last step updates nothing
+        top.plot(steps[shown], changes[shown, layer], color=f"C{layer}", lw=1,
+                 label=f"layer {layer + 1}")  # fmt: skip
+    top.set_yscale("log")
+    top.set_ylabel("mean |weight change| per step")
+    top.legend(fontsize="small")
+    top.grid(alpha=0.3)
+    bottom.plot(steps, np.cumsum(rewards), color="C3")
+    bottom.set_ylabel("return so far")
+    bottom.set_xlabel("environment step")
+    bottom.grid(alpha=0.3)
+    top.set_title(f"champion of {run.label}: one episode, environment seed {seed}")
     figure.tight_layout()
     return figure
 

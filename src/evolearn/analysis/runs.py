@@ -40,6 +40,7 @@ RULE_LABELS = {
 
 #: The kinds of evolution run: which script wrote the folder.
 WLNN, WANN_CLASSIFICATION, WANN_GYM = "wlnn", "wann-classification", "wann-gym"
+HEBBIAN = "hebbian"  # run-hebbian-gym.py: no population table, its champion is champion.npz
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class RunFolder:
         if not params_file.is_file():
             raise UserError(f"{path} is not a run folder: it has no params.yaml")
         params = read_params_file(params_file)
-        if not (path / POPULATION_TABLE_FILE).is_file():
+        if "hebb_rule" not in params and not (path / POPULATION_TABLE_FILE).is_file():
             raise UserError(
                 f"{path} holds no {POPULATION_TABLE_FILE}: it is not the folder of an evolution "
                 f"run (run-wlnn-mnist.py, run-wann-classification.py, run-wann-gym.py), or one "
@@ -71,7 +72,9 @@ class RunFolder:
 
     @property
     def kind(self) -> str:
-        """:data:`WLNN`, :data:`WANN_CLASSIFICATION` or :data:`WANN_GYM`."""
+        """:data:`WLNN`, :data:`WANN_CLASSIFICATION`, :data:`WANN_GYM` or :data:`HEBBIAN`."""
+        if "hebb_rule" in self.params:
+            return HEBBIAN
         if "env_name" in self.params:
             return WANN_GYM
         if "learning_rule" in self.params:
@@ -88,6 +91,8 @@ class RunFolder:
         """How figures name the run: its rule (WLNN) or task, and its folder."""
         if self.kind == WLNN:
             return f"{RULE_LABELS.get(self.rule, self.rule)} ({self.name})"
+        if self.kind == HEBBIAN:
+            return f"{self.params['hebb_rule']} on {self.params['env_name']} ({self.name})"
         task = self.params.get("env_name") or self.params.get("dataset")
         return f"{task} ({self.name})"
 

@@ -14,12 +14,13 @@ worst score. What the network sees, the actions and the rewards are the
 the rule and the normalisation in one pass over the synapses: :mod:`evolearn.hebbian.fused`;
 the convolutions in one pass: :mod:`evolearn.hebbian.pixels`); :func:`network_return` is the
 per-network reference, one network, plain arrays. Both reset every network's environment with
-the same ``seed``.
+the same ``seed``. :func:`weight_changes` follows one network's weights through an episode (the
+reference's steps).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -29,6 +30,47 @@ from evolearn.hebbian.tasks import EarlyStop, Task
 
 #: Below this fraction of networks still running, the arrays shrink to those that run.
 COMPACT_BELOW = 0.75
+
+
+def _network_steps(
+    task: Task,
+    rule: str,
+    coefficients: Sequence[np.ndarray] | None,
+    weights: Sequence[np.ndarray],
+    seed: int,
+    conv: Sequence[np.ndarray] | None,
+    normalise: bool,
+) -> Iterator[tuple[float, list[np.ndarray]]]:
+    """The reference episode step by step: yields each step's reward and the weights after
+    its update (the last step, which ends the episode, has none: its weights are those before
+    it); a reward of NaN, the last, when the outputs are not finite (the step is not taken)."""
+    env = task.make()
+    try:
+        weights = [np.array(w) for w in weights]
+        dtype = weights[0].dtype
+        observation = task.observe(task.reset(env, seed), dtype)
+        stop = EarlyStop(task, 1)
+        while True:
+            x = observation if conv is None else pixels.conv_one(conv, observation)
+            activities = forward_one(weights, x, task.output_tanh)
+            if not np.isfinite(activities[-1]).all():
+                yield float("nan"), weights
+                return
+            (action,) = task.actions(activities[-1][None])
+            observation, reward, terminated, truncated = task.step(env, action)
+            observation = task.observe(observation, dtype)
+            if stop(0, reward, terminated, truncated):
+                yield reward, weights
+                return
+            if coefficients is not None:
+                for layer, h in enumerate(coefficients):
+                    pre, post = activities[layer], activities[layer + 1]
+                    weights[layer] = rules.update_one(weights[layer], pre, post, h, rule)
+                    if normalise:
+                        weights[layer] = rules.normalise_one(weights[layer])
+            yield reward, weights
+    finally:
+        env.close()
 
 
 @np.errstate(over="ignore", invalid="ignore")  # a diverging rule: its NaN return says it
@@ -45,34 +87,40 @@ def network_return(
     """The reference: one network's episode. ``coefficients`` per layer ``[n_in, n_out, k]``
     (None: static), ``weights`` per layer ``[n_in, n_out]``, ``conv`` the convolution weights
     of an image task. Returns (return, steps)."""
-    env = task.make()
-    try:
-        weights = [np.array(w) for w in weights]
-        dtype = weights[0].dtype
-        observation = task.observe(task.reset(env, seed), dtype)
-        stop = EarlyStop(task, 1)
-        total, steps = 0.0, 0
-        while True:
-            x = observation if conv is None else pixels.conv_one(conv, observation)
-            activities = forward_one(weights, x, task.output_tanh)
-            if not np.isfinite(activities[-1]).all():
-                return float("nan"), steps
-            (action,) = task.actions(activities[-1][None])
-            observation, reward, terminated, truncated = task.step(env, action)
-            observation = task.observe(observation, dtype)
-            total += reward
-            steps += 1
-            if stop(0, reward, terminated, truncated):
-                return total, steps
-            if coefficients is None:
-                continue
-            for layer, h in enumerate(coefficients):
-                pre, post = activities[layer], activities[layer + 1]
-                weights[layer] = rules.update_one(weights[layer], pre, post, h, rule)
-                if normalise:
-                    weights[layer] = rules.normalise_one(weights[layer])
-    finally:
-        env.close()
+    total, steps = 0.0, 0
+    for reward, _ in _network_steps(task, rule, coefficients, weights, seed, conv, normalise):
+        if np.isnan(reward):
+            return float("nan"), steps
+        total += reward
+        steps += 1
+    return total, steps
+
+
+@np.errstate(over="ignore", invalid="ignore")
+def weight_changes(
+    task: Task,
+    rule: str,
+    coefficients: Sequence[np.ndarray] | None,
+    weights: Sequence[np.ndarray],
+    seed: int,
+    *,
+    conv: Sequence[np.ndarray] | None = None,
+    normalise: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How one network's weights change over its episode (the reference's steps): (rewards
+    ``[steps]``, changes ``[steps, layers]``), ``changes[t, l]`` the mean absolute change of
+    layer l's weights by step t's update and normalisation (0 at the step that ends the
+    episode, which updates nothing). A diverging rule ends the arrays where its outputs stop
+    being finite."""
+    before = [np.array(w, dtype=np.float64) for w in weights]
+    rewards, changes = [], []
+    for reward, after in _network_steps(task, rule, coefficients, weights, seed, conv, normalise):
+        if np.isnan(reward):
+            break
+        rewards.append(reward)
+        changes.append([float(np.abs(a - b).mean()) for a, b in zip(after, before, strict=True)])
+        before = [np.array(w, dtype=np.float64) for w in after]
+    return np.array(rewards), np.array(changes).reshape(len(rewards), len(before))
 
 
 @np.errstate(over="ignore", invalid="ignore")

@@ -518,11 +518,7 @@ def score_saved(
     ``params``) on episodes with environment seeds ``seed``, ``seed`` + 1, ..., each with fresh
     episode-start weights from the stream (seed, 0, WEIGHTS, trial); on the body
     ``morphology`` (the ant; any body, also one the run never saw), else the run's first."""
-    params = dict(params)
-    if morphology is not None:
-        params["morphologies"] = morphology
-    layout, env, _ = network_layout(params)
-    theta = load_coefficients(path, layout)
+    params, layout, env, theta = _saved(path, params, morphology)
     task = EpisodesTask(
         Candidates(theta, 0.0, seed, 0, 2),
         range(1),
@@ -535,6 +531,39 @@ def score_saved(
         morphology_list(params.get("morphologies", "standard"))[:1],
     )
     return episode_returns(task, theta[None])[0]
+
+
+def _saved(path: Path, params, morphology: str | None):
+    """(params with the body chosen, the layout, the task, theta) of a saved candidate."""
+    params = dict(params)
+    if morphology is not None:
+        params["morphologies"] = morphology
+    layout, env, _ = network_layout(params)
+    return params, layout, env, load_coefficients(path, layout)
+
+
+def trace_saved(
+    path: Path, params, seed: int, morphology: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One episode of the saved candidate at ``path``, the first that :func:`score_saved`
+    with ``seed`` scores (the same environment seed and episode-start weights), step by step:
+    (rewards ``[steps]``, the mean absolute change of each plastic layer's weights at each
+    step ``[steps, layers]``; see :func:`evolearn.hebbian.episodes.weight_changes`)."""
+    params, layout, env, theta = _saved(path, params, morphology)
+    coefficients, evolved, conv = layout.split(theta)
+    weights = evolved
+    if weights is None:
+        rng = streams.stream(seed, 0, streams.WEIGHTS, 0)
+        weights = random_weights(params["init_weights"], layout.shapes, rng)
+    else:
+        weights = [w.astype(np.float32) for w in weights]
+    if conv is not None:
+        conv = [c.astype(np.float32) for c in conv]
+    body = morphology_list(params.get("morphologies", "standard"))[0]
+    return episodes.weight_changes(
+        env.with_morphology(body), layout.rule, coefficients, weights, seed, conv=conv,
+        normalise=params["normalise_weights"],
+    )  # fmt: skip
 
 
 def main(argv: list[str]) -> None:

@@ -261,7 +261,6 @@ def episode_returns(task: EpisodesTask, thetas: np.ndarray) -> np.ndarray:
     for start in range(0, len(thetas), MAX_PARALLEL_NETWORKS):
         block = range(start, min(start + MAX_PARALLEL_NETWORKS, len(thetas)))
         split = [layout.split(thetas[i]) for i in block]
-
         coefficients = _stacked(split, 0, np.float64)
         evolved = _stacked(split, 1, np.float32)  # static or coevolve: the same in every episode
         conv = _stacked(split, 2, np.float32)

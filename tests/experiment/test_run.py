@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -360,6 +361,43 @@ def test_a_restart_that_fails_before_its_first_result_keeps_the_run_resumable(tm
     with Run.create(resume) as run:  # and the same command can start it again
         run.mark_started()
     assert (out_dir / "log.txt").is_file()
+
+
+def test_a_resume_in_the_same_second_keeps_the_killed_runs_tensorboard_events(
+    tmp_path, monkeypatch
+):
+    # tensorboardX names an event file by the second it opens it: a resume that starts in the
+    # same second as the run it continues must not replace that run's file with its own.
+    import tensorboardX.event_file_writer as event_file_writer
+
+    from evolearn.experiment.checkpoint import save_checkpoint
+    from evolearn.search.generations import Champion
+
+    class OneSecond:
+        @staticmethod
+        def time():
+            return 1_800_000_000.25
+
+    monkeypatch.setattr(event_file_writer, "time", OneSecond)
+    out_dir = tmp_path / "a"
+    params = make_params(out_dir)
+    with Run.create(params) as run:
+        run.mark_started()
+        for step in (1, 2, 3):
+            run.scalar("best/reward", float(step), step)
+        run.flush()
+        champion = Champion(np.zeros(3), 2, 0, {"reward": 2.0})  # an evolution strategy's
+        state = {"script": "run-test.py", "params": params.to_dict(), "generation": 2}
+        save_checkpoint(out_dir, {**state, "champion": champion})
+    resume = Params({**params.to_dict(), "resume": str(out_dir)}, script="run-test.py")
+    with Run.create(resume) as run:
+        assert run.resume_state["generation"] == 2
+        run.scalar("best/reward", 30.0, 3)
+    events = read_events(out_dir)
+    assert [(e.step, e.value) for e in events.Scalars("best/reward")] == [
+        (1, 1.0), (2, 2.0), (3, 30.0)
+    ]  # fmt: skip
+    assert len(list((out_dir / "tensorboard_summary").iterdir())) == 2
 
 
 # --------------------------------------------------------------------------------------------

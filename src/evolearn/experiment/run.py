@@ -217,6 +217,19 @@ def _sync_tensorboard(writer: Any) -> None:
         writer.flush()
 
 
+def event_file_suffix(existing) -> str:
+    """The end of a new tensorboard event file's name, after the files ``existing`` in its
+    folder: ``.0001`` for the first resume, ``.0002`` for the next.
+
+    tensorboardX names the file by the second it opens it and the host, and opens it for
+    writing: a resume that starts in the same second as the killed run it continues would
+    replace that run's file with its own. The counter keeps the names new, and in the order
+    the files were written (tensorboard reads a folder's files in the order of their names).
+    """
+    count = sum(1 for path in existing if "tfevents" in Path(path).name)
+    return f".{count:04d}"
+
+
 def summary_writer_class():
     """tensorboardX's ``SummaryWriter``, imported without torch where torch is not loaded yet:
     tensorboardX imports torch only to name its tensor type in annotations, and a run that
@@ -534,7 +547,12 @@ class Run:
         # On resume, tensorboard drops what the interrupted run wrote after its checkpoint.
         events = self.out_dir / TENSORBOARD_DIR
         before = set(events.iterdir()) if events.is_dir() else set()
-        self.writer = SummaryWriter(str(events), flush_secs=30, purge_step=resume_step)
+        self.writer = SummaryWriter(
+            str(events),
+            flush_secs=30,
+            purge_step=resume_step,
+            filename_suffix=event_file_suffix(before),
+        )
         # The writer names its event file itself: record what it created.
         self.record(*(p.relative_to(self.out_dir) for p in sorted(set(events.iterdir()) - before)))
         if resume_step is None:

@@ -374,6 +374,13 @@ BUGS = [
         ["tests/hebbian/test_tasks.py"],
     ),
     (
+        "a resume's tensorboard file named as the killed run's when it starts in the same second",
+        "src/evolearn/experiment/run.py",
+        '    return f".{count:04d}"\n',
+        '    return ""\n',
+        ["tests/experiment/test_run.py"],
+    ),
+    (
         "the pixel front's pooling taking the smallest value",
         "src/evolearn/hebbian/pixels.py",
         "if q > m or q != q:",

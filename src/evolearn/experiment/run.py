@@ -115,7 +115,12 @@ def _unrecorded_event_file(name: str) -> bool:
     that instant leaves it unrecorded. It is never removed, but it does not make a folder
     someone else's."""
     parts = name.split("/")
-    return len(parts) == 2 and parts[0] == TENSORBOARD_DIR and parts[1].startswith("events.")
+    return len(parts) == 2 and parts[0] == TENSORBOARD_DIR and _is_event_file(parts[1])
+
+
+def _is_event_file(name: str) -> bool:
+    """Whether a file name in the tensorboard folder is an event file's."""
+    return name.startswith("events.")
 
 
 def _no_checkpoint_yet(folder: Path, names: list[str]) -> bool:
@@ -219,14 +224,14 @@ def _sync_tensorboard(writer: Any) -> None:
 
 def event_file_suffix(existing) -> str:
     """The end of a new tensorboard event file's name, after the files ``existing`` in its
-    folder: ``.0001`` for the first resume, ``.0002`` for the next.
+    folder: ``.0000`` for a new run's, ``.0001`` for its first resume's, and so on.
 
     tensorboardX names the file by the second it opens it and the host, and opens it for
     writing: a resume that starts in the same second as the killed run it continues would
     replace that run's file with its own. The counter keeps the names new, and in the order
     the files were written (tensorboard reads a folder's files in the order of their names).
     """
-    count = sum(1 for path in existing if "tfevents" in Path(path).name)
+    count = sum(1 for path in existing if _is_event_file(Path(path).name))
     return f".{count:04d}"
 
 

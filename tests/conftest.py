@@ -1,5 +1,6 @@
 import atexit
 import functools
+import hashlib
 import http.server
 import importlib.util
 import os
@@ -153,20 +154,58 @@ def folder_contents(folder: Path) -> dict[str, bytes]:
     }
 
 
+def made_once(tmp_path_factory, key: str, make) -> Path:
+    """The folder that ``make(folder)`` fills, made once for the whole test session: by the
+    first test process (of pytest-xdist's workers, which share the parent of their base
+    temporary folders) that asks for ``key``; the others wait for it and read it. Every
+    process checks that the folder still holds what was made (a test changed it otherwise)."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / "made-once" / hashlib.sha256(key.encode()).hexdigest()[:20]
+    folder.parent.mkdir(exist_ok=True)
+    done = folder.with_name(folder.name + ".done")
+    with FileLock(str(folder) + ".lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a process that failed making it
+            folder.mkdir()
+            make(folder)
+            done.write_text(_digest(folder))
+    assert _digest(folder) == done.read_text(), f"a test changed the shared folder of {key!r}"
+    return folder
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name, data in folder_contents(folder).items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
     """``finished_run(script, *args)``: the folder of that run, ended well, made once per test
-    process and shared by every test that asks for the same run (the uninterrupted runs that
-    killed, resumed or clustered runs are compared with). Read it, never write to it: copy it
-    to change it. A test that changed it fails the next test that asks for it."""
+    session (:func:`made_once`) and shared by every test that asks for the same run (the
+    uninterrupted runs that killed, resumed or clustered runs are compared with). Read it,
+    never write to it: copy it to change it. A test that changed it fails the next test that
+    asks for it."""
     runs: dict[tuple[str, ...], tuple[Path, dict[str, bytes]]] = {}
+
+    def make(script: str, args: tuple[str, ...], folder: Path) -> None:
+        result = run_script(script, *args, "--out_dir", str(folder / "run"))
+        assert result.returncode == 0, result.stderr
 
     def get(script: str, *args: str) -> Path:
         key = (script, *args)
         if key not in runs:
-            out = tmp_path_factory.mktemp("finished") / "run"
-            result = run_script(script, *args, "--out_dir", str(out))
-            assert result.returncode == 0, result.stderr
+            folder = made_once(
+                tmp_path_factory,
+                "finished\0" + "\0".join(key),
+                functools.partial(make, script, args),
+            )
+            out = folder / "run"
             runs[key] = out, folder_contents(out)
         out, contents = runs[key]
         assert folder_contents(out) == contents, f"a test changed the shared run {key}"

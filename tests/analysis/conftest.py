@@ -3,7 +3,7 @@ runs of :data:`evolearn.testing.SMALL_RUNS`, with a saved population every 2 gen
 the WANN champions tested every 2 (later options win)."""
 
 import pytest
-from conftest import run_script
+from conftest import made_once, run_script
 
 from evolearn.testing import SMALL_RUNS
 
@@ -25,11 +25,14 @@ TINY_RUNS = {
 
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory):
-    """name -> run folder of each of TINY_RUNS."""
-    root = tmp_path_factory.mktemp("tiny-runs")
+    """name -> run folder of each of TINY_RUNS (made once for the test session)."""
     folders = {}
     for name, (script, args) in TINY_RUNS.items():
-        result = run_script(script, *args, "--out_dir", str(root / name))
-        assert result.returncode == 0, result.stderr
-        folders[name] = root / name
+
+        def make(folder, name=name, script=script, args=args):
+            result = run_script(script, *args, "--out_dir", str(folder / name))
+            assert result.returncode == 0, result.stderr
+
+        key = "tiny-run\0" + "\0".join((script, *args))
+        folders[name] = made_once(tmp_path_factory, key, make) / name
     return folders

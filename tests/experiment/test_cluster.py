@@ -305,7 +305,9 @@ def one_process_champion(finished_run):
 def test_a_local_cluster_of_one_or_three_workers_gives_the_one_process_champion(
     tmp_path, script, one_process_champion
 ):
-    for workers in (1, 3):
+    # a cluster of one worker is the same for every script: the WANN scripts try it (the
+    # WLNN one, whose workers each load torch and train, only the three)
+    for workers in (3,) if script == "run-wlnn-mnist.py" else (1, 3):
         out = tmp_path / f"local-{workers}"
         args = [*SMALL_RUNS[script], "--scheduler", f"local:{workers}", "--out_dir", str(out)]
         result = run_script(script, *args)

@@ -45,6 +45,11 @@ PURE = (
     "evolearn.envs.ant",
     "evolearn.envs",
     "evolearn.envs.cartpole_swingup",
+    "evolearn.envs.harlow",
+    "evolearn.harlow",
+    "evolearn.harlow.agent",
+    "evolearn.harlow.lifetime",
+    "evolearn.harlow.genetics",
     "evolearn.search",
     "evolearn.wann",
     "evolearn.wlnn",
@@ -57,6 +62,7 @@ NOT_PURE = (
     "evolearn.search.loop",
     "evolearn.search.generations",
     "evolearn.hebbian.search",
+    "evolearn.harlow.search",
     "evolearn.wann.search",
     "evolearn.wann.classification",
     "evolearn.wann.gym",
@@ -172,7 +178,9 @@ def test_importing_the_pure_layers_changes_no_process_wide_state():
     changed = report["changed"]
     # The one change on purpose: evolearn.envs registers the thesis's environment.
     before, after = changed.pop("gymnasium environments")
-    assert set(after) - set(before) == {"CartPoleSwingUp-v0"} and set(before) <= set(after)
+    assert set(after) - set(before) == {"CartPoleSwingUp-v0", "Harlow-v0"} and set(before) <= set(
+        after
+    )
     assert changed == {}
     # modules the pure layers brought in themselves, beyond what their dependencies load
     loaded = [m for m in report["modules"] if is_within(m, NOT_PURE + FORBIDDEN_THIRD_PARTY)]

@@ -1,8 +1,9 @@
-"""Environments: the thesis's CartPoleSwingUp and a checked front door to Gymnasium.
+"""Environments: the thesis's CartPoleSwingUp, the Harlow task and a checked front door to
+Gymnasium.
 
-Importing this package registers ``CartPoleSwingUp-v0`` with Gymnasium (once, however often
-it is imported). :func:`make_env` accepts every registered Gymnasium id plus the thesis names
-of :data:`THESIS_NAMES`, and turns an unknown name into a :class:`~evolearn.errors.ParamError`
+Importing this package registers ``CartPoleSwingUp-v0`` and ``Harlow-v0`` with Gymnasium
+(once, however often it is imported). :func:`make_env` accepts every registered Gymnasium id
+plus the thesis names of :data:`THESIS_NAMES`, and turns an unknown name into a :class:`~evolearn.errors.ParamError`
 that suggests valid ones.
 """
 
@@ -17,6 +18,7 @@ from gymnasium.envs.registration import parse_env_id
 from evolearn.errors import ParamError
 
 SWINGUP_ID = "CartPoleSwingUp-v0"
+HARLOW_ID = "Harlow-v0"
 
 THESIS_NAMES = {"CartPoleSwingUp": SWINGUP_ID}
 """Names the thesis's parameter files use -> Gymnasium ids."""
@@ -31,6 +33,12 @@ if SWINGUP_ID not in gymnasium.registry:
         id=SWINGUP_ID,
         entry_point="evolearn.envs.cartpole_swingup:CartPoleSwingUpEnv",
         max_episode_steps=None,
+    )
+
+if HARLOW_ID not in gymnasium.registry:
+    # a problem never ends by itself: the learner decides how many trials it takes
+    gymnasium.register(
+        id=HARLOW_ID, entry_point="evolearn.envs.harlow:HarlowEnv", max_episode_steps=None
     )
 
 
@@ -114,4 +122,4 @@ def _unknown_env_message(env_name: str) -> str:
     )
 
 
-__all__ = ["SWINGUP_ID", "THESIS_NAMES", "env_exists", "make_env", "resolve_env_id"]
+__all__ = ["HARLOW_ID", "SWINGUP_ID", "THESIS_NAMES", "env_exists", "make_env", "resolve_env_id"]

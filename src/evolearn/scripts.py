@@ -20,6 +20,7 @@ SCRIPT_MODULES: dict[str, str] = {
     "run-wann-classification.py": "evolearn.wann.classification",
     "run-wlnn-mnist-no-evolution.py": "evolearn.wlnn.baseline",
     "run-hebbian-gym.py": "evolearn.hebbian.search",
+    "run-harlow-baldwin.py": "evolearn.harlow.search",
 }
 
 

@@ -19,6 +19,8 @@ EVALUATE = 6  # the shared batch / trial seeds of a generation (WANN)
 BATCHES = 7  # the mini-batches every network of a generation trains on (WLNN)
 NOISE = 11  # the evolution strategy's noise of antithetic pair `index` (Hebbian)
 WEIGHTS = 12  # the episode-start weights of candidate x episode `index` (Hebbian)
+ACTIONS = 13  # the action draws of individual x problem `index` (Harlow)
+CULL = 14  # the members that leave the population of a generation (Harlow)
 # Streams of the analysis tools (python -m evolearn.random_networks, python -m evolearn.plot);
 # there "generation" is the number of connections (random networks) or the saved generation.
 RANDOM_NETWORK = 8  # building random network `index` of a connection count

@@ -181,6 +181,17 @@ def layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def value_range(text: str) -> tuple[float, float]:
+    """``"0.6,0.99"`` -> (0.6, 0.99); ValueError unless two numbers, the first below."""
+    try:
+        low, high = (float(part) for part in str(text).split(","))
+    except ValueError:
+        raise ValueError("not two numbers separated by a comma") from None
+    if not low < high:
+        raise ValueError("an empty or reversed range")
+    return low, high
+
+
 def morphology_list(text: str) -> tuple[str, ...]:
     """``"standard,damaged_left"`` -> ("standard", "damaged_left"): the ant's bodies
     (:mod:`evolearn.envs.ant`); ValueError for an unknown or repeated name."""
@@ -287,6 +298,95 @@ _OPTION_LIST: list[Option] = [
         10,
         "Evaluate the champion on the test set every this many generations",
     ),
+    # the genetic algorithm and the lifetime of run-harlow-baldwin.py
+    _positive_int(
+        "num_parents",
+        _EVO,
+        4,
+        "Parents drawn (with replacement) from the tournament_size best each generation",
+    ),
+    _positive_int(
+        "num_children",
+        _EVO,
+        5,
+        "Children made each generation; as many random members leave the population",
+    ),
+    Option(
+        "inheritance",
+        _EVO,
+        str,
+        "baldwinian",
+        "What a child inherits: baldwinian, its parents' initial weights; lamarckian, the "
+        "weights they learned over their problems",
+        choices=("baldwinian", "lamarckian"),
+    ),
+    Option(
+        "parameter_noise",
+        _EVO,
+        float,
+        0.02,
+        "Standard deviation of the Gaussian noise added to every weight of a child",
+        minimum=0.0,
+    ),
+    *(
+        Option(
+            f"{name}_noise",
+            _EVO,
+            float,
+            noise,
+            f"Standard deviation of the Gaussian noise added to a child's {name}",
+            minimum=0.0,
+        )
+        for name, noise in (
+            ("learning_rate", 0.00005),
+            ("discount_factor", 0.01),
+            ("state_value_estimate_cost", 0.05),
+            ("entropy_cost", 0.001),
+        )
+    ),
+    *(
+        Option(
+            f"{name}_range",
+            _EVO,
+            str,
+            default,
+            f"The range a child's {name} is clipped to: LOW,HIGH",
+            check=value_range,
+            allowed_text="two numbers LOW,HIGH with LOW < HIGH",
+        )
+        for name, default in (
+            ("learning_rate", "0.0001,0.01"),
+            ("discount_factor", "0.6,0.99"),
+            ("state_value_estimate_cost", "0.1,0.7"),
+            ("entropy_cost", "0.0001,0.05"),
+        )
+    ),
+    _positive_int(
+        "num_tasks",
+        _EVAL,
+        10,
+        "New problems each individual learns from its inherited weights; its score is the "
+        "sum of their evaluation scores",
+    ),
+    Option(
+        "num_gradient_steps",
+        _EVAL,
+        int,
+        25,
+        "Gradient steps (episodes, each followed by one update) of a problem's lifetime; 0 "
+        "is the no-learning control",
+        minimum=0,
+    ),
+    _positive_int(
+        "num_episode_trials", _EVAL, 6, "Trials of one training episode (one gradient step)"
+    ),
+    _positive_int(
+        "num_evaluation_trials",
+        _EVAL,
+        20,
+        "Trials after the gradient steps, without updates, that score a problem (+1 / -1)",
+    ),
+    _positive_int("hidden_size", _ARCH, 20, "Units of the learner's embedding and LSTM"),
     # evolution options of the evolution strategy (run-hebbian-gym.py)
     Option(
         "sigma",

@@ -514,6 +514,8 @@ def _fit_tournament_to_population(values: dict, merged: dict) -> list[str]:
     """
     if "tournament_size" not in values or merged["tournament_size"][1] == "the command line":
         return []
+    if "cull_ratio" not in values:  # not an NSGA-II search (run-harlow-baldwin.py)
+        return []
     if not any(merged[n][1] == "the command line" for n in ("population_size", "cull_ratio")):
         return []
     pool = breeding_pool_size(values["population_size"], values["cull_ratio"])

@@ -208,3 +208,33 @@ def reference_lifetime(
             correct.append(right)
     learned = {k: v.detach().numpy().copy() for k, v in agent.state_dict().items()}
     return score, np.array(correct), learned
+
+
+def flatten(params: dict[str, np.ndarray]) -> np.ndarray:
+    """The parameters as one float32 vector, in :data:`PARAMETER_NAMES` order (each C order);
+    with a leading axis of members, ``[members, size]``."""
+    first = np.asarray(params[PARAMETER_NAMES[0]])
+    lead = first.shape[:-2] if first.ndim > 2 else ()
+    return np.concatenate(
+        [np.asarray(params[k], np.float32).reshape(*lead, -1) for k in PARAMETER_NAMES], axis=-1
+    )
+
+
+def unflatten(vector: np.ndarray, hidden: int) -> dict[str, np.ndarray]:
+    """:func:`flatten`'s inverse (a leading axis of members stays)."""
+    vector = np.asarray(vector, dtype=np.float32)
+    lead = vector.shape[:-1]
+    params, start = {}, 0
+    for name, shape in parameter_shapes(hidden).items():
+        size = int(np.prod(shape))
+        params[name] = vector[..., start : start + size].reshape(*lead, *shape).copy()
+        start += size
+    if start != vector.shape[-1]:
+        raise ValueError(
+            f"{vector.shape[-1]} numbers do not make a network of hidden size {hidden}"
+        )
+    return params
+
+
+def parameter_count(hidden: int) -> int:
+    return sum(int(np.prod(s)) for s in parameter_shapes(hidden).values())

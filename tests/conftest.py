@@ -74,6 +74,17 @@ def run_script(script: str, *args: str, timeout: float = 300, env: dict | None =
     )
 
 
+def run_module(module: str, *args: str, timeout: float = 300):
+    """Run ``python -m module args`` (one of the analysis tools) from the repository."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
+
+
 def start_script(script: str, args) -> subprocess.Popen:
     """Start one of the experiment scripts in the background (its output in pipes)."""
     return subprocess.Popen(
@@ -138,11 +149,9 @@ def genome_info(path: Path) -> dict:
 
 def read_scalars(out_dir: Path) -> dict[str, list[tuple[int, float]]]:
     """All scalars of a run's tensorboard event files: tag -> [(step, value), ...]."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from evolearn.analysis.runs import read_scalars as read
 
-    acc = EventAccumulator(str(out_dir / "tensorboard_summary"), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+    return read(out_dir / "tensorboard_summary")
 
 
 def folder_contents(folder: Path) -> dict[str, bytes]:

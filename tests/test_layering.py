@@ -50,6 +50,7 @@ PURE = (
     "evolearn.harlow.agent",
     "evolearn.harlow.lifetime",
     "evolearn.harlow.genetics",
+    "evolearn.harlow.evaluation",
     "evolearn.search",
     "evolearn.wann",
     "evolearn.wlnn",

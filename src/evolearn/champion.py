@@ -5,6 +5,7 @@
     python -m evolearn.champion out/RUN/champions/gen-00042.json --weights -1 1 --num_trials 20
     python -m evolearn.champion out/RUN --setting all --num_trials 100   # the WANN paper's four
     python -m evolearn.champion swing.out --params params/wann-gym/CartPoleSwingUp-paper.yaml
+    python -m evolearn.champion out/HARLOW --num_tasks 100 --out figures   # newbie vs experienced
 
 The task comes from the ``params.yaml`` of the run folder the network lies in (or
 ``--params``). A weight agnostic network is run with each weight value (default: the train
@@ -20,6 +21,11 @@ Prints the mean and the spread (standard deviation) of the returns or the per-we
 With ``--setting``, a weight agnostic network is scored as the WANN paper does instead
 (:mod:`evolearn.wann.protocol`): random weights, random shared weight, tuned shared weight,
 tuned weights, and for a dataset the ensemble of the weight values.
+A run-harlow-baldwin.py champion learns ``--num_tasks`` new problems (environment seeds
+``--seed``, ``--seed``+1, ...) each for one lifetime of its run, beside a newborn agent per
+problem (:mod:`evolearn.harlow.evaluation`): their per-problem scores, and their accuracy at
+each evaluation trial; with ``--out`` also the figure ``newbie-vs-experienced`` (a box plot of
+the scores, the accuracy per trial) and the table ``newbie-vs-experienced.csv``.
 A champion file of the WANN paper's code release (``.out``) is read too; it has a bias neuron,
 so its ``--params`` must have ``bias_input: yes``.
 """
@@ -30,6 +36,8 @@ import argparse
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+
+import numpy as np
 
 from evolearn.errors import ParamError, UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, non_negative_int, positive_int
@@ -48,6 +56,10 @@ RUN_NETWORKS = ("champion.json", "network.json", "champion.npz")
 ENVIRONMENT, WANN_DATASET, WLNN = "environment", "wann dataset", "wlnn"
 #: A run-hebbian-gym.py run: its champion's coefficients (champion.npz).
 HEBBIAN = "hebbian"
+#: A run-harlow-baldwin.py run: its champion learner (champion.npz).
+HARLOW = "harlow"
+#: The options of a run-harlow-baldwin.py champion only.
+HARLOW_OPTIONS = ("num_tasks", "out")
 #: The options that set the tuning of the WANN paper's settings, and the settings that use them.
 TUNING_OPTIONS = {
     "tune_trials": ("tuned_shared_weight", "tuned_weights"),
@@ -99,6 +111,18 @@ def _parser() -> argparse.ArgumentParser:
         choices=("standard", "damaged_left", "damaged_right"),
         help="the ant's body to score a run-hebbian-gym.py Ant-v5 champion on, also one the "
         "run never saw (default: the run's first body)",
+    )
+    harlow = parser.add_argument_group("run-harlow-baldwin.py champions")
+    harlow.add_argument(
+        "--num_tasks",
+        type=positive_int,
+        default=100,
+        help="new problems the champion and the newborn agents learn (environment seeds --seed, "
+        "--seed+1, ...)",
+    )
+    harlow.add_argument(
+        "--out",
+        help="folder for the figure newbie-vs-experienced (PNG and PDF) and its table (CSV)",
     )
     paper = parser.add_argument_group(
         "the WANN paper's settings (weight agnostic networks; see evolearn.wann.protocol)"
@@ -238,6 +262,8 @@ def run_kind(genome, params: dict) -> str:
 
 def describe_run(kind: str, network: Path, params: dict) -> str:
     """The kind of run, as an error message names it."""
+    if kind == HARLOW:
+        return f"a run-harlow-baldwin.py run ({params['inheritance']})"
     if kind == HEBBIAN:
         return f"a run-hebbian-gym.py run (env_name {params['env_name']})"
     if kind == ENVIRONMENT:
@@ -258,6 +284,15 @@ def unused_because(
     (None: it does play a part)."""
     if option in ALWAYS:
         return None
+    if kind == HARLOW:
+        if option in (*HARLOW_OPTIONS, "seed"):
+            return None
+        return (
+            "a Harlow learner is scored by learning --num_tasks new problems from --seed (the "
+            "options that apply: --num_tasks, --seed, --out, --params)"
+        )
+    if option in HARLOW_OPTIONS:
+        return "only a run-harlow-baldwin.py champion learns new problems"
     if option == "morphology" and kind != HEBBIAN:
         return "only the ant of a run-hebbian-gym.py run has bodies to choose"
     if kind == HEBBIAN:
@@ -373,6 +408,9 @@ def read_network(network: Path, params: dict):
 def main(argv: list[str]) -> None:
     args = _parser().parse_args(argv)
     network, params = locate(Path(args.path), args.params)
+    if network.suffix == ".npz" and "inheritance" in params:
+        score_harlow(args, argv, network, params)
+        return
     if network.suffix == ".npz":
         score_hebbian(args, argv, network, params)
         return
@@ -502,6 +540,60 @@ def score_hebbian(args, argv, network: Path, params: dict) -> None:
         f"  mean return {returns.mean():.3f} +- {returns.std():.3f} (min {returns.min():.3f}, "
         f"max {returns.max():.3f})"
     )
+
+
+def score_harlow(args, argv, network: Path, params: dict) -> None:
+    """A run-harlow-baldwin.py champion against newborn agents on the same new problems."""
+    check_options_apply(args, argv, HARLOW, network, params)
+    from evolearn.experiment.outputs import ToolOutputs
+    from evolearn.harlow.evaluation import newbie_and_experienced
+    from evolearn.harlow.search import lifetime_of, load_individual
+
+    outputs = None
+    names = ("newbie-vs-experienced.png", "newbie-vs-experienced.pdf", "newbie-vs-experienced.csv")
+    if args.out is not None:
+        outputs = ToolOutputs(args.out)
+        outputs.claim(*names)
+    hidden, lifetime = int(params["hidden_size"]), lifetime_of(params)
+    genome = load_individual(network, hidden)
+    seeds = range(args.seed, args.seed + args.num_tasks)
+    newbie, experienced = newbie_and_experienced(genome, hidden, lifetime, seeds, args.seed)
+    print(
+        f"{network}: {params['inheritance']} learner of hidden size {hidden}; "
+        f"{args.num_tasks} new problems (seeds {seeds[0]}..{seeds[-1]}), each learned for "
+        f"{lifetime.gradient_steps} gradient steps of {lifetime.trials} trials, then scored "
+        f"on {lifetime.evaluation_trials} trials (+1 right, -1 wrong):"
+    )
+    for name, outcome in (("newbie", newbie), ("experienced", experienced)):
+        s = outcome.scores
+        print(
+            f"  {name:<12} score per problem {s.mean():6.2f} +- {s.std():5.2f} (median "
+            f"{np.median(s):.0f}, min {s.min():.0f}, max {s.max():.0f}); accuracy "
+            f"{outcome.correct.mean():.3f}"
+        )
+    print("  accuracy at each evaluation trial (newbie / experienced):")
+    pairs = zip(newbie.trial_accuracy, experienced.trial_accuracy, strict=True)
+    for t, (a, b) in enumerate(pairs, 1):
+        print(f"    trial {t:2d}: {a:.3f} / {b:.3f}")
+    if outputs is None:
+        return
+    import pandas as pd
+
+    from evolearn.analysis import figures
+
+    table = pd.DataFrame(
+        {
+            "problem_seed": list(seeds),
+            "newbie_score": newbie.scores,
+            "experienced_score": experienced.scores,
+        }
+    )
+    table.to_csv(outputs.path(names[2]), index=False)
+    figure = figures.newbie_vs_experienced(newbie, experienced, f"{network.parent.name}")
+    written = [*figures.save(figure, outputs.path, "newbie-vs-experienced"), outputs.path(names[2])]
+    print(f"Wrote {len(written)} files to {outputs.folder}:")
+    for path in written:
+        print(f"  {path}")
 
 
 if __name__ == "__main__":

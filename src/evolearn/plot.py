@@ -15,6 +15,12 @@ Writes into FIGDIR (PNG and PDF; drawings as SVG and PNG):
   ``hebbian-weights-RUN`` for each run with a plastic rule: one episode of its champion
   (environment seed ``--seed``, the first of ``python -m evolearn.champion RUN --seed S``),
   how much its weights change at each step and the return so far.
+- ``harlow-evolution``: run-harlow-baldwin.py runs side by side (Baldwinian, Lamarckian and the
+  no-learning control of ``num_gradient_steps: 0``), the population's mean and the best child's
+  score per generation; and ``harlow-trials`` with its table ``harlow-trials.csv``: the
+  accuracy at each evaluation trial of a new problem, over the individuals a generation scored
+  (generation 0: the newborns; later: the children), at generation 0 and at the quarters of the
+  run (from the runs' tensorboard events), per inheritance mode.
 - ``architecture.csv`` and ``architecture.md`` (WLNN and WANN runs): connections, neurons,
   layers, in-degree, out-degree and degree (mean and standard deviation) of each run's saved
   population
@@ -47,7 +53,7 @@ import pandas as pd
 from evolearn.analysis import architecture, figures
 from evolearn.analysis.drawing import draw_network, task_names
 from evolearn.analysis.retraining import learning_curves, random_networks, train_random_networks
-from evolearn.analysis.runs import HEBBIAN, WLNN, RunFolder
+from evolearn.analysis.runs import HARLOW, HEBBIAN, WLNN, RunFolder
 from evolearn.errors import UserError
 from evolearn.experiment.cli import ToolParser, main_wrapper, positive_int, scheduler_arg
 from evolearn.experiment.outputs import ToolOutputs, recorded, remove_recorded
@@ -420,6 +426,29 @@ def params_of_network(path: Path) -> dict:
         return {}
 
 
+def harlow_trial_rows(runs: Sequence[RunFolder]) -> pd.DataFrame:
+    """One row per run, generation and evaluation trial: the accuracy at that trial of the
+    individuals the generation scored (the ``trial_accuracy/trial_NN`` scalars), at generation 0 and at the quarters of
+    the last generation the run logged."""
+    rows = []
+    for run in runs:
+        scalars = run.scalars("trial_accuracy/")
+        if not scalars:
+            raise UserError(f"{run.path} logged no trial_accuracy scalars in tensorboard_summary")
+        last = max(step for values in scalars.values() for step, _ in values)
+        chosen = sorted({0, *(round(last * q / 4) for q in (1, 2, 3, 4))})
+        for tag, values in scalars.items():
+            trial = int(tag.rsplit("_", 1)[1])
+            by_step = dict(values)
+            rows += [
+                {"run": run.name, "mode": figures.harlow_mode(run), "generation": g,
+                 "trial": trial, "accuracy": by_step[g]}
+                for g in chosen
+                if g in by_step
+            ]  # fmt: skip
+    return pd.DataFrame(rows).sort_values(["mode", "run", "generation", "trial"])
+
+
 def remove_earlier(outputs: ToolOutputs, keep: set[str]) -> ToolOutputs:
     """Remove the files an earlier call wrote into the output folder (as its record lists
     them) but those in ``keep``, say which, and return the folder's outputs anew. A file no
@@ -442,7 +471,8 @@ def main(argv: list[str]) -> None:
     outputs = ToolOutputs(args.out)
     hebbian = [run for run in runs if run.kind == HEBBIAN]
     plastic = [run for run in hebbian if run.params["hebb_rule"] != "static"]
-    runs = [run for run in runs if run.kind != HEBBIAN]  # the genome runs
+    harlow = [run for run in runs if run.kind == HARLOW]
+    runs = [run for run in runs if run.kind not in (HEBBIAN, HARLOW)]  # the genome runs
     wlnn = [run for run in runs if run.kind == WLNN]
     wann = [run for run in runs if run.kind != WLNN]
     if args.connections:
@@ -471,6 +501,9 @@ def main(argv: list[str]) -> None:
     if hebbian:
         planned += ["hebbian-evolution.png", "hebbian-evolution.pdf"]
     planned += [f"hebbian-weights-{r.name}.{fmt}" for r in plastic for fmt in ("png", "pdf")]
+    if harlow:
+        planned += ["harlow-evolution.png", "harlow-evolution.pdf"]
+        planned += ["harlow-trials.png", "harlow-trials.pdf", "harlow-trials.csv"]
     if runs:
         planned += ["architecture.csv", "architecture.md", "degrees.png", "degrees.pdf"]
     planned += [f"drawings/champion-{r.name}.{fmt}" for r in runs for fmt in ("svg", "png")]
@@ -517,6 +550,12 @@ def main(argv: list[str]) -> None:
             rewards, changes = trace_saved(run.path / "champion.npz", run.params, args.seed)
             save(figures.hebbian_weights(run, rewards, changes, args.seed),
                  f"hebbian-weights-{run.name}")  # fmt: skip
+        if harlow:
+            save(figures.harlow_evolution(harlow), "harlow-evolution")
+            trials = harlow_trial_rows(harlow)
+            trials.to_csv(outputs.path("harlow-trials.csv"), index=False)
+            written.append(outputs.folder / "harlow-trials.csv")
+            save(figures.harlow_trials(trials), "harlow-trials")
         if runs:
             table, degrees = architecture_table(runs, args.generation)
             table.to_csv(outputs.path("architecture.csv"), index=False)

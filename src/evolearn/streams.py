@@ -21,6 +21,7 @@ NOISE = 11  # the evolution strategy's noise of antithetic pair `index` (Hebbian
 WEIGHTS = 12  # the episode-start weights of candidate x episode `index` (Hebbian)
 ACTIONS = 13  # the action draws of individual x problem `index` (Harlow)
 CULL = 14  # the members that leave the population of a generation (Harlow)
+NEWBIE = 15  # the newborn agent of problem `index` in python -m evolearn.champion (Harlow)
 # Streams of the analysis tools (python -m evolearn.random_networks, python -m evolearn.plot);
 # there "generation" is the number of connections (random networks) or the saved generation.
 RANDOM_NETWORK = 8  # building random network `index` of a connection count

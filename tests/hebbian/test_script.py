@@ -138,18 +138,9 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, args, messag
 
 
 def champion_tool(*args):
-    import subprocess
-    import sys
+    from conftest import run_module
 
-    from conftest import REPO
-
-    return subprocess.run(
-        [sys.executable, "-m", "evolearn.champion", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
+    return run_module("evolearn.champion", *args)
 
 
 def test_the_champion_tool_scores_a_hebbian_run_with_fresh_weights_in_every_episode(tiny_run):

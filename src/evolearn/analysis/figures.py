@@ -349,6 +349,100 @@ def degree_histograms(degrees: dict[str, DegreePanel]):
     return figure
 
 
+#: The colour of each inheritance mode of run-harlow-baldwin.py (and of its no-learning control).
+INHERITANCE_COLOURS = {"baldwinian": "C0", "lamarckian": "C1", "no learning": "C7"}
+
+
+def harlow_mode(run: RunFolder) -> str:
+    """How the Harlow figures group a run: its inheritance, or "no learning" (the control of
+    ``num_gradient_steps: 0``)."""
+    return (
+        "no learning" if int(run.params["num_gradient_steps"]) == 0 else run.params["inheritance"]
+    )
+
+
+def harlow_evolution(runs: Sequence[RunFolder]):
+    """run-harlow-baldwin.py runs side by side: per generation the population's mean score
+    and the best score of the generation's children, one colour per inheritance mode (the
+    no-learning control grey), one line per run."""
+    figure, (mean_axes, best_axes) = _subplots(1, 2, figsize=(12, 4.5))
+    labelled: set[str] = set()
+    for run in runs:
+        mode, summary = harlow_mode(run), run.summary
+        colour = INHERITANCE_COLOURS[mode]
+        label = None if mode in labelled else mode
+        labelled.add(mode)
+        mean_axes.plot(summary["generation"], summary["mean_score"], color=colour, alpha=0.8,
+                       linewidth=1, label=label)  # fmt: skip
+        best_axes.plot(summary["generation"], summary["best_score"], color=colour, alpha=0.5,
+                       linewidth=0.6, label=label)  # fmt: skip
+    top = max(
+        int(run.params["num_tasks"]) * int(run.params["num_evaluation_trials"]) for run in runs
+    )
+    for axes, title in ((mean_axes, "population mean score"), (best_axes, "best child's score")):
+        axes.set_title(f"{title} ({len(runs)} runs)")
+        axes.set_xlabel("generation")
+        axes.set_ylabel(f"score (sum over the new problems, at most {top})")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def harlow_trials(rows: pd.DataFrame):
+    """The accuracy at each evaluation trial of a new problem (x) at a few generations, over
+    the individuals each generation scored (generation 0: the newborns; later: the children),
+    one panel per inheritance mode, one line per generation, averaged over the mode's runs;
+    ``rows``: mode, generation, trial, accuracy (one row per run, generation and trial)."""
+    modes = [m for m in INHERITANCE_COLOURS if m in set(rows["mode"])]
+    figure, axes = _subplots(1, len(modes), figsize=(5 * len(modes), 4), squeeze=False)
+    for panel, mode in zip(axes[0], modes, strict=True):
+        mine = rows[rows["mode"] == mode]
+        generations = sorted(set(mine["generation"]))
+        for index, generation in enumerate(generations):
+            curve = mine[mine["generation"] == generation].groupby("trial")["accuracy"].mean()
+            shade = 0.25 + 0.75 * index / max(1, len(generations) - 1)
+            panel.plot(curve.index, curve.values, "o-", markersize=3,
+                       color=matplotlib.colormaps["viridis"](1 - shade),
+                       label=f"generation {generation}")  # fmt: skip
+        runs = mine.groupby("generation")["run"].nunique().max()
+        panel.set_title(f"{mode} ({runs} runs)")
+        panel.set_xlabel("evaluation trial of a new problem")
+        panel.set_ylabel("accuracy of the generation's scored individuals")
+        panel.set_ylim(0, 1.02)
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def newbie_vs_experienced(newbie, experienced, title: str):
+    """The tutorial's comparison: a box plot of the per-problem scores of newborn agents and of
+    the evolved learner, and their accuracy at each evaluation trial (``newbie``,
+    ``experienced``: :class:`evolearn.harlow.evaluation.Outcome`)."""
+    figure, (box_axes, trial_axes) = _subplots(1, 2, figsize=(11, 4.2))
+    names = ["newbie", "experienced"]
+    parts = box_axes.boxplot([newbie.scores, experienced.scores], tick_labels=names)
+    for name, median in zip(names, parts["medians"], strict=True):
+        median.set_gid(f"median-{name}")  # found by name (tests, a reader of the SVG)
+    box_axes.set_ylabel("score on a new problem (+1 right, -1 wrong per trial)")
+    box_axes.set_title(f"{title}: {len(newbie.scores)} new problems")
+    box_axes.grid(alpha=0.3)
+    trials = np.arange(1, len(newbie.trial_accuracy) + 1)
+    trial_axes.plot(trials, newbie.trial_accuracy, "o-", color="C7", label="newbie")
+    trial_axes.plot(trials, experienced.trial_accuracy, "o-", color="C0", label="experienced")
+    trial_axes.axhline(0.5, color="k", linewidth=0.6, linestyle=":", label="chance")
+    trial_axes.set_xlabel("evaluation trial")
+    trial_axes.set_ylabel("accuracy over the problems")
+    trial_axes.set_ylim(0, 1.02)
+    trial_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    trial_axes.grid(alpha=0.3)
+    trial_axes.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
 def _subplots(*args, figsize, **kwargs):
     """A figure and its axes, like ``pyplot.subplots`` but outside pyplot: no backend, no
     global figure list (a notebook's own matplotlib settings stay as they are)."""

@@ -41,6 +41,7 @@ RULE_LABELS = {
 #: The kinds of evolution run: which script wrote the folder.
 WLNN, WANN_CLASSIFICATION, WANN_GYM = "wlnn", "wann-classification", "wann-gym"
 HEBBIAN = "hebbian"  # run-hebbian-gym.py: no population table, its champion is champion.npz
+HARLOW = "harlow"  # run-harlow-baldwin.py: no population table, its champion is champion.npz
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,11 @@ class RunFolder:
         if not params_file.is_file():
             raise UserError(f"{path} is not a run folder: it has no params.yaml")
         params = read_params_file(params_file)
-        if "hebb_rule" not in params and not (path / POPULATION_TABLE_FILE).is_file():
+        if (
+            "hebb_rule" not in params
+            and "inheritance" not in params
+            and not (path / POPULATION_TABLE_FILE).is_file()
+        ):
             raise UserError(
                 f"{path} holds no {POPULATION_TABLE_FILE}: it is not the folder of an evolution "
                 f"run (run-wlnn-mnist.py, run-wann-classification.py, run-wann-gym.py), or one "
@@ -72,9 +77,12 @@ class RunFolder:
 
     @property
     def kind(self) -> str:
-        """:data:`WLNN`, :data:`WANN_CLASSIFICATION`, :data:`WANN_GYM` or :data:`HEBBIAN`."""
+        """:data:`WLNN`, :data:`WANN_CLASSIFICATION`, :data:`WANN_GYM`, :data:`HEBBIAN` or
+        :data:`HARLOW`."""
         if "hebb_rule" in self.params:
             return HEBBIAN
+        if "inheritance" in self.params:
+            return HARLOW
         if "env_name" in self.params:
             return WANN_GYM
         if "learning_rule" in self.params:
@@ -91,6 +99,8 @@ class RunFolder:
         """How figures name the run: its rule (WLNN) or task, and its folder."""
         if self.kind == WLNN:
             return f"{RULE_LABELS.get(self.rule, self.rule)} ({self.name})"
+        if self.kind == HARLOW:
+            return f"{self.params['inheritance']} ({self.name})"
         if self.kind == HEBBIAN:
             return f"{self.params['hebb_rule']} on {self.params['env_name']} ({self.name})"
         task = self.params.get("env_name") or self.params.get("dataset")
@@ -111,6 +121,12 @@ class RunFolder:
             return _current_names(pd.read_csv(self.path / "results_summary.csv"))
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise UserError(f"cannot read {self.path / 'results_summary.csv'}: {err}") from None
+
+    def scalars(self, prefix: str = "") -> dict[str, list[tuple[int, float]]]:
+        """The scalars of the run's tensorboard event files whose tag starts with ``prefix``:
+        tag -> [(generation, value), ...] (every event file of the folder, in order: a resumed
+        run's too)."""
+        return read_scalars(self.path / "tensorboard_summary", prefix)
 
     def saved_generations(self) -> list[int]:
         """The generations whose every network is in ``networks/``."""
@@ -151,6 +167,21 @@ class RunFolder:
         if key is None:
             return summary.iloc[0:0]
         return summary[summary[key].notna()]
+
+
+def read_scalars(folder: Path, prefix: str = "") -> dict[str, list[tuple[int, float]]]:
+    """The scalars of the tensorboard event files in ``folder``: tag -> [(step, value), ...]."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    if not folder.is_dir():
+        raise UserError(f"{folder} does not exist: the run wrote no tensorboard events")
+    events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    events.Reload()
+    return {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)]
+        for tag in events.Tags()["scalars"]
+        if tag.startswith(prefix)
+    }
 
 
 def _current_names(table: pd.DataFrame) -> pd.DataFrame:

@@ -3,8 +3,8 @@ Gymnasium.
 
 Importing this package registers ``CartPoleSwingUp-v0`` and ``Harlow-v0`` with Gymnasium
 (once, however often it is imported). :func:`make_env` accepts every registered Gymnasium id
-plus the thesis names of :data:`THESIS_NAMES`, and turns an unknown name into a :class:`~evolearn.errors.ParamError`
-that suggests valid ones.
+plus the thesis names of :data:`THESIS_NAMES`, and turns an unknown name into a
+:class:`~evolearn.errors.ParamError` that suggests valid ones.
 """
 
 from __future__ import annotations

@@ -415,6 +415,55 @@ BUGS = [
         "            if True:\n",
         ["tests/search/test_interrupts.py"],
     ),
+    (
+        "the course's clipping: every hyperparameter clipped to the discount factor's range",
+        "src/evolearn/harlow/genetics.py",
+        "hyper[j] = min(max(value, mutation.low[j]), mutation.high[j])",
+        "hyper[j] = min(max(value, mutation.low[1]), mutation.high[1])",
+        ["tests/harlow/test_learner.py"],
+    ),
+    (
+        "the course's aliasing: a child's noise added in place to its parent's arrays",
+        "src/evolearn/harlow/genetics.py",
+        "params[name] = (params[name] + noise).astype(np.float32)",
+        "params[name] += noise.astype(np.float32)",
+        ["tests/harlow/test_learner.py"],
+    ),
+    (
+        "RMSprop's eps inside the square root",
+        "src/evolearn/harlow/lifetime.py",
+        "grad / (square.sqrt() + RMSPROP_EPS)",
+        "grad / (square + RMSPROP_EPS).sqrt()",
+        ["tests/harlow/test_learner.py"],
+    ),
+    (
+        "returns discounted once too often (Q_t = gamma (r_t + Q_t+1))",
+        "src/evolearn/harlow/lifetime.py",
+        "q = rewards[t] + gamma * q",
+        "q = gamma * (rewards[t] + q)",
+        ["tests/harlow/test_learner.py"],
+    ),
+    (
+        "the Harlow environment's sides drawn before the choice is judged",
+        "src/evolearn/envs/harlow.py",
+        "        correct = bool(self.state[action] == self.rewarded)\n        self._draw_sides()\n",
+        "        self._draw_sides()\n        correct = bool(self.state[action] == self.rewarded)\n",
+        ["tests/harlow/test_learner.py"],
+    ),
+    (
+        "Lamarckian runs passing the initial weights on",
+        "src/evolearn/harlow/search.py",
+        'if self.params.inheritance == "lamarckian":\n            return np.stack',
+        'if self.params.inheritance == "lamarck":\n            return np.stack',
+        ["tests/harlow/test_script.py"],
+    ),
+    (
+        "the newbies learning with the champion's hyperparameters",
+        "src/evolearn/harlow/evaluation.py",
+        "initial = np.tile(np.array(INITIAL_HYPERPARAMETERS), (n, 1))",
+        "initial = hyper",
+        ["tests/harlow/test_analysis.py"],
+    ),
 ]
 
 

@@ -222,3 +222,21 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, args, messag
     result = run_script(SCRIPT, PARAMS, *args, "--out_dir", str(out))
     assert_refused(result, message, out)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_run_folder_and_tags_are_those_docs_outputs_names(tiny_run):
+    import csv
+    import re
+
+    from test_docs_claims import names, table_row
+
+    out, _ = tiny_run
+    _, files, columns = table_row(SCRIPT, 3)
+    files = re.sub(r"\([^)]*\)", "", files)  # what a file holds, in brackets
+    assert sorted(names(files)) == sorted(p.name for p in out.iterdir())
+    with (out / "results_summary.csv").open(newline="") as f:
+        assert next(csv.reader(f)) == names(re.sub(r"\([^)]*\)", "", columns))
+    claimed = set(names(table_row(SCRIPT, 2)[1]))
+    written = set(read_scalars(out))
+    assert claimed - {"population/score", "trial_accuracy/trial_NN"} <= written
+    assert {t for t in written if not t.startswith(("trial_accuracy/", "failures/"))} <= claimed

@@ -428,8 +428,8 @@ def params_of_network(path: Path) -> dict:
 
 def harlow_trial_rows(runs: Sequence[RunFolder]) -> pd.DataFrame:
     """One row per run, generation and evaluation trial: the accuracy at that trial of the
-    individuals the generation scored (the ``trial_accuracy/trial_NN`` scalars), at generation 0 and at the quarters of
-    the last generation the run logged."""
+    individuals the generation scored (the ``trial_accuracy/trial_NN`` scalars), at generation
+    0 and at the quarters of the last generation the run logged."""
     rows = []
     for run in runs:
         scalars = run.scalars("trial_accuracy/")

@@ -407,14 +407,20 @@ def harlow_trials(rows: pd.DataFrame):
                        label=f"generation {generation}")  # fmt: skip
         runs = mine.groupby("generation")["run"].nunique().max()
         panel.set_title(f"{mode} ({runs} runs)")
-        panel.set_xlabel("evaluation trial of a new problem")
-        panel.set_ylabel("accuracy of the generation's scored individuals")
-        panel.set_ylim(0, 1.02)
-        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
-        panel.grid(alpha=0.3)
-        panel.legend(fontsize="small")
+        _accuracy_per_trial(panel, "evaluation trial of a new problem",
+                            "accuracy of the generation's scored individuals")  # fmt: skip
     figure.tight_layout()
     return figure
+
+
+def _accuracy_per_trial(axes, xlabel: str, ylabel: str) -> None:
+    """The frame of an accuracy-per-trial panel: integer trials, accuracy from 0 to 1."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_ylim(0, 1.02)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
 
 
 def newbie_vs_experienced(newbie, experienced, title: str):
@@ -433,12 +439,7 @@ def newbie_vs_experienced(newbie, experienced, title: str):
     trial_axes.plot(trials, newbie.trial_accuracy, "o-", color="C7", label="newbie")
     trial_axes.plot(trials, experienced.trial_accuracy, "o-", color="C0", label="experienced")
     trial_axes.axhline(0.5, color="k", linewidth=0.6, linestyle=":", label="chance")
-    trial_axes.set_xlabel("evaluation trial")
-    trial_axes.set_ylabel("accuracy over the problems")
-    trial_axes.set_ylim(0, 1.02)
-    trial_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    trial_axes.grid(alpha=0.3)
-    trial_axes.legend(fontsize="small")
+    _accuracy_per_trial(trial_axes, "evaluation trial", "accuracy over the problems")
     figure.tight_layout()
     return figure
 

@@ -682,6 +682,19 @@ ALIASES: dict[str, str] = {
     "outdir": "out_dir",
 }
 
+#: The run machinery's options of the scripts whose generations print every --print_every
+#: (run-hebbian-gym.py, run-harlow-baldwin.py), in their help's order.
+RUN_OPTIONS: tuple[str, ...] = (
+    "num_workers",
+    "scheduler",
+    "seed",
+    "out_dir",
+    "overwrite_output",
+    "print_every",
+    "checkpoint_every",
+    "resume",
+)
+
 #: The options of every evolution script (the two WANN scripts and run-wlnn-mnist.py).
 EVOLUTION_OPTIONS: tuple[str, ...] = (
     "cull_ratio",

@@ -31,7 +31,7 @@ import numpy as np
 from evolearn import streams
 from evolearn.envs.harlow import HarlowProblems
 from evolearn.errors import ParamError, UserError
-from evolearn.experiment.options import value_range
+from evolearn.experiment.options import RUN_OPTIONS, value_range
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import ChunkResults, Pool, SharedArrays
@@ -86,14 +86,7 @@ SPEC = ScriptSpec(
         "num_episode_trials",
         "num_evaluation_trials",
         "hidden_size",
-        "num_workers",
-        "scheduler",
-        "seed",
-        "out_dir",
-        "overwrite_output",
-        "print_every",
-        "checkpoint_every",
-        "resume",
+        *RUN_OPTIONS,
     ),
     # the tutorial's GA: 50 members, the top 20, 800 generations
     defaults={"population_size": 50, "tournament_size": 20, "num_generations": 800},

@@ -36,7 +36,7 @@ import numpy as np
 
 from evolearn import streams
 from evolearn.errors import ParamError, UserError
-from evolearn.experiment.options import layer_sizes, morphology_list
+from evolearn.experiment.options import RUN_OPTIONS, layer_sizes, morphology_list
 from evolearn.experiment.parsing import Params, ScriptSpec, parse_params
 from evolearn.experiment.run import Run
 from evolearn.experiment.workers import ChunkResults, Pool, SharedArrays
@@ -87,14 +87,7 @@ SPEC = ScriptSpec(
         "env_name",
         "action_bounds",
         "morphologies",
-        "num_workers",
-        "scheduler",
-        "seed",
-        "out_dir",
-        "overwrite_output",
-        "print_every",
-        "checkpoint_every",
-        "resume",
+        *RUN_OPTIONS,
     ),
     # train_hebb.py's defaults, on CartPole-v1 (an empty parameter file runs)
     defaults={"lr": 0.2, "population_size": 200, "num_generations": 300},

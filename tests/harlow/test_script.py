@@ -210,6 +210,7 @@ def test_the_courses_option_names_are_accepted(tmp_path):
         (["--population_size", "0"], "population_size must be"),
         (["--num_parents", "0"], "num_parents must be"),
         (["--tournament_size", "60"], "tournament_size (60) is larger than population_size (50)"),
+        (["--num_parents", "60"], "num_parents (60) is larger than population_size (50)"),
         (["--num_children", "50"], "num_children (50) must be below population_size (50)"),
         (["--discount_factor_range", "0.99,0.6"], "discount_factor_range must be two numbers"),
         (["--entropy_cost_range", "0.01,0.01"], "entropy_cost_range must be two numbers"),

@@ -60,6 +60,11 @@ def check_population_constants(params: Params) -> None:
             f"tournament_size ({params.tournament_size}) is larger than population_size "
             f"({size}): the parents are drawn from the tournament_size best members."
         )
+    if params.num_parents > size:
+        raise ParamError(
+            f"num_parents ({params.num_parents}) is larger than population_size ({size}): "
+            f"the parents are members of the population."
+        )
     if params.num_children >= size:
         raise ParamError(
             f"num_children ({params.num_children}) must be below population_size ({size}): "

@@ -9,7 +9,7 @@ here=reproduction/harlow
 for run in "$root"/*-seed*; do
     name=$(basename "$run")
     python -m evolearn.champion "$run" --num_tasks 100 --out "$here/champions/$name" \
-        > "$here/champions/$name.txt"
+        | sed "s|$root/|RUNS/|g" > "$here/champions/$name.txt"  # no machine's paths
     grep -E "^Generation 0:|^Done" "$run/log.txt" > "$here/champions/$name-log.txt"
 done
 python -m evolearn.plot "$root"/*-seed* --out "$here/figures"

@@ -401,9 +401,9 @@ class HarlowLoop(GenerationLoop):
         """Individual i of the generation just scored as it is passed on, one float64 vector:
         the parameters (Lamarckian: as learned), then the hyperparameters."""
         individuals = self._current
-        return np.concatenate(
-            [self.inherited(individuals)[i].astype(np.float64), individuals.hyper[i]]
-        )
+        lamarckian = self.params.inheritance == "lamarckian"
+        params = self._scored[i].learned if lamarckian else individuals.params[i]
+        return np.concatenate([params.astype(np.float64), individuals.hyper[i]])
 
     def save_champion_files(self, champion: Champion) -> None:
         save_individual(
